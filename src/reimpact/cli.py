@@ -1,0 +1,126 @@
+"""The ``reimpact`` command: a thin adapter over the library that does no statistics itself.
+
+Bad input exits with code 2 and one line on standard error that names the field and the fix.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .exceptions import ReimpactError
+
+
+def _validate(args: argparse.Namespace) -> None:
+    from .data import prepare_sample
+    from .study import load_study
+
+    study = load_study(args.study)
+    sample = prepare_sample(study, args.data)
+    flow = sample.flow
+    print(
+        f"{args.study}: valid ({study.name}; {flow.analysed} returnees analysed, "
+        f"{flow.treated} treated, {flow.control} control)"
+    )
+
+
+def _run(args: argparse.Namespace) -> None:
+    from .analysis import run_study
+    from .study import load_study
+
+    study = load_study(args.study)
+    out = Path(args.out) if args.out else Path("results") / study.name
+    results = run_study(study, data_path=args.data, out_dir=out, quiet=args.quiet)
+    if not args.quiet:
+        print(results.summary())
+        print(f"\nresults written to {out}/")
+
+
+def _simulate(args: argparse.Namespace) -> None:
+    from .data import write_table
+    from .datasets import simulate_returnees
+
+    if args.n < 50:
+        raise ReimpactError("--n", "simulate at least 50 returnees")
+    cohort = simulate_returnees(n=args.n, seed=args.seed)
+    path = write_table(cohort.data, args.out)
+    message = f"{len(cohort.data)} simulated returnees written to {path}"
+    if args.truth:
+        truth = write_table(cohort.truth, args.truth)
+        message += f"; true effects written to {truth}"
+    print(message)
+
+
+def _score(args: argparse.Namespace) -> None:
+    from .data import read_table, write_table
+    from .scoring import load_scheme, score
+
+    raw_path, out_path = Path(args.raw), Path(args.out)
+    if not raw_path.is_file():
+        raise ReimpactError(str(raw_path), "file not found; check the path")
+    if out_path.resolve() == raw_path.resolve():
+        raise ReimpactError("--out", "must differ from the input file (input files are never modified)")
+    scheme = load_scheme(args.scheme)
+    scored = score(read_table(raw_path), scheme, args.min_answered)
+    write_table(scored, out_path)
+    print(f"{len(scored)} rows scored with scheme '{scheme.name}' written to {out_path}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="reimpact",
+        description="Causal impact evaluation of reintegration assistance for returning migrants.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    validate = commands.add_parser("validate", help="check a study file and its data")
+    validate.add_argument("study", help="study file (YAML)")
+    validate.add_argument("--data", help="data file that replaces the study's data source")
+    validate.set_defaults(handler=_validate)
+
+    run = commands.add_parser("run", help="run a study and write results.json and the report")
+    run.add_argument("study", help="study file (YAML)")
+    run.add_argument("--data", help="data file that replaces the study's data source")
+    run.add_argument("--out", help="output folder (default: results/<study name>)")
+    run.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    run.set_defaults(handler=_run)
+
+    simulate = commands.add_parser("simulate", help="write a simulated returnee cohort")
+    simulate.add_argument("--n", type=int, default=20000, help="number of returnees (default 20000)")
+    simulate.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    simulate.add_argument("--out", required=True, help="output file (.csv, .parquet, .xlsx, .dta)")
+    simulate.add_argument("--truth", help="also write the true effects to this file")
+    simulate.set_defaults(handler=_simulate)
+
+    score = commands.add_parser("score", help="add reintegration scores to a raw survey export")
+    score.add_argument("raw", help="raw export (.csv, .parquet, .xlsx, .dta)")
+    score.add_argument(
+        "--scheme",
+        default="illustrative",
+        help="scheme file (default: the shipped illustrative equal-weight scheme)",
+    )
+    score.add_argument(
+        "--min-answered",
+        type=float,
+        default=None,
+        help="share of a dimension's weight that must be answered (default: scheme's)",
+    )
+    score.add_argument("--out", required=True, help="output file (.csv, .parquet, .xlsx, .dta)")
+    score.set_defaults(handler=_score)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.handler(args)
+    except ReimpactError as exc:
+        print(f"reimpact: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

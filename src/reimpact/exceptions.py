@@ -1,0 +1,41 @@
+"""Errors and warnings that users read.
+
+Every error caused by the user's input (a study file, a data file, a scheme file, a design that cannot
+be estimated) is a :class:`ReimpactError`. Its message is one line that names the field or column and
+says how to fix it; the command-line interface prints it and exits with code 2.
+"""
+
+from __future__ import annotations
+
+
+class ReimpactError(ValueError):
+    """Bad input: the message names the field or column and the fix.
+
+    ``field`` is the dotted location of the problem (``"methods.psm.caliper"``, ``"column 'age'"``)
+    and is prefixed to the message.
+    """
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        self.message = message
+        super().__init__(f"{field}: {message}" if field else message)
+
+
+class StudyError(ReimpactError):
+    """The study file is invalid."""
+
+
+class DataError(ReimpactError):
+    """The data do not fit the study (missing column, wrong type, empty group...)."""
+
+
+class SchemeError(ReimpactError):
+    """The scoring scheme is invalid or does not fit the data."""
+
+
+class DesignError(ReimpactError):
+    """The design cannot be estimated (no overlap, separation, every treated unit dropped...)."""
+
+
+class ReimpactWarning(UserWarning):
+    """Something the user must know about a result (clipping, poor overlap, units dropped)."""

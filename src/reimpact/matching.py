@@ -1,0 +1,489 @@
+"""Nearest-neighbour matching on a one-dimensional distance (the logit of the propensity score by
+default), fast enough for millions of units.
+
+Both searches work on the candidates sorted once by distance:
+
+* with replacement, each focal unit's k nearest candidates are found by walking left and right from
+  its insertion point (O(k) per unit);
+* without replacement (greedy, MatchIt's ``method = "nearest"``), focal units are taken in the
+  chosen order and each takes the nearest *available* candidate. Two union-find structures with
+  path compression give the next available candidate on each side in near-constant time, so the
+  whole match costs a sort plus O(n alpha(n)). With ``ratio = k`` matching goes in rounds: every
+  focal unit gets its first match before any gets its second (as MatchIt does).
+
+A match is kept only within the caliper, ``caliper`` standard deviations of the distance (pooled
+over the two groups, Austin 2011: sqrt((s_t^2 + s_c^2) / 2)). Focal units left without any match are
+dropped and counted: the estimand becomes the effect on the *matched* focal units. Ties in distance
+go to the candidate with the smaller distance value, then to the earlier row. With ``exact``
+strata, matches are only made within a stratum.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numba
+import numpy as np
+
+from .exceptions import DesignError
+from .inference import (
+    abadie_imbens_se,
+    matching_conditional_variance,
+    sandwich_se,
+    weighted_difference,
+)
+from .results import Effect
+
+Order = Literal["largest", "smallest", "random", "data"]
+_NONE = -1
+
+
+@numba.njit(cache=True)
+def _find(parent: np.ndarray, i: int) -> int:
+    root = i
+    while parent[root] != root:
+        root = parent[root]
+    while parent[i] != root:  # path compression
+        nxt = parent[i]
+        parent[i] = root
+        i = nxt
+    return root
+
+
+@numba.njit(cache=True)
+def _greedy_kernel(cvals, fvals, start, ratio, caliper):
+    """Greedy matching without replacement of focal values (in matching order) to sorted candidate
+    values. ``start[q]`` is the insertion point of focal q. Returns candidate positions (n_f, ratio),
+    -1 where no match. ``caliper < 0`` means none."""
+    m = cvals.shape[0]
+    nf = fvals.shape[0]
+    right = np.arange(m + 1)  # right[i]: i if position i is available, else points rightwards
+    left = np.arange(m + 1)  # left[i + 1]: for position i, points leftwards; left[0] = "none"
+    out = np.full((nf, ratio), -1, dtype=np.int64)
+    for r in range(ratio):
+        for q in range(nf):
+            if r > 0 and out[q, r - 1] < 0:
+                continue  # no match within the caliper before: none now, with fewer candidates
+            x = fvals[q]
+            p = start[q]
+            a = _find(right, p)
+            b = _find(left, p) - 1
+            da = cvals[a] - x if a < m else np.inf
+            db = x - cvals[b] if b >= 0 else np.inf
+            if db <= da:
+                pick, d = b, db
+            else:
+                pick, d = a, da
+            if pick < 0 or pick >= m or d == np.inf:
+                continue
+            if caliper >= 0 and d > caliper:
+                continue
+            out[q, r] = pick
+            right[pick] = pick + 1
+            left[pick + 1] = pick
+    return out
+
+
+@numba.njit(cache=True, parallel=True)
+def _knn_kernel(cvals, fvals, start, k, caliper, self_pos):
+    """The k nearest sorted candidates of each focal value (with replacement), skipping the
+    candidate at ``self_pos[q]`` (>= 0 when focal q is itself a candidate). -1 where none."""
+    m = cvals.shape[0]
+    nf = fvals.shape[0]
+    out = np.full((nf, k), -1, dtype=np.int64)
+    for q in numba.prange(nf):
+        x = fvals[q]
+        lo = start[q] - 1
+        hi = start[q]
+        r = 0
+        while r < k:
+            if self_pos[q] >= 0 and hi == self_pos[q]:
+                hi += 1
+            dl = x - cvals[lo] if lo >= 0 else np.inf
+            dh = cvals[hi] - x if hi < m else np.inf
+            if dl == np.inf and dh == np.inf:
+                break
+            if dl <= dh:
+                pick, d = lo, dl
+                lo -= 1
+            else:
+                pick, d = hi, dh
+                hi += 1
+            if caliper >= 0 and d > caliper:
+                break
+            out[q, r] = pick
+            r += 1
+    return out
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    """Who is matched to whom.
+
+    One row per match: ``focal[i]`` was matched to ``matched[i]`` with ``weight[i] = 1 / k_f`` (k_f:
+    the number of matches of that focal unit). Indices refer to the arrays given to :func:`match`.
+    """
+
+    focal: np.ndarray
+    matched: np.ndarray
+    weight: np.ndarray
+    n_focal: int
+    dropped_by_caliper: int
+    caliper_width: float | None
+    replace: bool
+    ratio: int
+
+    @property
+    def matched_focal(self) -> np.ndarray:
+        """The focal units with at least one match (sorted)."""
+        return np.unique(self.focal)
+
+    @property
+    def n_focal_matched(self) -> int:
+        return int(self.matched_focal.size)
+
+    def match_counts(self, n: int) -> np.ndarray:
+        """u_j = sum over the focal units f that use j of 1/k_f (0 for unused units)."""
+        return np.bincount(self.matched, weights=self.weight, minlength=n)
+
+    def unit_weights(self, n: int) -> np.ndarray:
+        """Matching weights: 1 for matched focal units, u_j for matches, 0 otherwise."""
+        w = self.match_counts(n)
+        w[self.matched_focal] += 1.0
+        return w
+
+    def subclass(self, n: int) -> np.ndarray:
+        """Matched-set id of every unit (the focal unit's index), -1 for unmatched units. Defined
+        without replacement only, where every match belongs to a single set."""
+        if self.replace:
+            raise ValueError("matched sets are not disjoint when matching with replacement")
+        out = np.full(n, _NONE, dtype=np.int64)
+        out[self.matched] = self.focal
+        out[self.matched_focal] = self.matched_focal
+        return out
+
+
+def caliper_width(distance: np.ndarray, treated: np.ndarray, caliper: float | None) -> float | None:
+    """``caliper`` pooled standard deviations of the distance (None: no caliper)."""
+    if caliper is None:
+        return None
+    pooled = np.sqrt(
+        (np.var(distance[treated == 1], ddof=1) + np.var(distance[treated == 0], ddof=1)) / 2.0
+    )
+    return float(caliper * pooled)
+
+
+def _focal_order(values: np.ndarray, order: Order, rng: np.random.Generator) -> np.ndarray:
+    if order == "largest":
+        return np.argsort(-values, kind="stable")
+    if order == "smallest":
+        return np.argsort(values, kind="stable")
+    if order == "random":
+        return rng.permutation(values.size)
+    return np.arange(values.size)
+
+
+def match(
+    distance: np.ndarray,
+    focal: np.ndarray,
+    ratio: int = 1,
+    replace: bool = False,
+    caliper: float | None = None,
+    order: Order = "largest",
+    strata: np.ndarray | None = None,
+    random_state: int = 0,
+) -> MatchResult:
+    """Match every focal unit (``focal`` True) to ``ratio`` nearest non-focal units.
+
+    ``caliper`` is an absolute width on the distance scale (see :func:`caliper_width`). ``order``
+    applies without replacement: ``largest`` takes first the focal units with the largest distance
+    (for the ATT, the treated units with the highest scores, the hardest to match), ``smallest``
+    the reverse, ``random`` a random order from ``random_state``, ``data`` the row order. Pass the
+    distance oriented so that larger means "more like the focal group" (the caller negates it when
+    the focal group is the control group).
+    """
+    distance = np.asarray(distance, dtype=np.float64)
+    focal = np.asarray(focal, dtype=bool)
+    if strata is None:
+        strata = np.zeros(distance.size, dtype=np.int64)
+    rng = np.random.default_rng(random_state)
+    global_rank = np.empty(distance.size, dtype=np.int64)
+    focal_idx = np.flatnonzero(focal)
+    global_rank[focal_idx[_focal_order(distance[focal_idx], order, rng)]] = np.arange(focal_idx.size)
+    width = -1.0 if caliper is None else float(caliper)
+
+    rows_f, rows_m = [], []
+    codes, stratum = np.unique(strata, return_inverse=True)
+    if codes.size == 1:
+        groups = [np.arange(distance.size)]
+    else:
+        sort = np.argsort(stratum, kind="stable")
+        groups = np.split(sort, np.flatnonzero(np.diff(stratum[sort])) + 1)
+    for members in groups:
+        f_idx = members[focal[members]]
+        c_idx = members[~focal[members]]
+        if f_idx.size == 0 or c_idx.size == 0:
+            continue
+        c_sort = np.argsort(distance[c_idx], kind="stable")
+        c_idx = c_idx[c_sort]
+        cvals = distance[c_idx]
+        f_idx = f_idx[np.argsort(global_rank[f_idx], kind="stable")]
+        fvals = distance[f_idx]
+        start = np.searchsorted(cvals, fvals, side="left").astype(np.int64)
+        if replace:
+            self_pos = np.full(f_idx.size, _NONE, dtype=np.int64)
+            picks = _knn_kernel(cvals, fvals, start, ratio, width, self_pos)
+        else:
+            picks = _greedy_kernel(cvals, fvals, start, ratio, width)
+        q, r = np.nonzero(picks >= 0)
+        rows_f.append(f_idx[q])
+        rows_m.append(c_idx[picks[q, r]])
+    focal_rows = np.concatenate(rows_f) if rows_f else np.empty(0, dtype=np.int64)
+    match_rows = np.concatenate(rows_m) if rows_m else np.empty(0, dtype=np.int64)
+    order_rows = np.lexsort((match_rows, focal_rows))
+    focal_rows, match_rows = focal_rows[order_rows], match_rows[order_rows]
+    k = np.bincount(focal_rows, minlength=distance.size)
+    weight = 1.0 / k[focal_rows] if focal_rows.size else np.empty(0)
+    n_matched = int(np.count_nonzero(k))
+    return MatchResult(
+        focal=focal_rows,
+        matched=match_rows,
+        weight=weight,
+        n_focal=int(focal_idx.size),
+        dropped_by_caliper=int(focal_idx.size - n_matched),
+        caliper_width=None if caliper is None else float(caliper),
+        replace=replace,
+        ratio=ratio,
+    )
+
+
+def same_group_neighbours(distance: np.ndarray, group: np.ndarray, k: int) -> np.ndarray:
+    """For every unit, its ``k`` nearest other units of the same group on the distance
+    (n x k indices, -1 where a group has fewer than k + 1 units). Used for the Abadie-Imbens
+    conditional variance."""
+    n = distance.size
+    out = np.full((n, k), _NONE, dtype=np.int64)
+    for value in (0, 1):
+        members = np.flatnonzero(group == value)
+        order = members[np.argsort(distance[members], kind="stable")]
+        vals = distance[order]
+        positions = np.arange(order.size, dtype=np.int64)
+        # each unit searches outwards from its own sorted position, skipping itself
+        picks = _knn_kernel(vals, vals, positions, k, -1.0, positions)
+        valid = picks >= 0
+        mapped = np.where(valid, order[np.where(valid, picks, 0)], _NONE)
+        out[order] = mapped
+    return out
+
+
+class MatchingEstimator:
+    """Propensity-score matching estimates of the ATT, ATC or ATE, with valid standard errors.
+
+    The estimate is the mean over matched focal units of d_f = Y_f - mean(Y of f's matches) (ATT;
+    the sign flips for control focal units), optionally bias-corrected (Abadie & Imbens 2011):
+    each match's outcome is shifted by mu(X_f) - mu(X_j), mu an OLS fit of Y on the covariates in
+    the matched-from group. The ATE matches in both directions and needs ``replace=True``.
+
+    Standard errors (``se``):
+
+    * ``abadie-imbens`` (default with replacement): :func:`~reimpact.inference.abadie_imbens_se`;
+    * ``matched-sets`` (default without replacement): cluster-robust with matched sets as clusters,
+      V = G/(G-1) sum_f (d_f - tau)^2 / N_f^2, equal to the cluster-robust WLS variance;
+    * ``bootstrap``: resampling matched sets (Austin & Small 2014), without replacement only (the
+      bootstrap is invalid for matching with replacement, Abadie & Imbens 2008);
+    * with ``clusters`` given to :meth:`estimate`: cluster-robust by those clusters, from the
+      matching weights (no bias correction).
+    """
+
+    def __init__(
+        self,
+        estimand: str = "ATT",
+        ratio: int = 1,
+        replace: bool = False,
+        caliper: float | None = 0.2,
+        order: Order = "largest",
+        distance: Literal["logit", "propensity"] = "logit",
+        se: str = "auto",
+        bias_correction: bool = False,
+        n_bootstrap: int = 499,
+        n_neighbours: int = 2,
+        random_state: int = 0,
+    ) -> None:
+        self.estimand = estimand
+        self.ratio = ratio
+        self.replace = replace
+        self.caliper = caliper
+        self.order = order
+        self.distance = distance
+        self.se = se
+        self.bias_correction = bias_correction
+        self.n_bootstrap = n_bootstrap
+        self.n_neighbours = n_neighbours
+        self.random_state = random_state
+
+    def _validate(self) -> None:
+        if self.estimand not in ("ATT", "ATC", "ATE"):
+            raise DesignError("estimand", f"must be ATT, ATC or ATE, got '{self.estimand}'")
+        if self.estimand == "ATE" and not self.replace:
+            raise DesignError("methods.psm.replace", "the ATE by matching needs 'replace: true'")
+        if self.se == "abadie-imbens" and not self.replace:
+            raise DesignError("methods.psm.se", "abadie-imbens needs 'replace: true'")
+        if self.se == "bootstrap" and self.replace:
+            raise DesignError(
+                "methods.psm.se",
+                "the bootstrap is invalid for matching with replacement (Abadie & Imbens 2008); "
+                "use abadie-imbens",
+            )
+        if self.bias_correction and not self.replace:
+            raise DesignError("methods.psm.bias_correction", "needs 'replace: true'")
+
+    def fit(
+        self,
+        propensity: np.ndarray,
+        treated: np.ndarray,
+        strata: np.ndarray | None = None,
+        covariates: np.ndarray | None = None,
+    ) -> MatchingEstimator:
+        """Match on the propensity score (logit by default). ``covariates`` (a design matrix) are
+        needed for the bias correction only."""
+        self._validate()
+        e = np.asarray(propensity, dtype=float)
+        t = np.asarray(treated).astype(np.int8)
+        dist = np.log(e / (1.0 - e)) if self.distance == "logit" else e
+        width = caliper_width(dist, t, self.caliper)
+        directions = {"ATT": (1,), "ATC": (0,), "ATE": (1, 0)}[self.estimand]
+        results = []
+        for group in directions:
+            oriented = dist if group == 1 else -dist
+            results.append(
+                match(
+                    oriented,
+                    t == group,
+                    self.ratio,
+                    self.replace,
+                    width,
+                    self.order,
+                    strata,
+                    self.random_state,
+                )
+            )
+        if all(r.n_focal_matched == 0 for r in results):
+            raise DesignError(
+                "methods.psm.caliper",
+                f"every {'treated' if directions[0] == 1 else 'control'} unit was dropped by the "
+                f"caliper ({self.caliper} SD); widen it or set 'caliper: null'",
+            )
+        self.results_ = results
+        self.treated_ = t
+        self.distance_ = dist
+        self.caliper_width_ = width
+        self.covariates_ = covariates
+        if self.bias_correction and covariates is None:
+            raise DesignError("methods.psm.bias_correction", "needs the covariates")
+        return self
+
+    @property
+    def weights_(self) -> np.ndarray:
+        """Matching weights of every unit (summed over directions for the ATE)."""
+        n = self.treated_.size
+        return sum(r.unit_weights(n) for r in self.results_)
+
+    @property
+    def dropped_by_caliper_(self) -> int:
+        return sum(r.dropped_by_caliper for r in self.results_)
+
+    def _differences(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """d_f for every matched focal unit (all directions) and the focal unit indices."""
+        t = self.treated_
+        ds, units = [], []
+        for result in self.results_:
+            f, j, w = result.focal, result.matched, result.weight
+            shifted = y[j]
+            if self.bias_correction:
+                fit_group = t[j[0]] if j.size else 0
+                shifted = shifted + _group_regression(self.covariates_, y, t == fit_group, f, j)
+            focal_units = result.matched_focal
+            imputed = np.bincount(f, weights=w * shifted, minlength=t.size)[focal_units]
+            sign = np.where(t[focal_units] == 1, 1.0, -1.0)
+            ds.append(sign * (y[focal_units] - imputed))
+            units.append(focal_units)
+        return np.concatenate(ds), np.concatenate(units)
+
+    def estimate(
+        self,
+        y: np.ndarray,
+        outcome: str = "outcome",
+        clusters: np.ndarray | None = None,
+        cluster_name: str = "cluster",
+    ) -> Effect:
+        """The matching estimate of the effect on ``y`` with its standard error."""
+        y = np.asarray(y, dtype=float)
+        d, focal_units = self._differences(y)
+        tau = float(d.mean())
+        weights = self.weights_
+        notes: list[str] = []
+        if clusters is not None:
+            if self.bias_correction:
+                raise DesignError(
+                    "cluster", "cluster-robust errors are not available with the bias correction"
+                )
+            _, psi = weighted_difference(y, self.treated_, weights)
+            se, se_type = sandwich_se(psi, clusters), f"cluster-robust by {cluster_name}"
+        elif self.replace and self.se in ("auto", "abadie-imbens"):
+            neighbours = same_group_neighbours(self.distance_, self.treated_, self.n_neighbours)
+            sigma2 = matching_conditional_variance(y, neighbours)
+            rows_m = np.concatenate([r.matched for r in self.results_])
+            rows_w = np.concatenate([r.weight for r in self.results_])
+            se = abadie_imbens_se(d, focal_units, rows_m, rows_w, sigma2)
+            se_type = "Abadie-Imbens"
+            notes.append("Abadie-Imbens standard error treats the propensity score as known")
+        elif self.se == "bootstrap":
+            se, se_type = self._bootstrap(d), f"bootstrap of matched sets ({self.n_bootstrap})"
+        else:
+            g = d.size
+            if g < 2:
+                raise DesignError("methods.psm", "fewer than 2 matched sets; widen the caliper")
+            se = float(np.sqrt(g / (g - 1.0) * np.sum((d - tau) ** 2)) / g)
+            se_type = "cluster-robust by matched set"
+        dropped = self.dropped_by_caliper_
+        if dropped:
+            group = {"ATT": "treated", "ATC": "control", "ATE": "focal"}[self.estimand]
+            notes.append(
+                f"{dropped} {group} units had no match within the caliper and were dropped: the "
+                f"estimate is the {self.estimand} of the matched {group} units"
+            )
+        if self.bias_correction:
+            notes.append("bias-corrected (Abadie-Imbens 2011)")
+        used = weights > 0
+        return Effect(
+            outcome=outcome,
+            method="psm",
+            estimand=self.estimand,
+            estimate=tau,
+            std_error=se,
+            n_treated=int(np.sum(used & (self.treated_ == 1))),
+            n_control=int(np.sum(used & (self.treated_ == 0))),
+            se_type=se_type,
+            notes=tuple(notes),
+        )
+
+    def _bootstrap(self, d: np.ndarray) -> float:
+        rng = np.random.default_rng(self.random_state)
+        g = d.size
+        chunk = max(1, 20_000_000 // max(g, 1))
+        draws = []
+        for start in range(0, self.n_bootstrap, chunk):
+            size = min(chunk, self.n_bootstrap - start)
+            draws.append(d[rng.integers(0, g, size=(size, g))].mean(axis=1))
+        return float(np.std(np.concatenate(draws), ddof=1))
+
+
+def _group_regression(
+    x: np.ndarray, y: np.ndarray, group: np.ndarray, f: np.ndarray, j: np.ndarray
+) -> np.ndarray:
+    """mu(X_f) - mu(X_j) for each match row, mu the OLS fit of y on (1, x) within ``group``."""
+    design = np.column_stack([np.ones(x.shape[0]), x])
+    coef = np.linalg.lstsq(design[group], y[group], rcond=None)[0]
+    fitted = design @ coef
+    return fitted[f] - fitted[j]

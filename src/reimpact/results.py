@@ -1,0 +1,150 @@
+"""Results objects: one :class:`Effect` per outcome x method, and :class:`EffectTable` for many.
+
+Intervals and p-values are normal-approximation (Wald) ones: estimate +/- z_(1-alpha/2) * std_error.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from statistics import NormalDist
+
+import pandas as pd
+
+EFFECT_COLUMNS = [
+    "outcome", "method", "estimand", "estimate", "std_error", "ci_lower", "ci_upper", "p_value",
+    "n_treated", "n_control",
+]  # fmt: skip
+
+
+def _z(level: float) -> float:
+    return NormalDist().inv_cdf(0.5 + level / 2.0)
+
+
+@dataclass(frozen=True)
+class Effect:
+    """An estimated average effect with its standard error.
+
+    ``n_treated``/``n_control`` count the units that carry weight in the estimate (for matching,
+    the matched units); ``se_type`` names the variance estimator; ``notes`` say what the reader
+    must know (units dropped by a caliper, clipped propensities, a changed estimand).
+    """
+
+    outcome: str
+    method: str
+    estimand: str
+    estimate: float
+    std_error: float
+    n_treated: int
+    n_control: int
+    se_type: str = ""
+    notes: tuple[str, ...] = field(default_factory=tuple)
+    level: float = 0.95
+
+    def conf_int(self, level: float | None = None) -> tuple[float, float]:
+        z = _z(self.level if level is None else level)
+        return self.estimate - z * self.std_error, self.estimate + z * self.std_error
+
+    @property
+    def ci_lower(self) -> float:
+        return self.conf_int()[0]
+
+    @property
+    def ci_upper(self) -> float:
+        return self.conf_int()[1]
+
+    @property
+    def z_stat(self) -> float:
+        return self.estimate / self.std_error if self.std_error > 0 else math.nan
+
+    @property
+    def p_value(self) -> float:
+        """Two-sided p-value for the null of no effect."""
+        z = self.z_stat
+        return 2.0 * (1.0 - NormalDist().cdf(abs(z))) if math.isfinite(z) else math.nan
+
+    def covers(self, value: float) -> bool:
+        low, high = self.conf_int()
+        return low <= value <= high
+
+    def to_dict(self) -> dict:
+        """The fields of ``results.json``'s ``effects`` entries."""
+        out = {name: getattr(self, name) for name in EFFECT_COLUMNS}
+        out["se_type"] = self.se_type
+        out["notes"] = list(self.notes)
+        return {k: _json_number(v) for k, v in out.items()}
+
+    def to_frame(self) -> pd.DataFrame:
+        """A one-row tidy frame with the ``results.json`` columns."""
+        row = self.to_dict()
+        row["notes"] = "; ".join(self.notes)
+        return pd.DataFrame([row])
+
+    def summary(self) -> str:
+        low, high = self.conf_int()
+        lines = [
+            f"{self.method} estimate of the {self.estimand} on {self.outcome}",
+            f"  estimate {self.estimate: .4f}   std. error {self.std_error:.4f} ({self.se_type})",
+            f"  {self.level:.0%} CI [{low: .4f}, {high: .4f}]   p = {self.p_value:.4g}",
+            f"  units: {self.n_treated} treated, {self.n_control} control",
+        ]
+        lines += [f"  note: {note}" for note in self.notes]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        return self.to_frame().to_html(index=False)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+def _json_number(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+@dataclass(frozen=True)
+class EffectTable:
+    """Several effects (outcomes x methods), as a tidy frame and a printed table."""
+
+    effects: tuple[Effect, ...]
+
+    def to_frame(self) -> pd.DataFrame:
+        if not self.effects:
+            return pd.DataFrame(columns=[*EFFECT_COLUMNS, "se_type", "notes"])
+        return pd.concat([e.to_frame() for e in self.effects], ignore_index=True)
+
+    def summary(self) -> str:
+        if not self.effects:
+            return "(no effects estimated)"
+        frame = self.to_frame()[
+            [
+                "outcome",
+                "method",
+                "estimand",
+                "estimate",
+                "std_error",
+                "ci_lower",
+                "ci_upper",
+                "p_value",
+                "n_treated",
+                "n_control",
+            ]
+        ]
+        return frame.to_string(index=False, float_format=lambda v: f"{v:.4f}")
+
+    def get(self, outcome: str, method: str) -> Effect:
+        for effect in self.effects:
+            if effect.outcome == outcome and effect.method == method:
+                return effect
+        raise KeyError(f"no effect for outcome '{outcome}' and method '{method}'")
+
+    def __iter__(self):
+        return iter(self.effects)
+
+    def __len__(self) -> int:
+        return len(self.effects)
+
+    def _repr_html_(self) -> str:
+        return self.to_frame().to_html(index=False)

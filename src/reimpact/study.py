@@ -1,0 +1,370 @@
+"""The study file: what to estimate, on which data, with which methods.
+
+A study file is YAML read with ``yaml.safe_load`` and validated into a frozen :class:`Study`. Every
+section is a strict model: an unknown key, a wrong type or an invalid choice raises a
+:class:`~reimpact.exceptions.StudyError` whose one-line message names the field and the valid choices.
+Checks that need the data (do the columns exist? is the treatment binary?) happen in
+:mod:`reimpact.data` when the data are loaded.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
+
+from ._validation import Section, first_message, location, show
+from .exceptions import StudyError
+
+Estimand = Literal["ATT", "ATE", "ATC"]
+Scalar = str | int | float | bool
+
+BUILTIN_DATASETS = ("simulated-returnees",)
+DATA_SUFFIXES = (".csv", ".parquet", ".xlsx", ".dta")
+
+
+def _scalars(values: Any, what: str) -> list[Scalar]:
+    """Accept one scalar or a list of scalars (YAML ``treated: 1`` or ``treated: [1, yes]``)."""
+    if not isinstance(values, list):
+        values = [values]
+    if not values:
+        raise ValueError(f"{what} must list at least one value")
+    for value in values:
+        if not isinstance(value, (str, int, float, bool)):
+            raise ValueError(f"{what} must be plain values (text or numbers), got {show(value)}")
+    return values
+
+
+class DataSpec(Section):
+    """Where the data come from: a built-in simulated cohort or a file (csv, parquet, xlsx, dta).
+
+    A relative ``path`` is looked up from the working directory, then from the study file's folder.
+    """
+
+    builtin: Literal["simulated-returnees"] | None = None
+    path: str | None = None
+    n: int | None = Field(default=None, ge=50, le=50_000_000)
+    seed: int | None = Field(default=None, ge=0)
+    sheet: str | int | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> DataSpec:
+        if (self.builtin is None) == (self.path is None):
+            raise ValueError("give exactly one of 'builtin: simulated-returnees' or 'path: <file>'")
+        if self.path is not None:
+            if self.n is not None or self.seed is not None:
+                raise ValueError("'n' and 'seed' apply only to 'builtin' data; remove them")
+            if Path(self.path).suffix.lower() not in DATA_SUFFIXES:
+                raise ValueError(
+                    f"path must end in one of {', '.join(DATA_SUFFIXES)}, got '{self.path}'"
+                )
+        if self.sheet is not None and (self.path is None or not self.path.endswith(".xlsx")):
+            raise ValueError("'sheet' applies only to an .xlsx path; remove it")
+        return self
+
+
+class RangeFilter(Section):
+    """Keep rows whose value lies in ``[min, max]`` (either bound may be left out)."""
+
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _bounds(self) -> RangeFilter:
+        if self.min is None and self.max is None:
+            raise ValueError("a range filter needs 'min', 'max' or both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min ({self.min}) is larger than max ({self.max})")
+        return self
+
+
+PopulationFilter = RangeFilter | list[Scalar]
+
+
+class TreatmentSpec(Section):
+    """The binary treatment, read from one column or derived from assistance records.
+
+    * ``column`` + ``treated``: a unit is treated when the column takes one of the ``treated`` values.
+    * ``any_of`` + ``treated``: a unit is treated when *any* of the listed columns takes one of the
+      ``treated`` values, e.g. "at least one activity delivered by referral" is
+      ``any_of: [economic_delivery, social_delivery, psychosocial_delivery]``, ``treated: [referral]``.
+
+    Without ``control`` every other unit is a control. With ``control``, a unit is a control only when
+    it is not treated and (one of) its column(s) takes a ``control`` value; the remaining units are
+    excluded and counted ("direct assistance only" is ``control: [direct]``). ``name`` is the name the
+    derived treatment gets in outputs (default: the column name, or ``treatment``).
+    """
+
+    column: str | None = None
+    any_of: list[str] | None = None
+    treated: list[Scalar] = Field(default_factory=lambda: [1])
+    control: list[Scalar] | None = None
+    name: str | None = None
+
+    @field_validator("treated", mode="before")
+    @classmethod
+    def _treated_values(cls, value: Any) -> list[Scalar]:
+        return _scalars(value, "treated")
+
+    @field_validator("control", mode="before")
+    @classmethod
+    def _control_values(cls, value: Any) -> list[Scalar] | None:
+        return None if value is None else _scalars(value, "control")
+
+    @model_validator(mode="after")
+    def _one_rule(self) -> TreatmentSpec:
+        if (self.column is None) == (self.any_of is None):
+            raise ValueError("give exactly one of 'column' or 'any_of'")
+        if self.any_of is not None and not self.any_of:
+            raise ValueError("'any_of' must list at least one column")
+        if self.control is not None and set(map(str, self.control)) & set(map(str, self.treated)):
+            raise ValueError("a value cannot be both in 'treated' and in 'control'")
+        return self
+
+    @property
+    def label(self) -> str:
+        """The treatment's name in outputs."""
+        return self.name or self.column or "treatment"
+
+    @property
+    def columns(self) -> list[str]:
+        """The data columns the rule reads."""
+        return [self.column] if self.column is not None else list(self.any_of or [])
+
+
+class PropensitySpec(Section):
+    """The propensity score: a fitted model or a column that holds a given score.
+
+    ``clip`` bounds the score to ``[clip, 1 - clip]`` wherever it is inverted (weights, AIPW);
+    ``trim`` drops units whose score lies outside ``[trim, 1 - trim]`` before estimation (Crump et
+    al. 2009). Both are counted and reported.
+    """
+
+    model: Literal["logistic", "gradient_boosting"] | None = None
+    column: str | None = None
+    clip: float = Field(default=0.01, ge=0.0, lt=0.5)
+    trim: float | None = Field(default=None, gt=0.0, lt=0.5)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> PropensitySpec:
+        if self.model is not None and self.column is not None:
+            raise ValueError("give either 'model' or 'column', not both")
+        return self
+
+    @property
+    def kind(self) -> str:
+        """``'column'`` for a given score, otherwise the model name (default logistic)."""
+        return "column" if self.column is not None else (self.model or "logistic")
+
+
+class PSMSpec(Section):
+    """Nearest-neighbour propensity-score matching (options as MatchIt defines them)."""
+
+    ratio: int = Field(default=1, ge=1, le=20)
+    replace: bool = False
+    caliper: float | None = Field(default=0.2, gt=0.0)
+    order: Literal["largest", "smallest", "random", "data"] = "largest"
+    distance: Literal["logit", "propensity"] = "logit"
+    se: Literal["auto", "abadie-imbens", "matched-sets", "bootstrap"] = "auto"
+    bias_correction: bool = False
+    n_bootstrap: int = Field(default=499, ge=50, le=100_000)
+
+
+class IPWSpec(Section):
+    """Inverse-probability weighting with normalised (Hajek) weights, or overlap weights (ATO)."""
+
+    weights: Literal["hajek", "overlap"] = "hajek"
+
+
+class AIPWSpec(Section):
+    """Cross-fitted augmented IPW (doubly robust)."""
+
+    folds: int = Field(default=5, ge=2, le=20)
+    learner: Literal["linear", "gradient_boosting"] = "linear"
+
+
+class MethodsSpec(Section):
+    """The estimators to run; leave a method out to skip it. The naive difference always runs."""
+
+    psm: PSMSpec | None = None
+    ipw: IPWSpec | None = None
+    aipw: AIPWSpec | None = None
+
+    @field_validator("psm", "ipw", "aipw", mode="before")
+    @classmethod
+    def _empty_is_default(cls, value: Any) -> Any:
+        # ``ipw:`` (YAML null) or ``ipw: {}`` both mean "run with defaults"; ``false`` skips.
+        if value is None:
+            return {}
+        if value is False:
+            return None
+        return value
+
+    @model_validator(mode="after")
+    def _at_least_one(self) -> MethodsSpec:
+        if self.psm is None and self.ipw is None and self.aipw is None:
+            raise ValueError("name at least one method: psm, ipw or aipw")
+        return self
+
+    @property
+    def names(self) -> list[str]:
+        return [name for name in ("psm", "ipw", "aipw") if getattr(self, name) is not None]
+
+
+class ReportSpec(Section):
+    """Report settings; ``min_cell_size`` suppresses any cell describing fewer returnees."""
+
+    min_cell_size: int = Field(default=10, ge=1)
+
+
+class ScoringSpec(Section):
+    """Score raw survey answers before the analysis with a scheme file (or the shipped one)."""
+
+    scheme: str = "illustrative"
+    min_answered: float | None = Field(default=None, gt=0.0, le=1.0)
+
+
+class Study(Section):
+    """A validated study file. Build it with :func:`load_study` or :meth:`Study.from_dict`."""
+
+    name: str
+    title: str | None = None
+    data: DataSpec
+    population: dict[str, PopulationFilter] = Field(default_factory=dict)
+    treatment: TreatmentSpec
+    outcomes: list[str] = Field(min_length=1)
+    covariates: list[str] = Field(min_length=1)
+    categorical: list[str] = Field(default_factory=list)
+    exact: list[str] = Field(default_factory=list)
+    cluster: str | None = None
+    estimand: Estimand = "ATT"
+    missing: Literal["drop", "impute"] = "drop"
+    propensity: PropensitySpec = Field(default_factory=PropensitySpec)
+    methods: MethodsSpec = Field(default_factory=lambda: MethodsSpec(psm=PSMSpec()))
+    scoring: ScoringSpec | None = None
+    report: ReportSpec = Field(default_factory=ReportSpec)
+    seed: int = Field(default=0, ge=0)
+
+    _source: Path | None = PrivateAttr(default=None)
+
+    @field_validator("name")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", value):
+            raise ValueError(
+                f"use letters, digits, '-', '_' or '.' only (it names output files), got {show(value)}"
+            )
+        return value
+
+    @field_validator("population", mode="before")
+    @classmethod
+    def _population(cls, value: Any) -> Any:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise ValueError("must map columns to allowed values or to {min:, max:}")
+        parsed: dict[str, PopulationFilter] = {}
+        for column, rule in value.items():
+            if isinstance(rule, dict):
+                try:
+                    parsed[column] = RangeFilter.model_validate(rule)
+                except ValidationError as exc:
+                    raise ValueError(f"{column}: {first_message(exc)}") from None
+            else:
+                try:
+                    parsed[column] = _scalars(rule, f"{column}")
+                except ValueError as exc:
+                    raise ValueError(f"{exc}; give a list of allowed values or {{min:, max:}}") from None
+        return parsed
+
+    @field_validator("outcomes", "covariates", "categorical", "exact", mode="before")
+    @classmethod
+    def _column_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [value]
+        if isinstance(value, list):
+            seen: set[str] = set()
+            for item in value:
+                if not isinstance(item, str):
+                    raise ValueError(f"must list column names, got {show(item)}")
+                if item in seen:
+                    raise ValueError(f"column '{item}' is listed twice")
+                seen.add(item)
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Study:
+        treatment_columns = set(self.treatment.columns)
+        for column in self.outcomes:
+            if column in treatment_columns:
+                raise ValueError(f"outcomes: '{column}' is also the treatment; remove it")
+            if column in self.covariates:
+                raise ValueError(
+                    f"outcomes: '{column}' is also a covariate; an outcome cannot adjust for itself"
+                )
+        for column in self.covariates:
+            if column in treatment_columns:
+                raise ValueError(f"covariates: '{column}' is the treatment; remove it")
+        for column in self.categorical:
+            if column not in self.covariates:
+                raise ValueError(f"categorical: '{column}' is not in covariates; add it there first")
+        psm = self.methods.psm
+        if psm is not None:
+            if self.estimand == "ATE" and not psm.replace:
+                raise ValueError(
+                    "methods.psm.replace: the ATE by matching needs 'replace: true' "
+                    "(matching without replacement targets the ATT or the ATC)"
+                )
+            if psm.bias_correction and not psm.replace:
+                raise ValueError(
+                    "methods.psm.bias_correction: the Abadie-Imbens bias correction needs "
+                    "'replace: true'"
+                )
+            if psm.se == "abadie-imbens" and not psm.replace:
+                raise ValueError(
+                    "methods.psm.se: the Abadie-Imbens variance is for matching with replacement; "
+                    "use 'matched-sets' or set 'replace: true'"
+                )
+        return self
+
+    # -- construction -------------------------------------------------------------------------
+
+    @classmethod
+    def from_dict(cls, raw: Any, source: str | Path | None = None) -> Study:
+        """Validate a parsed study file; errors become one-line :class:`StudyError`."""
+        label = str(source) if source is not None else "study"
+        if not isinstance(raw, dict):
+            raise StudyError(label, "the study file must be a YAML mapping (key: value lines)")
+        try:
+            study = cls.model_validate(raw)
+        except ValidationError as exc:
+            raise StudyError(f"{label}: {location(exc)}", first_message(exc)) from None
+        study._source = Path(source) if source is not None else None
+        return study
+
+    @property
+    def source(self) -> Path | None:
+        """The study file this study was read from, if any."""
+        return self._source
+
+    @property
+    def display_title(self) -> str:
+        return self.title or self.name
+
+
+def load_study(path: str | Path) -> Study:
+    """Read and validate a study file (YAML)."""
+    path = Path(path)
+    if not path.is_file():
+        raise StudyError(str(path), "study file not found; check the path")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise StudyError(str(path), f"not valid YAML{where}: {problem}") from None
+    return Study.from_dict(raw, source=path)
