@@ -248,10 +248,10 @@ def run_study(
 def _warnings(design: DesignSummary, sample: AnalysisSample) -> list[str]:
     out = []
     flow = sample.flow
-    if flow.dropped_missing.get("total", 0) > 0.1 * (flow.analysed + flow.dropped_missing["total"]):
+    dropped = flow.dropped_missing.get("total", 0)
+    if dropped > 0.1 * (flow.analysed + dropped):
         out.append(
-            f"{flow.dropped_missing['total']} rows (over 10%) were dropped for missing values; "
-            "consider 'missing: impute'"
+            f"{dropped} rows (over 10%) were dropped for missing values; consider 'missing: impute'"
         )
     if design.n_clipped:
         out.append(

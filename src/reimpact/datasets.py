@@ -288,7 +288,9 @@ def simulate_returnees(n: int = 20000, seed: int = 0) -> SimulatedCohort:
     data["psychosocial_activity"] = psychosocial_draw.astype(int)
     for kind, column in delivery.items():
         data[f"{kind}_delivery"] = column
-    data["n_activities"] = data[["economic_activity", "social_activity", "psychosocial_activity"]].sum(1)
+    data["n_activities"] = data[["economic_activity", "social_activity", "psychosocial_activity"]].sum(
+        axis=1
+    )
     data["mentored"] = mentored.astype(int)
     data["any_referral"] = referral.astype(int)
     data["economic_support"] = economic.astype(int)

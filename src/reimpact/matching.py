@@ -34,6 +34,7 @@ from .inference import (
     weighted_difference,
 )
 from .results import Effect
+from .study import matching_option_problem
 
 Order = Literal["largest", "smallest", "random", "data"]
 _NONE = -1
@@ -325,18 +326,9 @@ class MatchingEstimator:
     def _validate(self) -> None:
         if self.estimand not in ("ATT", "ATC", "ATE"):
             raise DesignError("estimand", f"must be ATT, ATC or ATE, got '{self.estimand}'")
-        if self.estimand == "ATE" and not self.replace:
-            raise DesignError("methods.psm.replace", "the ATE by matching needs 'replace: true'")
-        if self.se == "abadie-imbens" and not self.replace:
-            raise DesignError("methods.psm.se", "abadie-imbens needs 'replace: true'")
-        if self.se == "bootstrap" and self.replace:
-            raise DesignError(
-                "methods.psm.se",
-                "the bootstrap is invalid for matching with replacement (Abadie & Imbens 2008); "
-                "use abadie-imbens",
-            )
-        if self.bias_correction and not self.replace:
-            raise DesignError("methods.psm.bias_correction", "needs 'replace: true'")
+        problem = matching_option_problem(self.estimand, self.replace, self.se, self.bias_correction)
+        if problem is not None:
+            raise DesignError(f"methods.psm.{problem[0]}", problem[1])
 
     def fit(
         self,

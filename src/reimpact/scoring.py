@@ -198,7 +198,7 @@ def code_answers(df: pd.DataFrame, scheme: Scheme) -> pd.DataFrame:
                 valid = ", ".join(sorted(coding))
                 raise SchemeError(
                     f"indicator '{ind.id}'",
-                    f"answer {raw!r} in column '{ind.source}' has no coding (coded answers: "
+                    f"answer '{raw}' in column '{ind.source}' has no coding (coded answers: "
                     f"{valid}); add it to the coding or to 'missing_codes'",
                 )
         coded[ind.id] = series.map(lookup).astype(float)

@@ -173,6 +173,30 @@ class PSMSpec(Section):
     n_bootstrap: int = Field(default=499, ge=50, le=100_000)
 
 
+def matching_option_problem(
+    estimand: str, replace: bool, se: str, bias_correction: bool
+) -> tuple[str, str] | None:
+    """The one place that says which matching options go together: (option, message) or None."""
+    if estimand == "ATE" and not replace:
+        return "replace", (
+            "the ATE by matching needs 'replace: true' (matching without replacement targets the "
+            "ATT or the ATC)"
+        )
+    if se == "abadie-imbens" and not replace:
+        return "se", (
+            "the Abadie-Imbens variance is for matching with replacement; use 'matched-sets' or "
+            "set 'replace: true'"
+        )
+    if se == "bootstrap" and replace:
+        return "se", (
+            "the bootstrap is invalid for matching with replacement (Abadie & Imbens 2008); use "
+            "'abadie-imbens'"
+        )
+    if bias_correction and not replace:
+        return "bias_correction", "the Abadie-Imbens bias correction needs 'replace: true'"
+    return None
+
+
 class IPWSpec(Section):
     """Inverse-probability weighting with normalised (Hajek) weights, or overlap weights (ATO)."""
 
@@ -313,21 +337,9 @@ class Study(Section):
                 raise ValueError(f"categorical: '{column}' is not in covariates; add it there first")
         psm = self.methods.psm
         if psm is not None:
-            if self.estimand == "ATE" and not psm.replace:
-                raise ValueError(
-                    "methods.psm.replace: the ATE by matching needs 'replace: true' "
-                    "(matching without replacement targets the ATT or the ATC)"
-                )
-            if psm.bias_correction and not psm.replace:
-                raise ValueError(
-                    "methods.psm.bias_correction: the Abadie-Imbens bias correction needs "
-                    "'replace: true'"
-                )
-            if psm.se == "abadie-imbens" and not psm.replace:
-                raise ValueError(
-                    "methods.psm.se: the Abadie-Imbens variance is for matching with replacement; "
-                    "use 'matched-sets' or set 'replace: true'"
-                )
+            problem = matching_option_problem(self.estimand, psm.replace, psm.se, psm.bias_correction)
+            if problem is not None:
+                raise ValueError(f"methods.psm.{problem[0]}: {problem[1]}")
         return self
 
     # -- construction -------------------------------------------------------------------------
