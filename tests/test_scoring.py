@@ -1,4 +1,4 @@
-"""Reintegration scores: hand-computed values, the missing-answer rule, scheme validation, PCA weights."""
+"""Scores: hand-computed values, the missing-answer rule, scheme validation, PCA weights."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Study files: the shipped studies validate, and bad study files fail with a message naming the field."""
+"""Study files: shipped studies validate; bad ones fail with a message naming the field."""
 
 from __future__ import annotations
 
