@@ -183,7 +183,7 @@ def run_study(
             bias_correction=spec.bias_correction,
             n_bootstrap=spec.n_bootstrap,
             random_state=study.seed,
-        ).fit(scores.scores, t, strata, design.matrix)
+        ).fit(scores.scores, t, strata, design.matrix, scores.design)
         weights = psm.weights_
         matching_info = {
             "focal_units": int(sum(r.n_focal for r in psm.results_)),

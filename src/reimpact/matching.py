@@ -29,15 +29,18 @@ import numpy as np
 from .exceptions import DesignError
 from .inference import (
     abadie_imbens_se,
+    estimated_score_adjustment,
     matching_conditional_variance,
     sandwich_se,
     weighted_difference,
 )
+from .propensity import expit, fit_logistic
 from .results import Effect
 from .study import matching_option_problem
 
 Order = Literal["largest", "smallest", "random", "data"]
 _NONE = -1
+_SCORE_NEIGHBOURS = 4  # neighbours for cov(X, mu(w, X) | score) in the estimated-score adjustment
 
 
 @numba.njit(cache=True)
@@ -260,21 +263,12 @@ def match(
 
 
 def same_group_neighbours(distance: np.ndarray, group: np.ndarray, k: int) -> np.ndarray:
-    """For every unit, its ``k`` nearest other units of the same group on the distance
-    (n x k indices, -1 where a group has fewer than k + 1 units). Used for the Abadie-Imbens
-    conditional variance."""
-    n = distance.size
-    out = np.full((n, k), _NONE, dtype=np.int64)
+    """For every unit, its ``k`` nearest other units of its own group on the distance (n x k
+    indices, -1 where the group is too small). Used for the Abadie-Imbens conditional variance."""
+    out = np.empty((distance.size, k), dtype=np.int64)
     for value in (0, 1):
-        members = np.flatnonzero(group == value)
-        order = members[np.argsort(distance[members], kind="stable")]
-        vals = distance[order]
-        positions = np.arange(order.size, dtype=np.int64)
-        # each unit searches outwards from its own sorted position, skipping itself
-        picks = _knn_kernel(vals, vals, positions, k, -1.0, positions)
-        valid = picks >= 0
-        mapped = np.where(valid, order[np.where(valid, picks, 0)], _NONE)
-        out[order] = mapped
+        rows = group == value
+        out[rows] = nearest_in_group(distance, group, value, k)[rows]
     return out
 
 
@@ -336,9 +330,12 @@ class MatchingEstimator:
         treated: np.ndarray,
         strata: np.ndarray | None = None,
         covariates: np.ndarray | None = None,
+        score_design: np.ndarray | None = None,
     ) -> MatchingEstimator:
         """Match on the propensity score (logit by default). ``covariates`` (a design matrix) are
-        needed for the bias correction only."""
+        needed for the bias correction only. ``score_design`` is the design matrix (with intercept)
+        of a logistic score estimated by maximum likelihood: given, the standard errors include
+        the Abadie-Imbens (2016) adjustment for the estimated score."""
         self._validate()
         e = np.asarray(propensity, dtype=float)
         t = np.asarray(treated).astype(np.int8)
@@ -368,9 +365,12 @@ class MatchingEstimator:
             )
         self.results_ = results
         self.treated_ = t
+        self.score_ = e
+        self.score_design_ = score_design
         self.distance_ = dist
         self.caliper_width_ = width
         self.covariates_ = covariates
+        self.strata_ = strata
         if self.bias_correction and covariates is None:
             raise DesignError("methods.psm.bias_correction", "needs the covariates")
         return self
@@ -385,16 +385,20 @@ class MatchingEstimator:
     def dropped_by_caliper_(self) -> int:
         return sum(r.dropped_by_caliper for r in self.results_)
 
-    def _differences(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """d_f for every matched focal unit (all directions) and the focal unit indices."""
+    def _differences(
+        self, y: np.ndarray, results: list[MatchResult] | None = None, correct: bool = True
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """d_f for every matched focal unit (all directions) and the focal unit indices;
+        ``correct=False`` leaves out the bias correction."""
         t = self.treated_
         ds, units = [], []
-        for result in self.results_:
+        for result in self.results_ if results is None else results:
             f, j, w = result.focal, result.matched, result.weight
             shifted = y[j]
-            if self.bias_correction:
+            if self.bias_correction and correct:
                 fit_group = t[j[0]] if j.size else 0
-                shifted = shifted + _group_regression(self.covariates_, y, t == fit_group, f, j)
+                fitted = _fitted(self.covariates_, y, t == fit_group)
+                shifted = shifted + fitted[f] - fitted[j]
             focal_units = result.matched_focal
             imputed = np.bincount(f, weights=w * shifted, minlength=t.size)[focal_units]
             sign = np.where(t[focal_units] == 1, 1.0, -1.0)
@@ -421,22 +425,23 @@ class MatchingEstimator:
                     "cluster", "cluster-robust errors are not available with the bias correction"
                 )
             _, psi = weighted_difference(y, self.treated_, weights)
-            se, se_type = sandwich_se(psi, clusters), f"cluster-robust by {cluster_name}"
+            se = self._adjusted(sandwich_se(psi, clusters), y, tau, notes)
+            se_type = f"cluster-robust by {cluster_name}"
         elif self.replace and self.se in ("auto", "abadie-imbens"):
             neighbours = same_group_neighbours(self.distance_, self.treated_, self.n_neighbours)
             sigma2 = matching_conditional_variance(y, neighbours)
             rows_m = np.concatenate([r.matched for r in self.results_])
             rows_w = np.concatenate([r.weight for r in self.results_])
-            se = abadie_imbens_se(d, focal_units, rows_m, rows_w, sigma2)
+            se = self._adjusted(abadie_imbens_se(d, focal_units, rows_m, rows_w, sigma2), y, tau, notes)
             se_type = "Abadie-Imbens"
-            notes.append("Abadie-Imbens standard error treats the propensity score as known")
         elif self.se == "bootstrap":
-            se, se_type = self._bootstrap(d), f"bootstrap of matched sets ({self.n_bootstrap})"
+            se, se_type = self._bootstrap(y, notes)
         else:
             g = d.size
             if g < 2:
                 raise DesignError("methods.psm", "fewer than 2 matched sets; widen the caliper")
             se = float(np.sqrt(g / (g - 1.0) * np.sum((d - tau) ** 2)) / g)
+            se = self._adjusted(se, y, tau, notes)
             se_type = "cluster-robust by matched set"
         dropped = self.dropped_by_caliper_
         if dropped:
@@ -460,22 +465,132 @@ class MatchingEstimator:
             notes=tuple(notes),
         )
 
-    def _bootstrap(self, d: np.ndarray) -> float:
+    def _adjusted(self, se: float, y: np.ndarray, tau: float, notes: list[str]) -> float:
+        """Add the Abadie-Imbens (2016) estimated-score term to the variance when the score came
+        from the logistic model; otherwise say that the score is treated as known.
+
+        With the bias correction the term is computed on the outcome net of the regression the
+        correction uses (the corrected estimator matches on those residuals); for the
+        bias-corrected ATE, which uses two regressions, it is left out (conservative for the ATE).
+        """
+        t = self.treated_
+        known = "the standard error treats the propensity score as known"
+        if self.score_design_ is None or min(t.sum(), (1 - t).sum()) <= _SCORE_NEIGHBOURS:
+            notes.append(known)
+            return se
+        if self.bias_correction:
+            if self.estimand == "ATE":
+                notes.append(known + " (conservative for the ATE, Abadie-Imbens 2016)")
+                return se
+            from_group = t == (0 if self.estimand == "ATT" else 1)
+            y = y - _fitted(self.covariates_, y, from_group)
+        both = [
+            match(self.distance_ if g == 1 else -self.distance_, t == g, self.ratio, True)
+            for g in (1, 0)
+        ]
+        d_all, units = self._differences(y, both, correct=False)
+        unit_effects = np.empty(t.size)
+        unit_effects[units] = d_all
+        neighbours = tuple(nearest_in_group(self.score_, t, g, _SCORE_NEIGHBOURS) for g in (0, 1))
+        term = estimated_score_adjustment(
+            self.estimand, self.score_design_, self.score_, t, y, unit_effects, tau, neighbours
+        )
+        if se**2 + term <= 0:
+            notes.append(
+                "the estimated-score adjustment gave a negative variance and was not applied: " + known
+            )
+            return se
+        notes.append("standard error adjusted for the estimated propensity score (Abadie-Imbens 2016)")
+        return float(np.sqrt(se**2 + term))
+
+    def _bootstrap(self, y: np.ndarray, notes: list[str]) -> tuple[float, str]:
+        """Bootstrap standard error. With the logistic score's design, every replicate resamples
+        units, refits the score and matches again, so the score's estimation is included;
+        otherwise matched sets are resampled (Austin & Small 2014) and the score is taken as known.
+        """
         rng = np.random.default_rng(self.random_state)
-        g = d.size
-        chunk = max(1, 20_000_000 // max(g, 1))
-        draws = []
-        for start in range(0, self.n_bootstrap, chunk):
-            size = min(chunk, self.n_bootstrap - start)
-            draws.append(d[rng.integers(0, g, size=(size, g))].mean(axis=1))
-        return float(np.std(np.concatenate(draws), ddof=1))
+        if self.score_design_ is None:
+            d, _ = self._differences(y)
+            g = d.size
+            draws = [
+                d[rng.integers(0, g, size=(size, g))].mean(axis=1)
+                for size in _chunks(self.n_bootstrap, max(1, 20_000_000 // max(g, 1)))
+            ]
+            notes.append("the bootstrap keeps the matched sets fixed: the score is treated as known")
+            return float(
+                np.std(np.concatenate(draws), ddof=1)
+            ), f"bootstrap of matched sets ({self.n_bootstrap})"
+        if not hasattr(self, "replicates_"):
+            self.replicates_ = self._replicates(rng)
+        estimates = np.array([fit._differences(y[idx])[0].mean() for idx, fit in self.replicates_])
+        failed = self.n_bootstrap - len(self.replicates_)
+        if failed:
+            notes.append(f"{failed} bootstrap replicates could not be matched and were left out")
+        return float(
+            np.std(estimates, ddof=1)
+        ), f"bootstrap ({len(estimates)} replicates, score refitted)"
+
+    def _replicates(self, rng: np.random.Generator) -> list[tuple[np.ndarray, MatchingEstimator]]:
+        """Resample units, refit the logistic score and match again, ``n_bootstrap`` times."""
+        t, x = self.treated_, self.score_design_
+        params = {**self.get_params(), "se": "matched-sets"}
+        out = []
+        for _ in range(self.n_bootstrap):
+            idx = rng.integers(0, t.size, t.size)
+            try:
+                score = expit(x[idx] @ fit_logistic(x[idx], t[idx]))
+                fit = MatchingEstimator(**params).fit(
+                    score, t[idx], _rows(self.strata_, idx), _rows(self.covariates_, idx)
+                )
+            except DesignError:
+                continue
+            out.append((idx, fit))
+        return out
+
+    def get_params(self) -> dict:
+        """The constructor's settings (scikit-learn convention)."""
+        return {
+            name: getattr(self, name)
+            for name in (
+                "estimand",
+                "ratio",
+                "replace",
+                "caliper",
+                "order",
+                "distance",
+                "se",
+                "bias_correction",
+                "n_bootstrap",
+                "n_neighbours",
+                "random_state",
+            )
+        }
 
 
-def _group_regression(
-    x: np.ndarray, y: np.ndarray, group: np.ndarray, f: np.ndarray, j: np.ndarray
-) -> np.ndarray:
-    """mu(X_f) - mu(X_j) for each match row, mu the OLS fit of y on (1, x) within ``group``."""
+def _rows(values: np.ndarray | None, idx: np.ndarray) -> np.ndarray | None:
+    return None if values is None else values[idx]
+
+
+def _chunks(total: int, size: int) -> list[int]:
+    return [min(size, total - start) for start in range(0, total, size)]
+
+
+def _fitted(x: np.ndarray, y: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """Fitted values for every unit of the OLS of y on (1, x) within ``group``."""
     design = np.column_stack([np.ones(x.shape[0]), x])
-    coef = np.linalg.lstsq(design[group], y[group], rcond=None)[0]
-    fitted = design @ coef
-    return fitted[f] - fitted[j]
+    return design @ np.linalg.lstsq(design[group], y[group], rcond=None)[0]
+
+
+def nearest_in_group(distance: np.ndarray, group_of: np.ndarray, group: int, k: int) -> np.ndarray:
+    """For every unit, its ``k`` nearest units of ``group`` on the distance, itself excluded (n x k
+    indices, -1 where the group has too few units)."""
+    members = np.flatnonzero(group_of == group)
+    order = members[np.argsort(distance[members], kind="stable")]
+    values = distance[order]
+    start = np.searchsorted(values, distance, side="left").astype(np.int64)
+    self_pos = np.full(distance.size, _NONE, dtype=np.int64)
+    self_pos[order] = np.arange(order.size)
+    inside = self_pos >= 0
+    start[inside] = self_pos[inside]
+    picks = _knn_kernel(values, distance, start, k, -1.0, self_pos)
+    return np.where(picks >= 0, order[np.maximum(picks, 0)], _NONE)

@@ -96,7 +96,7 @@ def fit_logistic(x: np.ndarray, t: np.ndarray, max_iter: int = 100, tol: float =
     t = t.astype(float)
     for _ in range(max_iter):
         eta = x @ beta
-        p = _expit(eta)
+        p = expit(eta)
         w = p * (1.0 - p)
         gradient = x.T @ (t - p)
         hessian = (x * w[:, None]).T @ x
@@ -118,7 +118,8 @@ def fit_logistic(x: np.ndarray, t: np.ndarray, max_iter: int = 100, tol: float =
     )
 
 
-def _expit(eta: np.ndarray) -> np.ndarray:
+def expit(eta: np.ndarray) -> np.ndarray:
+    """The logistic function, safe for large |eta|."""
     return 1.0 / (1.0 + np.exp(-np.clip(eta, -500, 500)))
 
 
@@ -145,7 +146,7 @@ class PropensityModel:
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         if self.kind == "logistic":
-            return _expit(_add_intercept(x) @ self.coef_)
+            return expit(_add_intercept(x) @ self.coef_)
         return self.estimator_.predict_proba(x)[:, 1]
 
 
