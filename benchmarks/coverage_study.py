@@ -2,8 +2,9 @@
 
 Data-generating process (known truth): three standard-normal covariates; treatment with
 P(T=1|X) = expit(-1.3 + 0.6 x1 - 0.4 x2 + 0.3 x3) (about 25% treated);
-Y(0) = x1 + 0.5 x2 - 0.3 x3 + N(0,1), Y(1) = Y(0) + 1 + 0.5 x1. The target is the population ATT E[1 + 0.5 x1 | T=1], computed once on
-four million draws. The estimators use the correct logistic score and linear outcome models.
+Y(0) = x1 + 0.5 x2 - 0.3 x3 + N(0,1), Y(1) = Y(0) + 1 + 0.5 x1. The target is the population ATT
+E[1 + 0.5 x1 | T=1], computed once on four million draws. The estimators use the correct logistic
+score and linear outcome models.
 
     python benchmarks/coverage_study.py --reps 2000 --n 2000      # the long run
 """
