@@ -6,6 +6,7 @@ the variance is then the sum of squares of psi (or of its cluster sums).
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 from .exceptions import DesignError
@@ -95,13 +96,34 @@ def abadie_imbens_se(
     return float(np.sqrt(max(variance, 0.0)))
 
 
-def _neighbour_covariance(x: np.ndarray, y: np.ndarray, neighbours: np.ndarray) -> np.ndarray:
-    """cov(X, Y) over each unit's neighbours (n x k indices): the local estimate of
-    cov(X, mu(w, X) | score) at every unit (n x p)."""
-    xs, ys = x[neighbours], y[neighbours]
-    xs = xs - xs.mean(axis=1, keepdims=True)
-    ys = ys - ys.mean(axis=1, keepdims=True)
-    return np.einsum("nkp,nk->np", xs, ys) / (neighbours.shape[1] - 1)
+@numba.njit(cache=True, parallel=True)
+def _weighted_local_covariance(x, y, neighbours, weights):
+    """sum_i weights_i cov(X, Y | neighbours of i): the local covariance over each unit's
+    neighbours (n x k indices, an estimate of cov(X, mu(w, X) | score)), weighted and summed."""
+    n, k = neighbours.shape
+    p = x.shape[1]
+    chunks = 64
+    partial = np.zeros((chunks, p))
+    for c in numba.prange(chunks):
+        x_mean = np.empty(p)
+        for i in range(c * n // chunks, (c + 1) * n // chunks):
+            if weights[i] == 0.0:
+                continue
+            y_mean = 0.0
+            x_mean[:] = 0.0
+            for a in range(k):
+                m = neighbours[i, a]
+                y_mean += y[m]
+                x_mean += x[m]
+            y_mean /= k
+            x_mean /= k
+            scale = weights[i] / (k - 1)
+            for a in range(k):
+                m = neighbours[i, a]
+                dy = (y[m] - y_mean) * scale
+                for j in range(p):
+                    partial[c, j] += (x[m, j] - x_mean[j]) * dy
+    return partial.sum(axis=0)
 
 
 def estimated_score_adjustment(
@@ -131,16 +153,19 @@ def estimated_score_adjustment(
     n = t.size
     f = e * (1.0 - e)
     info_inv = np.linalg.pinv((x * f[:, None]).T @ x / n)
-    cov0 = _neighbour_covariance(x, y, neighbours[0])
-    cov1 = _neighbour_covariance(x, y, neighbours[1])
+    x, y = np.ascontiguousarray(x, dtype=float), np.ascontiguousarray(y, dtype=float)
+
+    def local(group: int, weights: np.ndarray) -> np.ndarray:
+        return _weighted_local_covariance(x, y, neighbours[group], weights)
+
     if estimand == "ATE":
-        c = np.mean(f[:, None] * (cov1 / e[:, None] + cov0 / (1.0 - e)[:, None]), axis=0)
+        c = (local(1, f / e) + local(0, f / (1.0 - e))) / n
         return float(-c @ info_inv @ c / n)
     if estimand == "ATT":
-        n_focal, odds = t.sum(), e / (1.0 - e)
-        c = np.sum(f[:, None] * (cov1 + odds[:, None] * cov0), axis=0) / n_focal
+        n_focal = t.sum()
+        c = (local(1, f) + local(0, f * e / (1.0 - e))) / n_focal
     else:
-        n_focal, odds = (1 - t).sum(), (1.0 - e) / e
-        c = np.sum(f[:, None] * (cov0 + odds[:, None] * cov1), axis=0) / n_focal
+        n_focal = (1 - t).sum()
+        c = (local(0, f) + local(1, f * (1.0 - e) / e)) / n_focal
     d = x.T @ (f * (unit_effects - tau)) / n_focal
     return float((-c @ info_inv @ c + d @ info_inv @ d) / n)

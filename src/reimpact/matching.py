@@ -126,22 +126,19 @@ class MatchResult:
     """Who is matched to whom.
 
     One row per match: ``focal[i]`` was matched to ``matched[i]`` with ``weight[i] = 1 / k_f`` (k_f:
-    the number of matches of that focal unit). Indices refer to the arrays given to :func:`match`.
+    the number of matches of that focal unit); ``matched_focal`` lists the focal units with at least
+    one match. Indices refer to the arrays given to :func:`match`.
     """
 
     focal: np.ndarray
     matched: np.ndarray
     weight: np.ndarray
+    matched_focal: np.ndarray
     n_focal: int
     dropped_by_caliper: int
     caliper_width: float | None
     replace: bool
     ratio: int
-
-    @property
-    def matched_focal(self) -> np.ndarray:
-        """The focal units with at least one match (sorted)."""
-        return np.unique(self.focal)
 
     @property
     def n_focal_matched(self) -> int:
@@ -249,13 +246,14 @@ def match(
     focal_rows, match_rows = focal_rows[order_rows], match_rows[order_rows]
     k = np.bincount(focal_rows, minlength=distance.size)
     weight = 1.0 / k[focal_rows] if focal_rows.size else np.empty(0)
-    n_matched = int(np.count_nonzero(k))
+    matched_focal = np.flatnonzero(k)
     return MatchResult(
         focal=focal_rows,
         matched=match_rows,
         weight=weight,
+        matched_focal=matched_focal,
         n_focal=int(focal_idx.size),
-        dropped_by_caliper=int(focal_idx.size - n_matched),
+        dropped_by_caliper=int(focal_idx.size - matched_focal.size),
         caliper_width=None if caliper is None else float(caliper),
         replace=replace,
         ratio=ratio,
@@ -385,17 +383,14 @@ class MatchingEstimator:
     def dropped_by_caliper_(self) -> int:
         return sum(r.dropped_by_caliper for r in self.results_)
 
-    def _differences(
-        self, y: np.ndarray, results: list[MatchResult] | None = None, correct: bool = True
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """d_f for every matched focal unit (all directions) and the focal unit indices;
-        ``correct=False`` leaves out the bias correction."""
+    def _differences(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """d_f for every matched focal unit (all directions) and the focal unit indices."""
         t = self.treated_
         ds, units = [], []
-        for result in self.results_ if results is None else results:
+        for result in self.results_:
             f, j, w = result.focal, result.matched, result.weight
             shifted = y[j]
-            if self.bias_correction and correct:
+            if self.bias_correction:
                 fit_group = t[j[0]] if j.size else 0
                 fitted = _fitted(self.covariates_, y, t == fit_group)
                 shifted = shifted + fitted[f] - fitted[j]
@@ -484,14 +479,13 @@ class MatchingEstimator:
                 return se
             from_group = t == (0 if self.estimand == "ATT" else 1)
             y = y - _fitted(self.covariates_, y, from_group)
-        both = [
-            match(self.distance_ if g == 1 else -self.distance_, t == g, self.ratio, True)
-            for g in (1, 0)
-        ]
-        d_all, units = self._differences(y, both, correct=False)
-        unit_effects = np.empty(t.size)
-        unit_effects[units] = d_all
-        neighbours = tuple(nearest_in_group(self.score_, t, g, _SCORE_NEIGHBOURS) for g in (0, 1))
+        width = max(_SCORE_NEIGHBOURS, self.ratio)
+        order = np.argsort(self.distance_, kind="stable")
+        near = tuple(nearest_in_group(self.distance_, t, g, width, order) for g in (0, 1))
+        imputed0 = y[near[0][:, : self.ratio]].mean(axis=1)
+        imputed1 = y[near[1][:, : self.ratio]].mean(axis=1)
+        unit_effects = np.where(t == 1, y - imputed0, imputed1 - y)
+        neighbours = (near[0][:, :_SCORE_NEIGHBOURS], near[1][:, :_SCORE_NEIGHBOURS])
         term = estimated_score_adjustment(
             self.estimand, self.score_design_, self.score_, t, y, unit_effects, tau, neighbours
         )
@@ -581,16 +575,22 @@ def _fitted(x: np.ndarray, y: np.ndarray, group: np.ndarray) -> np.ndarray:
     return design @ np.linalg.lstsq(design[group], y[group], rcond=None)[0]
 
 
-def nearest_in_group(distance: np.ndarray, group_of: np.ndarray, group: int, k: int) -> np.ndarray:
+def nearest_in_group(
+    distance: np.ndarray, group_of: np.ndarray, group: int, k: int, order: np.ndarray | None = None
+) -> np.ndarray:
     """For every unit, its ``k`` nearest units of ``group`` on the distance, itself excluded (n x k
-    indices, -1 where the group has too few units)."""
-    members = np.flatnonzero(group_of == group)
-    order = members[np.argsort(distance[members], kind="stable")]
-    values = distance[order]
-    start = np.searchsorted(values, distance, side="left").astype(np.int64)
+    indices, -1 where the group has too few units). ``order`` (a stable argsort of the distance)
+    may be passed to share one sort between calls."""
+    if order is None:
+        order = np.argsort(distance, kind="stable")
+    in_group = group_of[order] == group
+    members = order[in_group]
+    values = distance[members]
+    # the insertion point of every unit among the sorted members: members sorted before it
+    before = np.cumsum(in_group) - in_group
+    start = np.empty(distance.size, dtype=np.int64)
+    start[order] = before
     self_pos = np.full(distance.size, _NONE, dtype=np.int64)
-    self_pos[order] = np.arange(order.size)
-    inside = self_pos >= 0
-    start[inside] = self_pos[inside]
+    self_pos[members] = np.arange(members.size)
     picks = _knn_kernel(values, distance, start, k, -1.0, self_pos)
-    return np.where(picks >= 0, order[np.maximum(picks, 0)], _NONE)
+    return np.where(picks >= 0, members[np.maximum(picks, 0)], _NONE)

@@ -87,26 +87,30 @@ def check_separation_by_level(design: CovariateDesign, treated: np.ndarray) -> N
             )
 
 
-def fit_logistic(x: np.ndarray, t: np.ndarray, max_iter: int = 100, tol: float = 1e-8) -> np.ndarray:
+def fit_logistic(x: np.ndarray, t: np.ndarray, max_iter: int = 100, tol: float = 1e-6) -> np.ndarray:
     """Maximum-likelihood logistic regression by Newton-Raphson; ``x`` includes the intercept.
+
+    Newton's method converges quadratically: once a step is below ``tol`` the remaining error is
+    of order ``tol**2``, so the loop stops there.
 
     Raises :class:`DesignError` when the fit diverges (perfect or quasi-perfect separation).
     """
-    beta = np.zeros(x.shape[1])
     t = t.astype(float)
+    beta = np.zeros(x.shape[1])
+    eta = np.zeros(x.shape[0])
     for _ in range(max_iter):
-        eta = x @ beta
         p = expit(eta)
         w = p * (1.0 - p)
         gradient = x.T @ (t - p)
-        hessian = (x * w[:, None]).T @ x
+        hessian = x.T @ (x * w[:, None])
         hessian[np.diag_indices_from(hessian)] += 1e-10
         try:
             step = np.linalg.solve(hessian, gradient)
         except np.linalg.LinAlgError:
             step = np.linalg.lstsq(hessian, gradient, rcond=None)[0]
         beta = beta + step
-        if np.max(np.abs(x @ beta)) > 2 * _SEPARATION_LOGIT:
+        eta = x @ beta
+        if np.max(np.abs(eta)) > 2 * _SEPARATION_LOGIT:
             break
         if np.max(np.abs(step)) < tol:
             return beta
@@ -189,12 +193,13 @@ def estimate_propensity(
             raise DesignError(
                 "propensity.column", "a given propensity score must lie strictly between 0 and 1"
             )
+    elif kind == "logistic":
+        check_separation_by_level(design, treated)
+        x_full = design.with_intercept()
+        scores = expit(x_full @ fit_logistic(x_full, treated))
     else:
         check_separation_by_level(design, treated)
-        model = PropensityModel(kind, random_state).fit(design.matrix, treated)
-        scores = model.predict(design.matrix)
-        if kind == "logistic":
-            x_full = design.with_intercept()
+        scores = PropensityModel(kind, random_state).fit(design.matrix, treated).predict(design.matrix)
     check_overlap(scores, treated)
     n_clipped = int(np.sum((scores < clip) | (scores > 1.0 - clip)))
     return PropensityScores(scores, kind, clip, n_clipped, x_full)
