@@ -6,7 +6,7 @@ Y(0) = x1 + 0.5 x2 - 0.3 x3 + N(0,1), Y(1) = Y(0) + 1 + 0.5 x1. The target is th
 E[1 + 0.5 x1 | T=1], computed once on four million draws. The estimators use the correct logistic
 score and linear outcome models.
 
-    python benchmarks/coverage_study.py --reps 2000 --n 2000      # the long run
+    python benchmarks/coverage_study.py --reps 2000 --n 1000 --seed 1     # the long run
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ def coverage_study(reps: int, n: int, seed: int = 0, n_bootstrap: int = 200) -> 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--reps", type=int, default=2000)
-    parser.add_argument("--n", type=int, default=2000)
+    parser.add_argument("--n", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--bootstrap", type=int, default=200, help="bootstrap replicates")
     args = parser.parse_args()
