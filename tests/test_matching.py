@@ -108,6 +108,15 @@ def test_matched_sets_and_weights():
     np.testing.assert_array_equal(result.subclass(6), [0, 0, 2, 2, 2, 0])
 
 
+def test_matched_pairs_frame():
+    e = np.array([0.30, 0.31, 0.60, 0.62, 0.90, 0.20])
+    t = np.array([1, 0, 1, 0, 0, 0])
+    psm = MatchingEstimator(caliper=None, distance="propensity").fit(e, t)
+    pairs = psm.matched_pairs(index=list("abcdef"))
+    assert pairs.to_dict("list") == {"focal": ["a", "c"], "matched": ["b", "d"], "weight": [1.0, 1.0]}
+    np.testing.assert_allclose(psm.weights_, [1, 1, 1, 1, 0, 0])
+
+
 def test_caliper_is_in_pooled_standard_deviations():
     rng = np.random.default_rng(0)
     d = rng.normal(size=200)

@@ -20,8 +20,9 @@ strata, matches are only made within a stratum.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numba
 import numpy as np
@@ -37,6 +38,9 @@ from .inference import (
 from .propensity import expit, fit_logistic
 from .results import Effect
 from .study import matching_option_problem
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 Order = Literal["largest", "smallest", "random", "data"]
 _NONE = -1
@@ -378,6 +382,22 @@ class MatchingEstimator:
         """Matching weights of every unit (summed over directions for the ATE)."""
         n = self.treated_.size
         return sum(r.unit_weights(n) for r in self.results_)
+
+    def matched_pairs(self, index: Sequence | np.ndarray | None = None) -> pd.DataFrame:
+        """Who is matched to whom, as a DataFrame (``focal``, ``matched``, ``weight`` = 1/k_f), with
+        the rows labelled by ``index`` (e.g. the data frame's index) when given."""
+        import pandas as pd
+
+        focal = np.concatenate([r.focal for r in self.results_])
+        matched = np.concatenate([r.matched for r in self.results_])
+        labels = np.asarray(index) if index is not None else np.arange(self.treated_.size)
+        return pd.DataFrame(
+            {
+                "focal": labels[focal],
+                "matched": labels[matched],
+                "weight": np.concatenate([r.weight for r in self.results_]),
+            }
+        )
 
     @property
     def dropped_by_caliper_(self) -> int:
