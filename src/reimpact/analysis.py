@@ -1,14 +1,18 @@
-"""Running a study end to end: sample, propensity score, every method on every outcome, results.
+"""Running a study end to end: sample, propensity score, every method on every outcome, balance,
+results.json and the report.
 
 This module wires the pieces together; the statistics live in the modules it calls.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
-from dataclasses import dataclass, field
+import platform
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -16,15 +20,29 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
+from .balance import BalanceTable, balance_table
 from .data import AnalysisSample, prepare_sample
 from .doubly_robust import AIPWEstimator
 from .exceptions import DesignError
 from .inference import welch_se
 from .matching import MatchingEstimator
 from .propensity import PropensityScores, covariate_design, estimate_propensity
+from .report import privacy
 from .results import Effect, EffectTable
 from .study import Study
 from .weighting import IPWEstimator
+
+DEPENDENCIES = (
+    "numpy",
+    "pandas",
+    "scipy",
+    "scikit-learn",
+    "matplotlib",
+    "numba",
+    "pydantic",
+    "dowhy",
+    "econml",
+)
 
 
 @dataclass(frozen=True)
@@ -41,16 +59,31 @@ class DesignSummary:
 
 @dataclass(frozen=True)
 class StudyResults:
-    """Everything a run produced: the sample flow, the design, the effects and (for simulated data)
-    the true effects of the analysed sample."""
+    """Everything a run produced: the sample flow, the design, the weights, balance, the effects
+    and (for simulated data) the true effects of the analysed sample.
+
+    ``frame``, ``treated`` and ``scores`` are the analysed rows after trimming; ``weights`` holds
+    the matching (``matched``) and IPW (``weighted``) weights of those rows.
+    """
 
     study: Study
     sample: AnalysisSample
+    frame: pd.DataFrame
+    treated: np.ndarray
     propensity: PropensityScores
     design: DesignSummary
+    weights: dict[str, np.ndarray]
+    balance: BalanceTable
     effects: EffectTable
     truth: pd.DataFrame | None
     warnings: tuple[str, ...]
+    created: str = field(
+        default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds")
+    )
+
+    @property
+    def min_cell_size(self) -> int:
+        return self.study.report.min_cell_size
 
     def summary(self) -> str:
         flow = self.sample.flow
@@ -63,35 +96,92 @@ class StudyResults:
         ]
         if self.truth is not None:
             lines += ["", "true effects (simulated data):"]
-            lines += [f"  {row.outcome}: {row.effect:.4f}" for row in self.truth.itertuples()]
+            lines += [f"  {k}: {v:.4f}" for k, v in self.truth_by_outcome().items()]
         lines += [f"warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 
+    def truth_by_outcome(self) -> dict[str, float]:
+        if self.truth is None:
+            return {}
+        return dict(zip(self.truth.outcome, self.truth.effect, strict=True))
+
+    def design_dict(self) -> dict[str, Any]:
+        return asdict(self.design)
+
+    def effect_records(self) -> list[dict]:
+        """The effects as ``results.json`` holds them: an estimate resting on fewer than
+        ``min_cell_size`` treated or control returnees is suppressed, and counts are masked."""
+        records = []
+        for effect in self.effects:
+            record = effect.to_dict()
+            record["notes"] = [privacy.note(n, self.min_cell_size) for n in record["notes"]]
+            if min(effect.n_treated, effect.n_control) < self.min_cell_size:
+                for key in ("estimate", "std_error", "ci_lower", "ci_upper", "p_value"):
+                    record[key] = None
+                record["notes"].append("suppressed: fewer than the minimum cell size")
+            record["n_treated"] = privacy.count(effect.n_treated, self.min_cell_size)
+            record["n_control"] = privacy.count(effect.n_control, self.min_cell_size)
+            records.append(record)
+        return records
+
+    def provenance(self) -> dict[str, Any]:
+        """Package and dependency versions, the data and study files' SHA-256, seed and date."""
+        versions = {"python": platform.python_version(), "reimpact": __version__}
+        for name in DEPENDENCIES:
+            try:
+                versions[name] = metadata.version(name)
+            except metadata.PackageNotFoundError:
+                versions[name] = "not installed"
+        source = self.study.source
+        return {
+            "created": self.created,
+            "data": self.sample.source.description,
+            "data_sha256": self.sample.source.sha256 or "simulated in memory (no file)",
+            "study_file": str(source) if source else "(built in Python)",
+            "study_sha256": hashlib.sha256(source.read_bytes()).hexdigest() if source else "none",
+            "seed": self.study.seed,
+            "versions": versions,
+        }
+
     def to_dict(self) -> dict[str, Any]:
-        """The content of ``results.json`` (aggregates only, never row-level data)."""
+        """The content of ``results.json``: aggregates only, small cells suppressed."""
         truth = None
         if self.truth is not None:
             truth = [
                 {"outcome": r.outcome, "estimand": r.estimand, "effect": r.effect}
                 for r in self.truth.itertuples()
             ]
+        provenance = self.provenance()
         return {
             "reimpact_version": __version__,
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "created": self.created,
             "study": self.study.model_dump(mode="json"),
             "data": {"source": self.sample.source.description, "sha256": self.sample.source.sha256},
-            "sample": self.sample.flow.to_dict(),
-            "design": self.design.__dict__,
-            "effects": [e.to_dict() for e in self.effects],
+            "sample": privacy.counts(self.sample.flow.to_dict(), self.min_cell_size),
+            "design": privacy.counts(self.design_dict(), self.min_cell_size),
+            "balance": {
+                "estimand": self.balance.estimand,
+                "rows": self.balance.to_records(),
+                "effective_n": {
+                    s: {g: privacy.count(round(v), self.min_cell_size) for g, v in groups.items()}
+                    for s, groups in self.balance.effective_n.items()
+                },
+            },
+            "effects": self.effect_records(),
             "truth": truth,
             "warnings": list(self.warnings),
+            "provenance": provenance,
         }
 
     def write(self, out_dir: str | Path) -> Path:
+        """Write ``results.json``, ``figures/`` and ``report.html`` to ``out_dir``."""
+        from .report import write_report
+
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         path = out / "results.json"
         path.write_text(json.dumps(_clean(self.to_dict()), indent=2), encoding="utf-8")
+        write_report(self, out)
         return path
 
 
@@ -130,7 +220,8 @@ def run_study(
     out_dir: str | Path | None = None,
     quiet: bool = True,
 ) -> StudyResults:
-    """Run every method of the study on every outcome; write ``results.json`` to ``out_dir``."""
+    """Run every method of the study on every outcome; with ``out_dir``, write ``results.json``,
+    the figures and ``report.html`` there. ``quiet=False`` shows progress bars for long steps."""
     sample = prepare_sample(study, data_path)
     frame, t = sample.frame, sample.treatment.astype(np.int8)
     design = covariate_design(frame, sample.covariate_columns, sample.categorical)
@@ -146,26 +237,23 @@ def run_study(
         if n_trimmed:
             frame, t = frame.loc[keep], t[keep]
             given = None if given is None else given[keep]
-            design = covariate_design(frame, sample.covariate_columns, sample.categorical)
-            scores = estimate_propensity(
-                design,
-                t,
-                study.propensity.kind,
-                study.propensity.clip,
-                given,
-                random_state=study.seed,
-            )
             if min(t.sum(), (1 - t).sum()) < 2:
                 raise DesignError(
                     "propensity.trim", "trimming leaves fewer than 2 units in a group; lower it"
                 )
+            design = covariate_design(frame, sample.covariate_columns, sample.categorical)
+            scores = estimate_propensity(
+                design, t, study.propensity.kind, study.propensity.clip, given, random_state=study.seed
+            )
 
     clusters = frame[study.cluster].to_numpy() if study.cluster else None
+    cluster_name = study.cluster or "cluster"
     outcomes = list(study.outcomes)
     y_all = frame[outcomes].to_numpy(dtype=float)
     effects: list[Effect] = [
         naive_effect(y_all[:, j], t, name, study.estimand) for j, name in enumerate(outcomes)
     ]
+    weights: dict[str, np.ndarray] = {}
     matching_info: dict[str, Any] = {}
     if study.methods.psm is not None:
         spec = study.methods.psm
@@ -183,46 +271,48 @@ def run_study(
             bias_correction=spec.bias_correction,
             n_bootstrap=spec.n_bootstrap,
             random_state=study.seed,
+            verbose=not quiet,
         ).fit(scores.scores, t, strata, design.matrix, scores.design)
-        weights = psm.weights_
+        weights["matched"] = psm.weights_
         matching_info = {
             "focal_units": int(sum(r.n_focal for r in psm.results_)),
             "matched_focal_units": int(sum(r.n_focal_matched for r in psm.results_)),
             "dropped_by_caliper": psm.dropped_by_caliper_,
             "caliper_width": psm.caliper_width_,
-            "matched_treated": int(np.sum((weights > 0) & (t == 1))),
-            "matched_control": int(np.sum((weights > 0) & (t == 0))),
+            "matched_treated": int(np.sum((psm.weights_ > 0) & (t == 1))),
+            "matched_control": int(np.sum((psm.weights_ > 0) & (t == 0))),
         }
         effects += [
-            psm.estimate(y_all[:, j], name, clusters, study.cluster or "cluster")
-            for j, name in enumerate(outcomes)
+            psm.estimate(y_all[:, j], name, clusters, cluster_name) for j, name in enumerate(outcomes)
         ]
     if study.methods.ipw is not None:
         ipw = IPWEstimator(study.estimand, study.methods.ipw.weights).fit(scores, t)
+        weights["weighted"] = ipw.weights_
         effects += [
-            ipw.estimate(y_all[:, j], name, clusters, study.cluster or "cluster")
-            for j, name in enumerate(outcomes)
+            ipw.estimate(y_all[:, j], name, clusters, cluster_name) for j, name in enumerate(outcomes)
         ]
     if study.methods.aipw is not None:
         spec = study.methods.aipw
         aipw = AIPWEstimator(
-            study.estimand, spec.folds, spec.learner, study.propensity.clip, random_state=study.seed
-        ).fit(design.matrix, t, y_all, given)
-        effects += [
-            aipw.estimate(j, name, clusters, study.cluster or "cluster")
-            for j, name in enumerate(outcomes)
-        ]
+            study.estimand,
+            spec.folds,
+            spec.learner,
+            study.propensity.clip,
+            random_state=study.seed,
+            verbose=not quiet,
+        )
+        aipw.fit(design.matrix, t, y_all, given)
+        effects += [aipw.estimate(j, name, clusters, cluster_name) for j, name in enumerate(outcomes)]
 
-    truth = None
-    cohort = sample.source.cohort
-    if cohort is not None and study.treatment.label in {c[0] for c in cohort.individual_effects}:
-        table = cohort.truth_for(frame.index)
-        truth = table[
-            (table.treatment == study.treatment.label)
-            & (table.outcome.isin(outcomes))
-            & (table.estimand == study.estimand)
-        ].reset_index(drop=True)
-
+    balance = balance_table(
+        frame,
+        sample.covariate_columns,
+        sample.categorical,
+        t,
+        weights,
+        study.estimand,
+        study.report.min_cell_size,
+    )
     summary = DesignSummary(
         propensity_model=scores.kind,
         clip=scores.clip,
@@ -234,34 +324,84 @@ def run_study(
     results = StudyResults(
         study=study,
         sample=sample,
+        frame=frame,
+        treated=t,
         propensity=scores,
         design=summary,
+        weights=weights,
+        balance=balance,
         effects=EffectTable(tuple(effects)),
-        truth=truth,
-        warnings=tuple(_warnings(summary, sample)),
+        truth=_truth(study, sample, frame),
+        warnings=tuple(_warnings(study, summary, sample, balance, scores, t)),
     )
     if out_dir is not None:
         results.write(out_dir)
     return results
 
 
-def _warnings(design: DesignSummary, sample: AnalysisSample) -> list[str]:
+def _truth(study: Study, sample: AnalysisSample, frame: pd.DataFrame) -> pd.DataFrame | None:
+    """For simulated data, the true effects over the analysed rows for the study's estimand."""
+    cohort = sample.source.cohort
+    if cohort is None or study.treatment.label not in {c[0] for c in cohort.individual_effects}:
+        return None
+    table = cohort.truth_for(frame.index)
+    return table[
+        (table.treatment == study.treatment.label)
+        & (table.outcome.isin(study.outcomes))
+        & (table.estimand == study.estimand)
+    ].reset_index(drop=True)
+
+
+def _warnings(
+    study: Study,
+    design: DesignSummary,
+    sample: AnalysisSample,
+    balance: BalanceTable,
+    scores: PropensityScores,
+    t: np.ndarray,
+) -> list[str]:
+    """Plain-words warnings; every count of returnees passes through small-cell suppression."""
+    size = study.report.min_cell_size
+
+    def n(value: int) -> str:
+        return str(privacy.count(int(value), size))
+
     out = []
     flow = sample.flow
     dropped = flow.dropped_missing.get("total", 0)
     if dropped > 0.1 * (flow.analysed + dropped):
         out.append(
-            f"{dropped} rows (over 10%) were dropped for missing values; consider 'missing: impute'"
+            f"{n(dropped)} rows (over 10%) were dropped for missing values; the analysed sample "
+            "may differ from the population. Consider 'missing: impute'."
+        )
+    e = scores.scores
+    outside = int(np.sum((e[t == 1] > e[t == 0].max()) | (e[t == 1] < e[t == 0].min())))
+    outside += int(np.sum((e[t == 0] > e[t == 1].max()) | (e[t == 0] < e[t == 1].min())))
+    extreme = int(np.sum((e < 0.05) | (e > 0.95)))
+    if outside > 0.01 * e.size or extreme > 0.05 * e.size:
+        out.append(
+            f"Poor overlap: {n(outside)} returnees have propensity scores outside the other group's "
+            f"range and {n(extreme)} have scores below 0.05 or above 0.95. Estimates there rest on "
+            "extrapolation; consider 'propensity.trim' or restricting the population."
         )
     if design.n_clipped:
         out.append(
-            f"{design.n_clipped} propensity scores were clipped to "
-            f"[{design.clip:g}, {1 - design.clip:g}]"
+            f"{n(design.n_clipped)} propensity scores were clipped to [{design.clip:g}, "
+            f"{1 - design.clip:g}] for weighting."
         )
     matching = design.matching
     if matching and matching["dropped_by_caliper"] > 0.1 * matching["focal_units"]:
         out.append(
-            f"{matching['dropped_by_caliper']} of {matching['focal_units']} focal units "
-            "(over 10%) found no match within the caliper; the matched estimand differs"
+            f"{n(matching['dropped_by_caliper'])} of {n(matching['focal_units'])} focal units (over "
+            "10%) found no match within the caliper: the matching estimate describes the matched "
+            "units only."
         )
+    if balance.imbalanced:
+        out.append(
+            "Remaining imbalance after adjustment (|SMD| >= 0.1): "
+            + ", ".join(balance.imbalanced)
+            + ". Consider adding interactions or squares of these covariates to the model."
+        )
+    if design.n_trimmed:
+        out.append(f"{n(design.n_trimmed)} returnees were trimmed for extreme propensity scores.")
     return out

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._progress import progress
 from .inference import sandwich_se
 from .propensity import PropensityModel, clipping_note
 from .results import Effect
@@ -78,12 +79,14 @@ class AIPWEstimator:
         learner: str = "linear",
         clip: float = 0.01,
         random_state: int = 0,
+        verbose: bool = False,
     ) -> None:
         self.estimand = estimand
         self.folds = folds
         self.learner = learner
         self.clip = clip
         self.random_state = random_state
+        self.verbose = verbose
 
     def _outcome_model(self):
         return _Linear() if self.learner == "linear" else _Boosting(self.random_state)
@@ -99,7 +102,7 @@ class AIPWEstimator:
         mu1 = np.empty_like(y)
         mu0 = np.empty_like(y)
         kind = "logistic" if self.learner == "linear" else "gradient_boosting"
-        for k in range(self.folds):
+        for k in progress(range(self.folds), "cross-fitting", self.folds, self.verbose):
             test = folds == k
             train = ~test
             if propensity is None:

@@ -20,6 +20,7 @@ strata, matches are only made within a stratum.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING, Literal
 import numba
 import numpy as np
 
+from ._progress import progress
 from .exceptions import DesignError
 from .inference import (
     abadie_imbens_se,
@@ -306,6 +308,7 @@ class MatchingEstimator:
         n_bootstrap: int = 499,
         n_neighbours: int = 2,
         random_state: int = 0,
+        verbose: bool = False,
     ) -> None:
         self.estimand = estimand
         self.ratio = ratio
@@ -318,6 +321,7 @@ class MatchingEstimator:
         self.n_bootstrap = n_bootstrap
         self.n_neighbours = n_neighbours
         self.random_state = random_state
+        self.verbose = verbose
 
     def _validate(self) -> None:
         if self.estimand not in ("ATT", "ATC", "ATE"):
@@ -547,9 +551,9 @@ class MatchingEstimator:
     def _replicates(self, rng: np.random.Generator) -> list[tuple[np.ndarray, MatchingEstimator]]:
         """Resample units, refit the logistic score and match again, ``n_bootstrap`` times."""
         t, x = self.treated_, self.score_design_
-        params = {**self.get_params(), "se": "matched-sets"}
+        params = {**self.get_params(), "se": "matched-sets", "verbose": False}
         out = []
-        for _ in range(self.n_bootstrap):
+        for _ in progress(range(self.n_bootstrap), "bootstrap", self.n_bootstrap, self.verbose):
             idx = rng.integers(0, t.size, t.size)
             try:
                 score = expit(x[idx] @ fit_logistic(x[idx], t[idx]))
@@ -563,22 +567,8 @@ class MatchingEstimator:
 
     def get_params(self) -> dict:
         """The constructor's settings (scikit-learn convention)."""
-        return {
-            name: getattr(self, name)
-            for name in (
-                "estimand",
-                "ratio",
-                "replace",
-                "caliper",
-                "order",
-                "distance",
-                "se",
-                "bias_correction",
-                "n_bootstrap",
-                "n_neighbours",
-                "random_state",
-            )
-        }
+        names = inspect.signature(type(self).__init__).parameters
+        return {name: getattr(self, name) for name in names if name != "self"}
 
 
 def _rows(values: np.ndarray | None, idx: np.ndarray) -> np.ndarray | None:

@@ -64,7 +64,9 @@ def balancing_weights(e: np.ndarray, t: np.ndarray, estimand: str) -> np.ndarray
 
 
 def effective_sample_size(w: np.ndarray) -> float:
-    """Kish's effective sample size (sum w)^2 / sum w^2."""
+    """Kish's effective sample size (sum w)^2 / sum w^2 (0 when every weight is 0)."""
+    if not np.any(w):
+        return 0.0
     return float(w.sum() ** 2 / np.sum(w**2))
 
 

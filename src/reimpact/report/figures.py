@@ -1,0 +1,256 @@
+"""Diagnostic figures: love plot, propensity overlap, eCDFs of the worst-balanced covariates, and
+an effects forest plot. Sized for an A4 page (16 cm wide), Okabe-Ito colour-blind-safe palette,
+labelled axes and legends. Bins and points that describe fewer than ``min_cell_size`` returnees are
+not drawn.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from ..balance import SMD_THRESHOLD, BalanceTable  # noqa: E402
+
+WIDTH = 6.3  # inches: an A4 text width
+PALETTE = {
+    "unadjusted": "#D55E00",  # vermillion
+    "matched": "#0072B2",  # blue
+    "weighted": "#009E73",  # bluish green
+    "treated": "#E69F00",  # orange
+    "control": "#56B4E9",  # sky blue
+    "naive": "#999999",
+    "psm": "#0072B2",
+    "ipw": "#009E73",
+    "aipw": "#CC79A7",  # reddish purple
+    "truth": "#000000",
+}
+MARKERS = {"unadjusted": "o", "matched": "s", "weighted": "^"}
+SAMPLE_LABELS = {"unadjusted": "Unadjusted", "matched": "Matched", "weighted": "Weighted (IPW)"}
+METHOD_LABELS = {"naive": "Naive difference", "psm": "Matching", "ipw": "IPW", "aipw": "AIPW"}
+MAX_LOVE_ROWS = 40
+
+plt.rcParams.update({"font.size": 8, "axes.titlesize": 9, "axes.labelsize": 8, "legend.fontsize": 7})
+
+
+def save(fig: Figure, folder: Path, name: str) -> bytes:
+    """Write ``name.png`` and ``name.svg`` to ``folder``; return the PNG bytes (for embedding)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=150, bbox_inches="tight")
+    (folder / f"{name}.png").write_bytes(buffer.getvalue())
+    fig.savefig(folder / f"{name}.svg", bbox_inches="tight")
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def love_plot(balance: BalanceTable) -> Figure:
+    """Standardised mean differences per covariate, before and after adjustment, with the +/-0.1
+    threshold lines."""
+    table = balance.wide("smd")
+    note = ""
+    if len(table) > MAX_LOVE_ROWS:
+        table = table.reindex(table["unadjusted"].abs().sort_values(ascending=False).index)
+        table = table.iloc[:MAX_LOVE_ROWS]
+        note = f" (the {MAX_LOVE_ROWS} most imbalanced before adjustment)"
+    table = table.iloc[::-1]
+    height = 1.2 + 0.2 * len(table)
+    fig, ax = plt.subplots(figsize=(WIDTH, min(height, 9.5)))
+    y = np.arange(len(table))
+    for sample in table.columns:
+        ax.scatter(
+            table[sample],
+            y,
+            marker=MARKERS[sample],
+            s=22,
+            color=PALETTE[sample],
+            label=SAMPLE_LABELS[sample],
+            zorder=3,
+        )
+    for x in (-SMD_THRESHOLD, SMD_THRESHOLD):
+        ax.axvline(x, color="#444444", linestyle="--", linewidth=0.8)
+    ax.axvline(0, color="#444444", linewidth=0.6)
+    ax.set_yticks(y, table.index)
+    ax.set_xlabel(f"Standardised mean difference (thresholds at \u00b1{SMD_THRESHOLD})")
+    ax.set_title(f"Covariate balance{note}")
+    ax.grid(axis="y", color="#dddddd", linewidth=0.5)
+    ax.legend(loc="lower right", frameon=True)
+    if balance.suppressed:
+        fig.text(
+            0.01,
+            0.0,
+            f"{len(balance.suppressed)} small categories suppressed "
+            f"(fewer than {balance.min_cell_size} returnees in a group).",
+            fontsize=6,
+        )
+    fig.tight_layout()
+    return fig
+
+
+def _masked_histogram(
+    values: np.ndarray, weights: np.ndarray, bins: np.ndarray, min_cell_size: int
+) -> np.ndarray:
+    """Weighted density per bin; bins holding 1 to min_cell_size - 1 units are set to zero."""
+    heights, _ = np.histogram(values, bins=bins, weights=weights)
+    units, _ = np.histogram(values, bins=bins)
+    heights[(units > 0) & (units < min_cell_size)] = 0.0
+    total = heights.sum()
+    return heights / (total * np.diff(bins)) if total > 0 else heights
+
+
+def overlap_plot(
+    scores: np.ndarray, treated: np.ndarray, weights: dict[str, np.ndarray], min_cell_size: int
+) -> Figure:
+    """Mirrored histograms of the propensity score by group (treated up, control down), before
+    adjustment and under each set of weights."""
+    samples = {"unadjusted": np.ones(scores.size), **weights}
+    fig, axes = plt.subplots(1, len(samples), figsize=(WIDTH, 2.6), sharey=True, squeeze=False)
+    bins = np.linspace(0, 1, 31)
+    centres = (bins[:-1] + bins[1:]) / 2
+    for ax, (sample, w) in zip(axes[0], samples.items(), strict=True):
+        for group, sign in (("treated", 1), ("control", -1)):
+            rows = (treated == (1 if group == "treated" else 0)) & (w > 0)
+            density = _masked_histogram(scores[rows], w[rows], bins, min_cell_size)
+            ax.bar(
+                centres,
+                sign * density,
+                width=np.diff(bins),
+                color=PALETTE[group],
+                edgecolor="white",
+                linewidth=0.3,
+                label=group.capitalize(),
+            )
+        ax.axhline(0, color="#444444", linewidth=0.6)
+        ax.set_title(SAMPLE_LABELS[sample])
+        ax.set_xlabel("Propensity score")
+        ax.set_xlim(0, 1)
+    axes[0][0].set_ylabel("Density (treated up, control down)")
+    axes[0][0].legend(loc="upper left")
+    fig.text(0.01, -0.02, f"Bins with fewer than {min_cell_size} returnees are not drawn.", fontsize=6)
+    fig.tight_layout()
+    return fig
+
+
+def _ecdf_on_grid(x: np.ndarray, w: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    order = np.argsort(x, kind="stable")
+    xs, cum = x[order], np.cumsum(w[order]) / w.sum()
+    position = np.searchsorted(xs, grid, side="right")
+    return np.where(position > 0, cum[np.maximum(position - 1, 0)], 0.0)
+
+
+def ecdf_plot(
+    columns: dict[str, np.ndarray],
+    treated: np.ndarray,
+    weights: dict[str, np.ndarray],
+    balance: BalanceTable,
+    min_cell_size: int,
+    count: int = 4,
+) -> Figure | None:
+    """Empirical CDFs by group of the continuous covariates with the largest unadjusted
+    Kolmogorov-Smirnov distance, before (dashed) and after (solid) adjustment. The curves are
+    drawn on pooled quantiles that leave at least ``min_cell_size`` returnees beyond each end."""
+    frame = balance.to_frame()
+    candidates = frame[
+        (frame["sample"] == "unadjusted") & (frame["type"] == "continuous") & ~frame.suppressed
+    ]
+    worst = candidates.sort_values("ecdf_max", ascending=False)["covariate"].head(count).tolist()
+    if not worst:
+        return None
+    adjusted = next(iter(weights), None)
+    cols = 2 if len(worst) > 1 else 1
+    rows = int(np.ceil(len(worst) / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(WIDTH, 2.3 * rows), squeeze=False)
+    for ax, name in zip(axes.flat, worst, strict=False):
+        x = columns[name]
+        tail = max(0.02, min_cell_size / x.size)
+        grid = np.unique(np.quantile(x, np.linspace(tail, 1 - tail, 60)))
+        for group, colour in (("treated", PALETTE["treated"]), ("control", PALETTE["control"])):
+            rows_g = treated == (1 if group == "treated" else 0)
+            ax.step(
+                grid,
+                _ecdf_on_grid(x[rows_g], np.ones(rows_g.sum()), grid),
+                where="post",
+                color=colour,
+                linestyle="--",
+                linewidth=1,
+                label=f"{group.capitalize()}, unadjusted",
+            )
+            if adjusted is not None:
+                w = weights[adjusted][rows_g]
+                keep = w > 0
+                ax.step(
+                    grid,
+                    _ecdf_on_grid(x[rows_g][keep], w[keep], grid),
+                    where="post",
+                    color=colour,
+                    linewidth=1.4,
+                    label=f"{group.capitalize()}, {SAMPLE_LABELS[adjusted].lower()}",
+                )
+        ax.set_title(name)
+        ax.set_xlabel(name)
+        ax.set_ylabel("Cumulative share")
+        ax.set_ylim(0, 1)
+    for ax in list(axes.flat)[len(worst) :]:
+        ax.axis("off")
+    axes.flat[0].legend(loc="lower right")
+    fig.suptitle("Empirical distribution functions of the least balanced covariates")
+    fig.tight_layout()
+    return fig
+
+
+def forest_plot(effects: pd.DataFrame, truth: dict[str, float] | None = None) -> Figure:
+    """Every outcome x method with its 95% interval; the naive difference for reference and, for
+    simulated data, the true effect."""
+    outcomes = list(dict.fromkeys(effects["outcome"]))
+    methods = [m for m in METHOD_LABELS if m in set(effects["method"])]
+    height = 1.0 + 0.22 * len(outcomes) * (len(methods) + 0.6)
+    fig, ax = plt.subplots(figsize=(WIDTH, min(height, 9.5)))
+    labels, positions = [], []
+    y = 0.0
+    for outcome in outcomes:
+        block = []
+        for method in methods:
+            row = effects[(effects.outcome == outcome) & (effects.method == method)]
+            if row.empty or pd.isna(row.estimate.iloc[0]):
+                continue
+            r = row.iloc[0]
+            ax.errorbar(
+                r.estimate,
+                y,
+                xerr=[[r.estimate - r.ci_lower], [r.ci_upper - r.estimate]],
+                fmt="o",
+                color=PALETTE[method],
+                capsize=2,
+                markersize=4,
+                label=METHOD_LABELS[method] if outcome == outcomes[0] else None,
+            )
+            labels.append(f"{outcome}: {METHOD_LABELS[method]}")
+            positions.append(y)
+            block.append(y)
+            y -= 1
+        if truth and outcome in truth and block:
+            ax.vlines(
+                truth[outcome],
+                min(block) - 0.4,
+                max(block) + 0.4,
+                color=PALETTE["truth"],
+                linewidth=1.2,
+                label="True effect (simulated)" if outcome == outcomes[0] else None,
+            )
+        y -= 0.6
+    ax.axvline(0, color="#444444", linewidth=0.6, linestyle=":")
+    ax.set_yticks(positions, labels)
+    ax.set_xlabel("Estimated effect with 95% confidence interval")
+    ax.set_title("Effects by outcome and method")
+    ax.grid(axis="x", color="#eeeeee", linewidth=0.5)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.06 - 0.4 / height), ncol=5, frameon=False)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,212 @@
+"""Balance tables, figures, the HTML report in a real browser, and small-cell suppression."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from reimpact.analysis import run_study
+from reimpact.balance import balance_table, ecdf_differences, smd_scale, weighted_variance
+from reimpact.data import write_table
+from reimpact.study import Study, load_study
+
+STUDIES = Path(__file__).parents[1] / "studies"
+
+
+@pytest.fixture(scope="module")
+def orion(tmp_path_factory):
+    out = tmp_path_factory.mktemp("orion")
+    return run_study(load_study(STUDIES / "orion_mentoring.yaml"), out_dir=out), out
+
+
+def test_balance_matches_a_hand_calculation():
+    frame = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0], "g": ["a", "b", "a", "b", "a", "a"]})
+    t = np.array([1, 1, 1, 0, 0, 0])
+    w = np.array([1.0, 1.0, 1.0, 2.0, 1.0, 0.0])
+    table = balance_table(frame, ["x", "g"], ["g"], t, {"weighted": w}, "ATT", min_cell_size=1)
+    rows = table.to_frame().set_index(["covariate", "sample"])
+    # unadjusted x: treated mean 2, control mean 5, treated SD 1 -> SMD -3
+    assert rows.loc[("x", "unadjusted"), "smd"] == pytest.approx(-3.0)
+    assert rows.loc[("x", "unadjusted"), "variance_ratio"] == pytest.approx(1.0)
+    # weighted x: control mean (2*4 + 1*5) / 3 = 13/3, same denominator (treated SD, unadjusted)
+    assert rows.loc[("x", "weighted"), "mean_control"] == pytest.approx(13 / 3)
+    assert rows.loc[("x", "weighted"), "smd"] == pytest.approx(2 - 13 / 3)
+    # weighted control variance with reliability weights: sum w (x - m)^2 / (W - sum w^2 / W)
+    m = 13 / 3
+    expected = (2 * (4 - m) ** 2 + (5 - m) ** 2) / (3 - 5 / 3)
+    assert weighted_variance(np.array([4.0, 5.0]), np.array([2.0, 1.0])) == pytest.approx(expected)
+    # categorical level g=a: treated share 2/3, control share 2/3 -> SMD 0 before adjustment
+    assert rows.loc[("g=a", "unadjusted"), "smd"] == pytest.approx(0.0)
+    assert rows.loc[("g=a", "unadjusted"), "type"] == "binary"
+    # eCDFs on {1..6}: treated 1/3, 2/3, 1, 1, 1, 1; control 0, 0, 0, 1/3, 2/3, 1
+    mean_gap, max_gap = ecdf_differences(frame["x"].to_numpy(), t, np.ones(6))
+    assert max_gap == pytest.approx(1.0)
+    assert mean_gap == pytest.approx((1 / 3 + 2 / 3 + 1 + 2 / 3 + 1 / 3 + 0) / 6)
+    # the SMD denominator follows the estimand
+    x = frame["x"].to_numpy()
+    assert smd_scale(x, t, "ATC") == pytest.approx(1.0)
+    assert smd_scale(x, t, "ATE") == pytest.approx(1.0)
+    assert table.effective_n["weighted"]["control"] == pytest.approx(9 / 5)
+
+
+def test_lalonde_before_matching_matches_dehejia_wahba_table_1():
+    """Means of the NSW treated (185) and CPS (15,992) samples as published by Dehejia & Wahba
+    (1999, Table 1), and SMDs standardised by the treated SD (cobalt's ATT rule)."""
+    from test_estimators import lalonde
+
+    frame, _ = lalonde()
+    covariates = ["age", "educ", "black", "hisp", "marr", "nodegree", "re74", "re75"]
+    t = frame.treat.to_numpy().astype(int)
+    table = balance_table(frame, covariates, [], t, {}, "ATT").to_frame().set_index("covariate")
+    published = {  # covariate: (NSW treated mean, CPS mean, rounding)
+        "age": (25.82, 33.23, 0.01),
+        "educ": (10.35, 12.03, 0.01),
+        "black": (0.84, 0.07, 0.01),
+        "hisp": (0.06, 0.07, 0.01),
+        "marr": (0.19, 0.71, 0.01),
+        "nodegree": (0.71, 0.30, 0.01),
+        "re74": (2096, 14017, 1),
+        "re75": (1532, 13651, 1),
+    }
+    for name, (treated, control, rounding) in published.items():
+        row = table.loc[name]
+        assert row.mean_treated == pytest.approx(treated, abs=rounding / 2 + 1e-9), name
+        assert row.mean_control == pytest.approx(control, abs=rounding / 2 + 1e-9), name
+        sd = frame.loc[frame.treat == 1, name].std()
+        assert row.smd == pytest.approx((treated - control) / sd, abs=rounding / sd + 0.005), name
+    assert table.loc["re74", "smd"] < -2  # the CPS comparison group is far from the treated
+
+
+def test_balance_in_results_json(orion):
+    results, out = orion
+    payload = json.loads((out / "results.json").read_text())
+    rows = payload["balance"]["rows"]
+    samples = {r["sample"] for r in rows}
+    assert samples == {"unadjusted", "matched", "weighted"}
+    age = [r for r in rows if r["covariate"] == "age"]
+    assert {"smd", "variance_ratio", "ecdf_mean", "ecdf_max", "smd_flag", "variance_flag"} <= set(age[0])
+    # matching and weighting improve the worst covariate
+    frame = results.balance.to_frame()
+    worst = frame[frame["sample"] == "unadjusted"].smd.abs().max()
+    for sample in ("matched", "weighted"):
+        assert frame[frame["sample"] == sample].smd.abs().max() < worst
+
+
+def test_report_files(orion):
+    _, out = orion
+    figures = out / "figures"
+    for name in ("love_plot", "overlap", "ecdf", "effects_forest"):
+        assert (figures / f"{name}.png").stat().st_size > 10_000
+        assert (figures / f"{name}.svg").read_text().lstrip().startswith("<?xml")
+    html = (out / "report.html").read_text()
+    for section in (
+        "study",
+        "sample",
+        "warnings",
+        "overlap",
+        "balance",
+        "effects",
+        "sensitivity",
+        "provenance",
+    ):
+        assert f'<section id="{section}">' in html
+    assert html.count("data:image/png;base64,") == 4
+    assert "dowhy" in html and "study_sha256" in html
+
+
+def _chromium():
+    options_module = pytest.importorskip("selenium.webdriver")
+    if not (shutil.which("chromium") and shutil.which("chromedriver")):
+        if os.environ.get("CI"):
+            pytest.fail("chromium and chromium-driver must be installed in CI (make test does it)")
+        pytest.skip("chromium and chromium-driver are not installed (make test installs them)")
+    from selenium.webdriver.chrome.service import Service
+
+    options = options_module.ChromeOptions()
+    options.binary_location = shutil.which("chromium")
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1280,2000",
+    ):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    return options_module.Chrome(service=Service(shutil.which("chromedriver")), options=options)
+
+
+def test_report_in_a_real_browser(orion):
+    """Every section and figure shows in headless Chromium, with no console errors (screenshot
+    saved next to the report)."""
+    _, out = orion
+    driver = _chromium()
+    try:
+        driver.get((out / "report.html").resolve().as_uri())
+        for section in (
+            "study",
+            "sample",
+            "warnings",
+            "overlap",
+            "balance",
+            "effects",
+            "sensitivity",
+            "provenance",
+        ):
+            element = driver.find_element("id", section)
+            assert element.is_displayed() and element.size["height"] > 30, section
+        images = driver.find_elements("tag name", "img")
+        assert len(images) == 4
+        for image in images:
+            loaded = driver.execute_script(
+                "return arguments[0].complete && arguments[0].naturalWidth > 0", image
+            )
+            assert loaded, image.get_attribute("alt")
+        errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+        assert not errors, errors
+        height = driver.execute_script("return document.body.scrollHeight")
+        driver.set_window_size(1280, height)
+        assert driver.save_screenshot(str(out / "report_screenshot.png"))
+    finally:
+        driver.quit()
+    assert (out / "report_screenshot.png").stat().st_size > 50_000
+
+
+def test_a_country_with_five_returnees_appears_nowhere(tmp_path, study_dict, cohort):
+    data = cohort.data[cohort.data.country.isin(["GIN", "SEN", "MAR"])].head(3000).copy()
+    small = data.index[:5]
+    data.loc[small, "country"] = "ZZZ"
+    data.loc[small, "mentored"] = [1, 1, 1, 0, 0]
+    data.loc[small, "education"] = "primary"
+    path = write_table(data, tmp_path / "export.csv")
+    study_dict["data"] = {"path": str(path)}
+    study_dict["population"] = {"country": ["GIN", "SEN", "MAR", "ZZZ"]}
+    study_dict["methods"] = {"psm": {}, "ipw": {}}
+    out = tmp_path / "out"
+    run_study(Study.from_dict(study_dict), out_dir=out)
+
+    payload = json.loads((out / "results.json").read_text())
+    for row in payload["balance"]["rows"]:
+        if "ZZZ" in row["covariate"]:
+            assert set(row) == {"covariate", "source", "type", "sample", "suppressed"}
+            assert row["suppressed"] is True
+    text = json.dumps({k: v for k, v in payload.items() if k != "study"})
+    assert text.count("ZZZ") == 3  # the three suppressed balance rows' labels, nothing else
+
+    html = (out / "report.html").read_text()
+    rows = re.findall(r"<tr>(?:(?!</tr>).)*ZZZ(?:(?!</tr>).)*</tr>", html)
+    assert rows, "the suppressed row is listed by name"
+    for row in rows:
+        cells = re.findall(r"<td[^>]*>(.*?)</td>", row)
+        assert "Population" in cells[0] or all(c == "suppressed" for c in cells[1:]), row
