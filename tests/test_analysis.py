@@ -121,3 +121,42 @@ def test_design_errors_exit_2(tmp_path, capsys, study_dict):
     assert main(["run", str(path), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert "covariates: 'pilot_country': is constant" in err
+
+
+def test_sensitivity_checks_run_for_every_study(study_run):
+    """The placebo refuter's interval covers 0 and the random common cause leaves the estimate
+    within one standard error (DoWhy's refuters on reimpact's PSM and AIPW)."""
+    results, out = study_run
+    sensitivity = results.sensitivity
+    assert sensitivity is not None
+    refutations = sensitivity.refutations
+    assert {r.method for r in refutations} == {"psm", "aipw"}
+    for r in refutations:
+        if r.refuter == "placebo_treatment":
+            assert r.refuted_ci_lower <= 0 <= r.refuted_ci_upper, r
+        if r.refuter == "random_common_cause":
+            assert abs(r.refuted - r.original) <= r.original_se, r
+    assert len(sensitivity.evalues) == 3 * len(results.study.outcomes)
+    assert sensitivity.subgroups is not None and (sensitivity.subgroups.status == "estimated").any()
+    payload = json.loads((out / "results.json").read_text())
+    assert set(payload["sensitivity"]) == {
+        "evalues",
+        "rosenbaum",
+        "omitted_variable",
+        "refutations",
+        "subgroups",
+        "cate",
+    }
+    assert (out / "figures" / "subgroup_forest.png").exists()
+    html = (out / "report.html").read_text()
+    assert "Subgroup effects" in html and "Refutations (DoWhy)" in html and "E-values" in html
+
+
+def test_rosenbaum_needs_pairs(study_run):
+    results, _ = study_run
+    psm = results.study.methods.psm
+    for bound in results.sensitivity.rosenbaum:
+        if psm.ratio == 1 and not psm.replace:
+            assert bound.available and bound.gamma_critical > 1
+        else:
+            assert not bound.available and "1:1 matched pairs" in bound.reason

@@ -102,7 +102,15 @@ def test_balance_in_results_json(orion):
 def test_report_files(orion):
     _, out = orion
     figures = out / "figures"
-    for name in ("love_plot", "overlap", "ecdf", "effects_forest"):
+    for name in (
+        "love_plot",
+        "overlap",
+        "ecdf",
+        "effects_forest",
+        "rosenbaum_gamma",
+        "ovb_contour",
+        "subgroup_forest",
+    ):
         assert (figures / f"{name}.png").stat().st_size > 10_000
         assert (figures / f"{name}.svg").read_text().lstrip().startswith("<?xml")
     html = (out / "report.html").read_text()
@@ -117,7 +125,7 @@ def test_report_files(orion):
         "provenance",
     ):
         assert f'<section id="{section}">' in html
-    assert html.count("data:image/png;base64,") == 4
+    assert html.count("data:image/png;base64,") == 7
     assert "dowhy" in html and "study_sha256" in html
 
 
@@ -167,7 +175,7 @@ def test_report_in_a_real_browser(orion):
             element = driver.find_element("id", section)
             assert element.is_displayed() and element.size["height"] > 30, section
         images = driver.find_elements("tag name", "img")
-        assert len(images) == 4
+        assert len(images) == 7
         for image in images:
             loaded = driver.execute_script(
                 "return arguments[0].complete && arguments[0].naturalWidth > 0", image
@@ -192,7 +200,8 @@ def test_a_country_with_five_returnees_appears_nowhere(tmp_path, study_dict, coh
     path = write_table(data, tmp_path / "export.csv")
     study_dict["data"] = {"path": str(path)}
     study_dict["population"] = {"country": ["GIN", "SEN", "MAR", "ZZZ"]}
-    study_dict["methods"] = {"psm": {}, "ipw": {}}
+    study_dict["methods"] = {"psm": {}, "ipw": {}, "aipw": {}}
+    study_dict["sensitivity"] = {"heterogeneity": {"by": ["country"]}}
     out = tmp_path / "out"
     run_study(Study.from_dict(study_dict), out_dir=out)
 
@@ -201,12 +210,19 @@ def test_a_country_with_five_returnees_appears_nowhere(tmp_path, study_dict, coh
         if "ZZZ" in row["covariate"]:
             assert set(row) == {"covariate", "source", "type", "sample", "suppressed"}
             assert row["suppressed"] is True
+    for key in ("subgroups", "cate"):
+        small = [r for r in payload["sensitivity"][key] if r["level"] == "ZZZ"]
+        assert small == [{"by": "country", "level": "ZZZ", "outcome": "composite_score",
+                          "status": "suppressed"}]
     text = json.dumps({k: v for k, v in payload.items() if k != "study"})
-    assert text.count("ZZZ") == 3  # the three suppressed balance rows' labels, nothing else
+    assert text.count("ZZZ") == 5  # labels of 3 balance rows and 2 subgroup rows, nothing else
 
     html = (out / "report.html").read_text()
     rows = re.findall(r"<tr>(?:(?!</tr>).)*ZZZ(?:(?!</tr>).)*</tr>", html)
     assert rows, "the suppressed row is listed by name"
     for row in rows:
         cells = re.findall(r"<td[^>]*>(.*?)</td>", row)
-        assert "Population" in cells[0] or all(c == "suppressed" for c in cells[1:]), row
+        if "Population" in cells[0]:
+            continue  # the study definition names the filter values
+        numbers = [c for c in cells if re.search(r"\d", c)]
+        assert not numbers, row

@@ -29,6 +29,13 @@ from .matching import MatchingEstimator
 from .propensity import PropensityScores, covariate_design, estimate_propensity
 from .report import privacy
 from .results import Effect, EffectTable
+from .sensitivity import (
+    RosenbaumBounds,
+    SensitivityResults,
+    evalue,
+    omitted_variable_bounds,
+    rosenbaum_bounds,
+)
 from .study import Study
 from .weighting import IPWEstimator
 
@@ -77,6 +84,7 @@ class StudyResults:
     effects: EffectTable
     truth: pd.DataFrame | None
     warnings: tuple[str, ...]
+    sensitivity: SensitivityResults | None = None
     created: str = field(
         default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds")
     )
@@ -168,6 +176,9 @@ class StudyResults:
                 },
             },
             "effects": self.effect_records(),
+            "sensitivity": (
+                None if self.sensitivity is None else self.sensitivity.to_dict(self.min_cell_size)
+            ),
             "truth": truth,
             "warnings": list(self.warnings),
             "provenance": provenance,
@@ -255,6 +266,7 @@ def run_study(
     ]
     weights: dict[str, np.ndarray] = {}
     matching_info: dict[str, Any] = {}
+    psm = None
     if study.methods.psm is not None:
         spec = study.methods.psm
         strata = None
@@ -321,6 +333,10 @@ def run_study(
         n_trimmed=n_trimmed,
         matching=matching_info,
     )
+    table = EffectTable(tuple(effects))
+    sensitivity = None
+    if study.sensitivity is not None:
+        sensitivity = _sensitivity(study, frame, design, t, y_all, table, psm, quiet)
     results = StudyResults(
         study=study,
         sample=sample,
@@ -330,13 +346,167 @@ def run_study(
         design=summary,
         weights=weights,
         balance=balance,
-        effects=EffectTable(tuple(effects)),
+        effects=table,
         truth=_truth(study, sample, frame),
-        warnings=tuple(_warnings(study, summary, sample, balance, scores, t)),
+        warnings=tuple(_warnings(study, summary, sample, balance, scores, t, sensitivity)),
+        sensitivity=sensitivity,
     )
     if out_dir is not None:
         results.write(out_dir)
     return results
+
+
+def _sensitivity(
+    study: Study,
+    frame: pd.DataFrame,
+    design,
+    t: np.ndarray,
+    y_all: np.ndarray,
+    effects: EffectTable,
+    psm: MatchingEstimator | None,
+    quiet: bool,
+) -> SensitivityResults:
+    """Run the sensitivity checks the study asks for."""
+    spec = study.sensitivity
+    outcomes = list(study.outcomes)
+    column = {name: y_all[:, j] for j, name in enumerate(outcomes)}
+    adjusted = [e for e in effects if e.method != "naive"]
+    evalues = []
+    if spec.evalue:
+        evalues = [
+            evalue(e.estimate, e.conf_int(), column[e.outcome], t, e.outcome, e.method, e.estimand)
+            for e in adjusted
+        ]
+    rosenbaum = []
+    if spec.rosenbaum is not None:
+        pairs = psm is not None and psm.ratio == 1 and not psm.replace
+        for name in outcomes:
+            if pairs:
+                rosenbaum.append(
+                    rosenbaum_bounds(
+                        psm._differences(column[name])[0],
+                        name,
+                        spec.rosenbaum.gamma_max,
+                        spec.rosenbaum.step,
+                        spec.rosenbaum.alpha,
+                    )
+                )
+            else:
+                rosenbaum.append(
+                    RosenbaumBounds(
+                        name,
+                        False,
+                        "Rosenbaum bounds need 1:1 matched pairs: set methods.psm to "
+                        "ratio: 1, replace: false (k:1 and matching with replacement are not covered)",
+                    )
+                )
+    ovb = []
+    if spec.omitted_variable is not None:
+        o = spec.omitted_variable
+        ovb = [
+            omitted_variable_bounds(
+                column[name],
+                t.astype(float),
+                design.matrix,
+                design.names,
+                name,
+                o.benchmarks,
+                tuple(o.kd),
+                None,
+                o.q,
+                o.alpha,
+            )
+            for name in outcomes
+        ]
+    refutations = []
+    if spec.refutations is not None:
+        from .refutation import refute
+
+        r = spec.refutations
+        for method in r.methods:
+            options = _refutation_options(study, method)
+            for name in r.outcomes or outcomes[:1]:
+                effect = effects.get(name, method)
+                refutations += refute(
+                    design.matrix,
+                    t,
+                    column[name],
+                    name,
+                    method,
+                    options,
+                    effect.estimate,
+                    effect.std_error,
+                    r.simulations,
+                    r.n_jobs,
+                    study.seed,
+                    (r.treatment_strength, r.outcome_strength),
+                    r.subset_fraction,
+                    not quiet,
+                )
+    subgroups = cate = None
+    if spec.heterogeneity is not None:
+        from .heterogeneity import cate_by_level, subgroup_effects
+
+        h = spec.heterogeneity
+        aipw = study.methods.aipw
+        folds = aipw.folds if aipw else 5
+        learner = aipw.learner if aipw else "linear"
+        subgroups = subgroup_effects(
+            frame,
+            design.matrix,
+            t,
+            y_all,
+            outcomes,
+            h.by,
+            study.estimand,
+            folds,
+            learner,
+            study.propensity.clip,
+            study.seed,
+            study.report.min_cell_size,
+        )
+        if h.cate:
+            cate = pd.concat(
+                [
+                    cate_by_level(
+                        frame,
+                        design.matrix,
+                        t,
+                        column[name],
+                        name,
+                        h.by,
+                        folds,
+                        study.seed,
+                        study.report.min_cell_size,
+                    )
+                    for name in outcomes
+                ],
+                ignore_index=True,
+            )
+    return SensitivityResults(evalues, rosenbaum, ovb, refutations, subgroups, cate)
+
+
+def _refutation_options(study: Study, method: str) -> dict[str, Any]:
+    """The study's settings of ``method`` as estimator keyword arguments."""
+    if method == "aipw":
+        a = study.methods.aipw
+        return {
+            "estimand": study.estimand,
+            "folds": a.folds,
+            "learner": a.learner,
+            "clip": study.propensity.clip,
+            "random_state": study.seed,
+        }
+    p = study.methods.psm
+    return {
+        "estimand": study.estimand,
+        "ratio": p.ratio,
+        "replace": p.replace,
+        "caliper": p.caliper,
+        "order": p.order,
+        "distance": p.distance,
+        "random_state": study.seed,
+    }
 
 
 def _truth(study: Study, sample: AnalysisSample, frame: pd.DataFrame) -> pd.DataFrame | None:
@@ -359,6 +529,7 @@ def _warnings(
     balance: BalanceTable,
     scores: PropensityScores,
     t: np.ndarray,
+    sensitivity: SensitivityResults | None = None,
 ) -> list[str]:
     """Plain-words warnings; every count of returnees passes through small-cell suppression."""
     size = study.report.min_cell_size
@@ -404,4 +575,10 @@ def _warnings(
         )
     if design.n_trimmed:
         out.append(f"{n(design.n_trimmed)} returnees were trimmed for extreme propensity scores.")
+    for r in sensitivity.refutations if sensitivity else []:
+        if not r.passed:
+            out.append(
+                f"The {r.refuter.replace('_', ' ')} refutation of {r.method} on {r.outcome} failed "
+                f"(rule: {r.rule}): original {r.original:.4g}, refuted {r.refuted:.4g}."
+            )
     return out

@@ -182,7 +182,16 @@ def _referenced_columns(study: Study) -> dict[str, str]:
         named.setdefault(study.cluster, "cluster")
     if study.propensity.column is not None:
         named.setdefault(study.propensity.column, "propensity.column")
+    for column in _subgroup_columns(study):
+        named.setdefault(column, "sensitivity.heterogeneity.by")
     return named
+
+
+def _subgroup_columns(study: Study) -> list[str]:
+    spec = study.sensitivity
+    if spec is None or spec.heterogeneity is None:
+        return []
+    return list(spec.heterogeneity.by)
 
 
 def _check_columns(study: Study, frame: pd.DataFrame) -> None:
@@ -299,7 +308,10 @@ def _missing_policy(study: Study, frame: pd.DataFrame, treated: np.ndarray):
     for column in study.outcomes:
         frame[column] = pd.to_numeric(frame[column])
     covariates = list(study.covariates)
-    extra = [c for c in (*study.exact, study.cluster, study.propensity.column) if c]
+    extra = [
+        c for c in (*study.exact, study.cluster, study.propensity.column, *_subgroup_columns(study)) if c
+    ]
+    extra = list(dict.fromkeys(extra))
     categorical = [c for c in covariates if _is_categorical(frame[c], c, study)]
     dropped: dict[str, int] = {}
     imputed: dict[str, int] = {}

@@ -220,12 +220,7 @@ class MethodsSpec(Section):
     @field_validator("psm", "ipw", "aipw", mode="before")
     @classmethod
     def _empty_is_default(cls, value: Any) -> Any:
-        # ``ipw:`` (YAML null) or ``ipw: {}`` both mean "run with defaults"; ``false`` skips.
-        if value is None:
-            return {}
-        if value is False:
-            return None
-        return value
+        return _default_or_off(value)
 
     @model_validator(mode="after")
     def _at_least_one(self) -> MethodsSpec:
@@ -236,6 +231,76 @@ class MethodsSpec(Section):
     @property
     def names(self) -> list[str]:
         return [name for name in ("psm", "ipw", "aipw") if getattr(self, name) is not None]
+
+
+def _default_or_off(value: Any) -> Any:
+    """``key:`` (null) or ``key: {}`` means "with defaults"; ``key: false`` turns it off."""
+    if value is None:
+        return {}
+    if value is False:
+        return None
+    return value
+
+
+class RosenbaumSpec(Section):
+    """Rosenbaum bounds for 1:1 matched pairs over Gamma = 1, 1 + step, ..., gamma_max."""
+
+    gamma_max: float = Field(default=3.0, gt=1.0, le=100.0)
+    step: float = Field(default=0.1, gt=0.0, le=10.0)
+    alpha: float = Field(default=0.05, gt=0.0, lt=0.5)
+
+
+class OmittedVariableSpec(Section):
+    """Cinelli-Hazlett bounds: ``benchmarks`` are numeric covariates whose strength (times each
+    ``kd``) bounds a hidden confounder; ``q`` the share of the estimate to explain away."""
+
+    benchmarks: list[str] = Field(default_factory=list)
+    kd: list[float] = Field(default_factory=lambda: [1.0, 2.0, 3.0])
+    q: float = Field(default=1.0, gt=0.0, le=1.0)
+    alpha: float = Field(default=0.05, gt=0.0, lt=0.5)
+
+    @field_validator("kd")
+    @classmethod
+    def _positive(cls, value: list[float]) -> list[float]:
+        if not value or any(k <= 0 for k in value):
+            raise ValueError("list positive multiples, e.g. [1, 2, 3]")
+        return value
+
+
+class RefutationSpec(Section):
+    """DoWhy refuters (placebo treatment, random common cause, data subset, unobserved common cause)
+    run on reimpact's own estimators, ``simulations`` times each, ``n_jobs`` in parallel."""
+
+    methods: list[Literal["psm", "aipw"]] = Field(default_factory=lambda: ["psm", "aipw"])
+    outcomes: list[str] | None = None
+    simulations: int = Field(default=20, ge=2, le=1000)
+    n_jobs: int = Field(default=1, ge=1, le=64)
+    subset_fraction: float = Field(default=0.8, gt=0.0, lt=1.0)
+    treatment_strength: float = Field(default=0.02, gt=0.0, lt=0.5)
+    outcome_strength: float = Field(default=0.1, gt=0.0, le=10.0)
+
+
+class HeterogeneitySpec(Section):
+    """Subgroup effects (AIPW within each level of the ``by`` columns) and EconML CATE summaries."""
+
+    by: list[str] = Field(min_length=1)
+    cate: bool = True
+
+
+class SensitivitySpec(Section):
+    """Sensitivity checks. E-values, Rosenbaum bounds and omitted-variable bounds run by default;
+    refutations and subgroups run when their section is given; ``false`` turns a check off."""
+
+    evalue: bool = True
+    rosenbaum: RosenbaumSpec | None = Field(default_factory=RosenbaumSpec)
+    omitted_variable: OmittedVariableSpec | None = Field(default_factory=OmittedVariableSpec)
+    refutations: RefutationSpec | None = None
+    heterogeneity: HeterogeneitySpec | None = None
+
+    @field_validator("rosenbaum", "omitted_variable", "refutations", mode="before")
+    @classmethod
+    def _switch(cls, value: Any) -> Any:
+        return _default_or_off(value)
 
 
 class ReportSpec(Section):
@@ -269,6 +334,7 @@ class Study(Section):
     propensity: PropensitySpec = Field(default_factory=PropensitySpec)
     methods: MethodsSpec = Field(default_factory=lambda: MethodsSpec(psm=PSMSpec()))
     scoring: ScoringSpec | None = None
+    sensitivity: SensitivitySpec | None = None
     report: ReportSpec = Field(default_factory=ReportSpec)
     seed: int = Field(default=0, ge=0)
 
@@ -335,12 +401,37 @@ class Study(Section):
         for column in self.categorical:
             if column not in self.covariates:
                 raise ValueError(f"categorical: '{column}' is not in covariates; add it there first")
+        self._check_sensitivity()
         psm = self.methods.psm
         if psm is not None:
             problem = matching_option_problem(self.estimand, psm.replace, psm.se, psm.bias_correction)
             if problem is not None:
                 raise ValueError(f"methods.psm.{problem[0]}: {problem[1]}")
         return self
+
+    def _check_sensitivity(self) -> None:
+        spec = self.sensitivity
+        if spec is None:
+            return
+        if spec.omitted_variable is not None:
+            for name in spec.omitted_variable.benchmarks:
+                if name not in self.covariates or name in self.categorical:
+                    raise ValueError(
+                        f"sensitivity.omitted_variable.benchmarks: '{name}' must be a numeric "
+                        "covariate of the study"
+                    )
+        if spec.refutations is not None:
+            for method in spec.refutations.methods:
+                if getattr(self.methods, method) is None:
+                    raise ValueError(
+                        f"sensitivity.refutations.methods: '{method}' is not among the study's "
+                        f"methods ({', '.join(self.methods.names)})"
+                    )
+            for outcome in spec.refutations.outcomes or []:
+                if outcome not in self.outcomes:
+                    raise ValueError(
+                        f"sensitivity.refutations.outcomes: '{outcome}' is not an outcome of the study"
+                    )
 
     # -- construction -------------------------------------------------------------------------
 

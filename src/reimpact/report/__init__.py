@@ -17,7 +17,7 @@ NOT_CONFIGURED = (
 def write_report(results: StudyResults, out_dir: str | Path) -> Path:
     """Draw every figure into ``out_dir/figures`` and write ``out_dir/report.html``."""
     from . import figures as fig
-    from .html import render
+    from .html import render, sensitivity_section
 
     out = Path(out_dir)
     folder = out / "figures"
@@ -43,10 +43,27 @@ def write_report(results: StudyResults, out_dir: str | Path) -> Path:
             results.frame, results.sample.covariate_columns, results.sample.categorical
         ).items()
     }
-    ecdf = fig.ecdf_plot(columns, results.treated, results.weights, results.balance, size)
-    drawn["ecdf"] = fig.save(ecdf, folder, "ecdf") if ecdf is not None else None
+    optional = {"ecdf": fig.ecdf_plot(columns, results.treated, results.weights, results.balance, size)}
+    sensitivity = NOT_CONFIGURED
+    if results.sensitivity is not None:
+        sens = results.sensitivity
+        optional["gamma"] = fig.gamma_plot(sens.rosenbaum)
+        if sens.omitted_variable:
+            optional["contour"] = fig.contour_plot(sens.omitted_variable[0])
+        if sens.subgroups is not None:
+            optional["subgroups"] = fig.subgroup_plot(sens.subgroups)
+    names = {
+        "ecdf": "ecdf",
+        "gamma": "rosenbaum_gamma",
+        "contour": "ovb_contour",
+        "subgroups": "subgroup_forest",
+    }
+    for key, figure in optional.items():
+        drawn[key] = fig.save(figure, folder, names[key]) if figure is not None else None
+    if results.sensitivity is not None:
+        sensitivity = sensitivity_section(results, drawn)
     path = out / "report.html"
-    path.write_text(render(results, drawn, NOT_CONFIGURED), encoding="utf-8")
+    path.write_text(render(results, drawn, sensitivity), encoding="utf-8")
     return path
 
 

@@ -302,3 +302,215 @@ def render(results: StudyResults, figures: dict[str, bytes | None], sensitivity_
         f'<p class="meta">reimpact report, {created}. Aggregates only; cells describing fewer than '
         f"{results.min_cell_size} returnees are suppressed.</p><nav>{nav}</nav>{body}</body></html>"
     )
+
+
+def sensitivity_section(results: StudyResults, figures: dict[str, bytes | None]) -> str:
+    """E-values, Rosenbaum bounds, omitted-variable bounds, refutations and subgroup effects."""
+    sens = results.sensitivity
+    size = results.min_cell_size
+    parts = []
+    if sens.evalues:
+        rows = [
+            (
+                _e(v.outcome),
+                _e(v.method),
+                _number(v.risk_ratio, 3),
+                _number(v.evalue_estimate, 2),
+                _number(v.evalue_ci, 2),
+            )
+            for v in sens.evalues
+        ]
+        parts.append(
+            '<h3>E-values</h3><p class="note">The minimum risk-ratio association an unmeasured '
+            "confounder would need with both the treatment and the outcome, beyond the covariates, "
+            "to explain away the estimate (or to move the confidence limit closer to the null to "
+            "the null; 1 when the interval already contains it). VanderWeele &amp; Ding (2017); "
+            f"continuous outcomes via the standardised effect ({_e(sens.evalues[0].scale)}).</p>"
+            + _table(["Outcome", "Method", "Risk ratio", "E-value", "E-value (CI)"], rows)
+        )
+    if sens.rosenbaum:
+        rows = []
+        for b in sens.rosenbaum:
+            if b.available:
+                rows.append(
+                    (
+                        _e(b.outcome),
+                        _e(privacy.count(b.n_pairs, size)),
+                        _number(b.p_upper[0], 4),
+                        _number(b.gamma_critical, 2)
+                        if b.gamma_critical
+                        else "not significant at Gamma = 1",
+                    )
+                )
+            else:
+                rows.append((_e(b.outcome), "&ndash;", "&ndash;", _e(b.reason)))
+        parts.append(
+            '<h3>Rosenbaum bounds</h3><p class="note">How far the odds of treatment of two matched '
+            "returnees may differ because of a hidden confounder before the signed-rank test of the "
+            f"matched pairs loses significance at alpha = {sens.rosenbaum[0].alpha:g}: Gamma*.</p>"
+            + _table(["Outcome", "Pairs", "p-value at Gamma = 1", "Gamma*"], rows)
+            + _figure(figures.get("gamma"), "gamma", "Upper bound on the p-value against Gamma.")
+        )
+    if sens.omitted_variable:
+        rows = [
+            (
+                _e(o.outcome),
+                _number(o.estimate),
+                _number(o.std_error),
+                _number(100 * o.partial_r2, 2),
+                _number(100 * o.rv_q, 2),
+                _number(100 * o.rv_q_alpha, 2),
+            )
+            for o in sens.omitted_variable
+        ]
+        first = sens.omitted_variable[0]
+        parts.append(
+            '<h3>Omitted-variable bounds</h3><p class="note">Cinelli &amp; Hazlett (2020), on the '
+            "regression-adjusted estimate (OLS of the outcome on the treatment and the covariates). "
+            "RV: the share of the residual variance of both treatment and outcome (partial R&sup2;, "
+            "in %) a confounder must explain to bring the estimate to zero (RV<sub>q</sub>) or to "
+            f"non-significance (RV<sub>q,alpha</sub>, alpha = {first.alpha:g}).</p>"
+            + _table(
+                [
+                    "Outcome",
+                    "OLS estimate",
+                    "Std. error",
+                    "Partial R\u00b2 of treatment (%)",
+                    "RV (%)",
+                    "RV alpha (%)",
+                ],
+                rows,
+            )
+        )
+        bounds = pd.concat([o.bounds.assign(outcome=o.outcome) for o in sens.omitted_variable])
+        if len(bounds):
+            rows = [
+                (
+                    _e(r.outcome),
+                    _e(f"{r.kd:g}x {r.benchmark}"),
+                    _number(100 * r.r2_dz, 2),
+                    _number(100 * r.r2_yz, 2),
+                    _number(r.adjusted_estimate),
+                    f"[{_number(r.adjusted_ci_lower)}, {_number(r.adjusted_ci_upper)}]",
+                )
+                for r in bounds.itertuples()
+            ]
+            parts.append(
+                '<p class="note">Bounds on a confounder as strong as k times a benchmark covariate:</p>'
+                + _table(
+                    [
+                        "Outcome",
+                        "Confounder",
+                        "R\u00b2 with treatment (%)",
+                        "R\u00b2 with outcome (%)",
+                        "Adjusted estimate",
+                        "Adjusted 95% CI",
+                    ],
+                    rows,
+                )
+            )
+        parts.append(
+            _figure(
+                figures.get("contour"),
+                "contour",
+                f"Contours of the adjusted estimate for {first.outcome}.",
+            )
+        )
+    if sens.refutations:
+        rows = [
+            (
+                _e(r.refuter.replace("_", " ")),
+                _e(r.method),
+                _e(r.outcome),
+                _number(r.original),
+                _number(r.refuted),
+                f"[{_number(r.refuted_ci_lower)}, {_number(r.refuted_ci_upper)}]",
+                _e(r.rule),
+                "pass" if r.passed else "<strong>fail</strong>",
+            )
+            for r in sens.refutations
+        ]
+        parts.append(
+            '<h3>Refutations (DoWhy)</h3><p class="note">DoWhy\'s refuters perturb the data and refit '
+            "reimpact's estimators, propensity score included; the interval is that of the mean over "
+            f"{sens.refutations[0].simulations} simulations.</p>"
+            + _table(
+                ["Refuter", "Method", "Outcome", "Original", "Refuted", "95% CI", "Rule", "Result"], rows
+            )
+        )
+    if sens.subgroups is not None:
+        rows = []
+        for r in sens.subgroups.itertuples():
+            counts = (
+                _e(privacy.count(int(r.n_treated), size)),
+                _e(privacy.count(int(r.n_control), size)),
+            )
+            if r.status != "estimated":
+                rows.append(
+                    (
+                        _e(r.by),
+                        _e(r.level),
+                        _e(r.outcome),
+                        "&ndash;",
+                        "&ndash;",
+                        "&ndash;",
+                        "&ndash;",
+                        *(("&ndash;", "&ndash;") if r.status == "suppressed" else counts),
+                        _e(r.status),
+                    )
+                )
+                continue
+            rows.append(
+                (
+                    _e(r.by),
+                    _e(r.level),
+                    _e(r.outcome),
+                    _number(r.estimate),
+                    f"[{_number(r.ci_lower)}, {_number(r.ci_upper)}]",
+                    _number(r.p_value),
+                    _number(r.p_holm),
+                    *counts,
+                    "estimated",
+                )
+            )
+        parts.append(
+            '<h3>Subgroup effects</h3><p class="note">Cross-fitted AIPW within each subgroup; '
+            "Holm-adjusted p-values across all outcomes and subgroups. Subgroups with fewer than "
+            f"{size} treated or control returnees are suppressed.</p>"
+            + _table(
+                [
+                    "By",
+                    "Level",
+                    "Outcome",
+                    "Estimate",
+                    "95% CI",
+                    "p-value",
+                    "Holm p",
+                    "Treated",
+                    "Control",
+                    "Status",
+                ],
+                rows,
+            )
+            + _figure(figures.get("subgroups"), "subgroups", "Effects by subgroup.")
+        )
+    if sens.cate is not None:
+        rows = [
+            (
+                _e(r.by),
+                _e(r.level),
+                _e(r.outcome),
+                _number(r.cate) if r.status == "estimated" else "&ndash;",
+                f"[{_number(r.ci_lower)}, {_number(r.ci_upper)}]"
+                if r.status == "estimated"
+                else "&ndash;",
+                _e(r.status),
+            )
+            for r in sens.cate.itertuples()
+        ]
+        parts.append(
+            '<p class="note">Conditional average effects by level from EconML\'s LinearDRLearner '
+            "(subgroup columns as effect modifiers, the other covariates as controls):</p>"
+            + _table(["By", "Level", "Outcome", "Mean CATE", "95% CI", "Status"], rows)
+        )
+    return "".join(parts)
