@@ -184,6 +184,13 @@ class StudyResults:
             "provenance": provenance,
         }
 
+    def figure(self, name: str):
+        """One of the report's figures as a matplotlib Figure: ``love``, ``overlap``, ``ecdf``,
+        ``forest``, ``gamma``, ``contour`` or ``subgroups`` (None when it does not apply)."""
+        from .report import figure
+
+        return figure(self, name)
+
     def write(self, out_dir: str | Path) -> Path:
         """Write ``results.json``, ``figures/`` and ``report.html`` to ``out_dir``."""
         from .report import write_report

@@ -6,12 +6,56 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
     from ..analysis import StudyResults
 
 NOT_CONFIGURED = (
     '<p class="note">No sensitivity analysis was configured for this study: add a '
     "<code>sensitivity:</code> section to the study file.</p>"
 )
+# figure name -> file name
+FIGURES = {
+    "love": "love_plot",
+    "overlap": "overlap",
+    "ecdf": "ecdf",
+    "forest": "effects_forest",
+    "gamma": "rosenbaum_gamma",
+    "contour": "ovb_contour",
+    "subgroups": "subgroup_forest",
+}
+
+
+def figure(results: StudyResults, name: str) -> Figure | None:
+    """Draw one of the report's figures (see ``FIGURES``); None when it does not apply (no
+    continuous covariate for the eCDFs, no sensitivity check for the sensitivity figures)."""
+    import pandas as pd
+
+    from ..balance import covariate_columns
+    from . import figures as fig
+
+    size = results.min_cell_size
+    sens = results.sensitivity
+    if name == "love":
+        return fig.love_plot(results.balance)
+    if name == "overlap":
+        return fig.overlap_plot(results.propensity.scores, results.treated, results.weights, size)
+    if name == "forest":
+        shown = pd.DataFrame(results.effect_records())
+        return fig.forest_plot(shown, results.truth_by_outcome() or None)
+    if name == "ecdf":
+        columns = covariate_columns(
+            results.frame, results.sample.covariate_columns, results.sample.categorical
+        )
+        values = {label: x for label, (_, x) in columns.items()}
+        return fig.ecdf_plot(values, results.treated, results.weights, results.balance, size)
+    if name == "gamma":
+        return fig.gamma_plot(sens.rosenbaum) if sens else None
+    if name == "contour":
+        return fig.contour_plot(sens.omitted_variable[0]) if sens and sens.omitted_variable else None
+    if name == "subgroups":
+        return fig.subgroup_plot(sens.subgroups) if sens and sens.subgroups is not None else None
+    raise ValueError(f"unknown figure '{name}'; valid: {', '.join(FIGURES)}")
 
 
 def write_report(results: StudyResults, out_dir: str | Path) -> Path:
@@ -20,55 +64,13 @@ def write_report(results: StudyResults, out_dir: str | Path) -> Path:
     from .html import render, sensitivity_section
 
     out = Path(out_dir)
-    folder = out / "figures"
-    size = results.min_cell_size
-    drawn: dict[str, bytes | None] = {
-        "love": fig.save(fig.love_plot(results.balance), folder, "love_plot"),
-        "overlap": fig.save(
-            fig.overlap_plot(results.propensity.scores, results.treated, results.weights, size),
-            folder,
-            "overlap",
-        ),
-        "forest": fig.save(
-            fig.forest_plot(_shown_effects(results), results.truth_by_outcome() or None),
-            folder,
-            "effects_forest",
-        ),
-    }
-    from ..balance import covariate_columns
-
-    columns = {
-        name: x
-        for name, (_, x) in covariate_columns(
-            results.frame, results.sample.covariate_columns, results.sample.categorical
-        ).items()
-    }
-    optional = {"ecdf": fig.ecdf_plot(columns, results.treated, results.weights, results.balance, size)}
+    drawn: dict[str, bytes | None] = {}
+    for name, file_name in FIGURES.items():
+        drawing = figure(results, name)
+        drawn[name] = fig.save(drawing, out / "figures", file_name) if drawing is not None else None
     sensitivity = NOT_CONFIGURED
-    if results.sensitivity is not None:
-        sens = results.sensitivity
-        optional["gamma"] = fig.gamma_plot(sens.rosenbaum)
-        if sens.omitted_variable:
-            optional["contour"] = fig.contour_plot(sens.omitted_variable[0])
-        if sens.subgroups is not None:
-            optional["subgroups"] = fig.subgroup_plot(sens.subgroups)
-    names = {
-        "ecdf": "ecdf",
-        "gamma": "rosenbaum_gamma",
-        "contour": "ovb_contour",
-        "subgroups": "subgroup_forest",
-    }
-    for key, figure in optional.items():
-        drawn[key] = fig.save(figure, folder, names[key]) if figure is not None else None
     if results.sensitivity is not None:
         sensitivity = sensitivity_section(results, drawn)
     path = out / "report.html"
     path.write_text(render(results, drawn, sensitivity), encoding="utf-8")
     return path
-
-
-def _shown_effects(results: StudyResults):
-    """Effects as the report may show them (small cells suppressed)."""
-    import pandas as pd
-
-    return pd.DataFrame(results.effect_records())
