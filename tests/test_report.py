@@ -18,6 +18,7 @@ from reimpact.data import write_table
 from reimpact.study import Study, load_study
 
 STUDIES = Path(__file__).parents[1] / "studies"
+SECTIONS = ("study", "sample", "warnings", "overlap", "balance", "effects", "sensitivity", "provenance")
 
 
 @pytest.fixture(scope="module")
@@ -114,16 +115,7 @@ def test_report_files(orion):
         assert (figures / f"{name}.png").stat().st_size > 10_000
         assert (figures / f"{name}.svg").read_text().lstrip().startswith("<?xml")
     html = (out / "report.html").read_text()
-    for section in (
-        "study",
-        "sample",
-        "warnings",
-        "overlap",
-        "balance",
-        "effects",
-        "sensitivity",
-        "provenance",
-    ):
+    for section in SECTIONS:
         assert f'<section id="{section}">' in html
     assert html.count("data:image/png;base64,") == 7
     assert "dowhy" in html and "study_sha256" in html
@@ -162,16 +154,7 @@ def test_report_in_a_real_browser(orion):
     driver = _chromium()
     try:
         driver.get((out / "report.html").resolve().as_uri())
-        for section in (
-            "study",
-            "sample",
-            "warnings",
-            "overlap",
-            "balance",
-            "effects",
-            "sensitivity",
-            "provenance",
-        ):
+        for section in SECTIONS:
             element = driver.find_element("id", section)
             assert element.is_displayed() and element.size["height"] > 30, section
         images = driver.find_elements("tag name", "img")

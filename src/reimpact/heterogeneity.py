@@ -32,6 +32,16 @@ COLUMNS = [
 ]
 
 
+def _subgroups(frame: pd.DataFrame, by: list[str], t: np.ndarray, min_cell_size: int):
+    """Every level of every ``by`` column: (column, level, rows, n_treated, n_control, too_small)."""
+    for column in by:
+        levels = frame[column].astype(str).to_numpy()
+        for level in sorted(set(levels)):
+            inside = levels == level
+            n1, n0 = int(t[inside].sum()), int((1 - t[inside]).sum())
+            yield column, level, inside, n1, n0, min(n1, n0) < min_cell_size
+
+
 def _varying(x: np.ndarray) -> np.ndarray:
     """Drop design columns that are constant within a subgroup (e.g. the grouping column)."""
     return x[:, x.std(axis=0) > 0]
@@ -53,36 +63,32 @@ def subgroup_effects(
 ) -> pd.DataFrame:
     """AIPW effect of every outcome in every level of every ``by`` column (tidy frame)."""
     rows = []
-    for column in by:
-        levels = frame[column].astype(str).to_numpy()
-        for level in sorted(set(levels)):
-            inside = levels == level
-            n1, n0 = int(t[inside].sum()), int((1 - t[inside]).sum())
-            base = {"by": column, "level": level, "n_treated": n1, "n_control": n0}
-            if min(n1, n0) < min_cell_size:
-                rows += [{**base, "outcome": o, "status": "suppressed"} for o in outcomes]
-                continue
-            try:
-                aipw = AIPWEstimator(estimand, folds, learner, clip, random_state)
-                aipw.fit(_varying(x[inside]), t[inside], y[inside])
-            except (DesignError, np.linalg.LinAlgError) as exc:
-                reason = exc.message if isinstance(exc, DesignError) else "singular model"
-                rows += [{**base, "outcome": o, "status": f"not estimable: {reason}"} for o in outcomes]
-                continue
-            for j, outcome in enumerate(outcomes):
-                effect = aipw.estimate(j, outcome)
-                rows.append(
-                    {
-                        **base,
-                        "outcome": outcome,
-                        "estimate": effect.estimate,
-                        "std_error": effect.std_error,
-                        "ci_lower": effect.ci_lower,
-                        "ci_upper": effect.ci_upper,
-                        "p_value": effect.p_value,
-                        "status": "estimated",
-                    }
-                )
+    for column, level, inside, n1, n0, small in _subgroups(frame, by, t, min_cell_size):
+        base = {"by": column, "level": level, "n_treated": n1, "n_control": n0}
+        if small:
+            rows += [{**base, "outcome": o, "status": "suppressed"} for o in outcomes]
+            continue
+        try:
+            aipw = AIPWEstimator(estimand, folds, learner, clip, random_state)
+            aipw.fit(_varying(x[inside]), t[inside], y[inside])
+        except (DesignError, np.linalg.LinAlgError) as exc:
+            reason = exc.message if isinstance(exc, DesignError) else "singular model"
+            rows += [{**base, "outcome": o, "status": f"not estimable: {reason}"} for o in outcomes]
+            continue
+        for j, outcome in enumerate(outcomes):
+            effect = aipw.estimate(j, outcome)
+            rows.append(
+                {
+                    **base,
+                    "outcome": outcome,
+                    "estimate": effect.estimate,
+                    "std_error": effect.std_error,
+                    "ci_lower": effect.ci_lower,
+                    "ci_upper": effect.ci_upper,
+                    "p_value": effect.p_value,
+                    "status": "estimated",
+                }
+            )
     table = pd.DataFrame(rows).reindex(columns=COLUMNS)
     table["p_holm"] = holm(table["p_value"].to_numpy(dtype=float))
     return table
@@ -115,26 +121,22 @@ def cate_by_level(
     )
     learner.fit(y, t, X=modifiers, W=x)
     rows = []
-    for column in by:
-        levels = frame[column].astype(str).to_numpy()
-        for level in sorted(set(levels)):
-            inside = levels == level
-            n1, n0 = int(t[inside].sum()), int((1 - t[inside]).sum())
-            row = {"by": column, "level": level, "outcome": outcome}
-            if min(n1, n0) < min_cell_size:
-                rows.append({**row, "status": "suppressed"})
-                continue
-            summary = learner.effect_inference(modifiers[inside]).population_summary(alpha=0.05)
-            low, high = summary.conf_int_mean()
-            rows.append(
-                {
-                    **row,
-                    "cate": float(summary.mean_point),
-                    "ci_lower": float(low),
-                    "ci_upper": float(high),
-                    "status": "estimated",
-                }
-            )
+    for column, level, inside, _, _, small in _subgroups(frame, by, t, min_cell_size):
+        row = {"by": column, "level": level, "outcome": outcome}
+        if small:
+            rows.append({**row, "status": "suppressed"})
+            continue
+        summary = learner.effect_inference(modifiers[inside]).population_summary(alpha=0.05)
+        low, high = summary.conf_int_mean()
+        rows.append(
+            {
+                **row,
+                "cate": float(summary.mean_point),
+                "ci_lower": float(low),
+                "ci_upper": float(high),
+                "status": "estimated",
+            }
+        )
     return pd.DataFrame(rows).reindex(
         columns=["by", "level", "outcome", "cate", "ci_lower", "ci_upper", "status"]
     )
