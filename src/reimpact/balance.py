@@ -27,7 +27,6 @@ from .weighting import effective_sample_size
 SMD_THRESHOLD = 0.1
 VARIANCE_RATIO_BOUNDS = (0.5, 2.0)
 SAMPLES = ("unadjusted", "matched", "weighted")
-STATISTICS = ["mean_treated", "mean_control", "smd", "variance_ratio", "ecdf_mean", "ecdf_max"]
 
 
 def smd_scale(x: np.ndarray, t: np.ndarray, estimand: str) -> float:

@@ -22,7 +22,6 @@ from .exceptions import StudyError
 Estimand = Literal["ATT", "ATE", "ATC"]
 Scalar = str | int | float | bool
 
-BUILTIN_DATASETS = ("simulated-returnees",)
 DATA_SUFFIXES = (".csv", ".parquet", ".xlsx", ".dta")
 
 
