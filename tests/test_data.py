@@ -143,3 +143,18 @@ def test_impute_keeps_rows_and_adds_indicators(study_dict):
     assert sample.frame["months_abroad"].notna().all()
     # outcomes are never imputed
     assert sample.frame["composite_score"].notna().all()
+
+
+def test_study_scores_a_raw_export(tmp_path, study_dict, cohort):
+    """``scoring:`` computes the scores from the raw answers before the analysis."""
+    scores = ["economic_score", "social_score", "psychosocial_score", "composite_score"]
+    raw = cohort.data.head(2000).drop(columns=scores)
+    path = write_table(raw, tmp_path / "raw.csv")
+    study_dict["data"] = {"path": str(path)}
+    study_dict["scoring"] = {"scheme": "illustrative"}
+    sample = prepare_sample(Study.from_dict(study_dict))
+    expected = cohort.data.loc[sample.frame.index, "composite_score"]
+    np.testing.assert_allclose(sample.frame["composite_score"], expected)
+    study_dict.pop("scoring")
+    with pytest.raises(DataError, match="outcomes: column 'composite_score': is not in the data"):
+        prepare_sample(Study.from_dict(study_dict))
