@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from ..analysis import StudyResults
 
 STYLE = """
-body { font-family: system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif; max-width: 60rem;
+body { font-family: system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif; max-width: 70rem;
        margin: 2rem auto; padding: 0 1rem; color: #1a1a1a; line-height: 1.45; }
 h1 { font-size: 1.6rem; margin-bottom: 0.2rem; } h2 { border-bottom: 1px solid #ccc; margin-top: 2rem; }
 .meta { color: #555; font-size: 0.9rem; }
@@ -23,6 +23,8 @@ nav a { margin-right: 1rem; font-size: 0.9rem; }
 table { border-collapse: collapse; margin: 0.8rem 0; font-size: 0.85rem; }
 th, td { border-bottom: 1px solid #e2e2e2; padding: 0.25rem 0.6rem; text-align: left; }
 table.num td, table.num th { text-align: right; }
+table.num td { white-space: nowrap; }
+table { display: block; max-width: 100%; overflow-x: auto; }
 table.num td:first-child, table.num th:first-child { text-align: left; }
 thead th { background: #f3f3f3; }
 td.flag { background: #fde2d0; }
