@@ -36,7 +36,7 @@ from .sensitivity import (
     omitted_variable_bounds,
     rosenbaum_bounds,
 )
-from .study import Study
+from .study import AIPWSpec, Study
 from .weighting import IPWEstimator
 
 DEPENDENCIES = (
@@ -455,9 +455,8 @@ def _sensitivity(
         from .heterogeneity import cate_by_level, subgroup_effects
 
         h = spec.heterogeneity
-        aipw = study.methods.aipw
-        folds = aipw.folds if aipw else 5
-        learner = aipw.learner if aipw else "linear"
+        aipw = study.methods.aipw or AIPWSpec()  # the study's AIPW settings, or the defaults
+        folds, learner = aipw.folds, aipw.learner
         subgroups = subgroup_effects(
             frame,
             design.matrix,

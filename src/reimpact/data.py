@@ -329,7 +329,8 @@ def _missing_policy(study: Study, frame: pd.DataFrame, treated: np.ndarray):
                 frame[column] = frame[column].astype(object).where(~missing, MISSING_LEVEL)
             else:
                 frame[f"{column}_missing"] = missing.astype(int)
-                frame[column] = pd.to_numeric(frame[column]).fillna(pd.to_numeric(frame[column]).mean())
+                numeric = pd.to_numeric(frame[column])
+                frame[column] = numeric.fillna(numeric.mean())
                 covariates.append(f"{column}_missing")
     isna = frame[check].isna()
     for column in check:

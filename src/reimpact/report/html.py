@@ -237,8 +237,9 @@ def _effects_section(results: StudyResults, figures: dict[str, bytes | None]) ->
         "Treated",
         "Control",
     ] + (["True effect"] if truth else [])
+    records = results.effect_records()
     rows = []
-    for record in results.effect_records():
+    for record in records:
         ci = f"[{_number(record['ci_lower'])}, {_number(record['ci_upper'])}]"
         row = [
             _e(record["outcome"]),
@@ -254,7 +255,7 @@ def _effects_section(results: StudyResults, figures: dict[str, bytes | None]) ->
         if truth:
             row.append(_number(truth.get(record["outcome"])))
         rows.append(row)
-    notes = sorted({n for r in results.effect_records() for n in r["notes"]})
+    notes = sorted({n for r in records for n in r["notes"]})
     note_html = "".join(f"<li>{_e(n)}</li>" for n in notes)
     simulated = (
         '<p class="note">The data are simulated: the true effect is known and shown for comparison.</p>'
@@ -297,7 +298,7 @@ def render(results: StudyResults, figures: dict[str, bytes | None], sensitivity_
     body = "".join(
         f'<section id="{key}"><h2>{label}</h2>{parts[key]}</section>' for key, label in SECTIONS
     )
-    created = _e(results.provenance()["created"])
+    created = _e(results.created)
     return (
         f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
         f"<style>{STYLE}</style></head><body><h1>{title}</h1>"
