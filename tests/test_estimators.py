@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,11 +9,15 @@ import pytest
 from reimpact.doubly_robust import AIPWEstimator
 from reimpact.exceptions import DesignError
 from reimpact.matching import MatchingEstimator
-from reimpact.propensity import covariate_design, estimate_propensity
+from reimpact.propensity import (
+    PropensityModel,
+    PropensityScores,
+    bound_scores,
+    covariate_design,
+    cross_fitted_scores,
+    estimate_propensity,
+)
 from reimpact.weighting import IPWEstimator, balancing_weights, effective_sample_size
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
-from coverage_study import AIPW, CLUSTERED, IPW, PSM, coverage_study  # noqa: E402
 
 
 def simulate(n, seed):
@@ -82,29 +83,6 @@ def test_weights_and_effective_sample_size():
     np.testing.assert_allclose(balancing_weights(e, t, "ATO"), [0.8, 0.5, 0.8, 0.5])
     assert effective_sample_size(np.ones(10)) == pytest.approx(10)
     assert effective_sample_size(np.array([1.0, 0.0])) == pytest.approx(1)
-
-
-def test_coverage_fast():
-    """Fast coverage study: 150 replications of n = 800 (the long run is benchmarks/coverage_study.py).
-
-    Checks that the 95% intervals of PSM with each standard-error type (Abadie-Imbens, matched sets,
-    bootstrap, cluster-robust) and of IPW and AIPW cover the true ATT in 90-99% of replications
-    (the binomial 99% band around 95% for 150 replications is about 90.4-99.6%); the long run with
-    2,000 replications must fall in 93-97%.
-    """
-    table = coverage_study(reps=150, n=800, seed=3, n_bootstrap=60)
-    names = [
-        "psm abadie-imbens (replace, 1:1)",
-        "psm matched-sets (no replace, caliper 0.2)",
-        "psm bootstrap (no replace, caliper 0.2)",
-        CLUSTERED,
-        IPW,
-        AIPW,
-    ]
-    assert set(names) <= set(table.index) and set(PSM) <= set(table.index)
-    for name in names:
-        assert 0.90 <= table.loc[name, "coverage"] <= 0.99, (name, table.loc[name].to_dict())
-        assert abs(table.loc[name, "bias"]) < 0.5 * table.loc[name, "sd_estimate"]
 
 
 def test_aipw_agrees_with_econml(cohort):
@@ -174,15 +152,15 @@ def lalonde() -> tuple[pd.DataFrame, list[str]]:
 
 
 def test_lalonde_intervals_cover_the_experimental_benchmark():
-    """PSM and AIPW ATT intervals cover 1,794 dollars (NSW treated vs CPS controls)."""
+    """Default PSM and AIPW ATT intervals cover 1,794 dollars (NSW treated vs CPS controls)."""
     frame, covariates = lalonde()
     design = covariate_design(frame, covariates, [])
     t = frame.treat.to_numpy().astype(np.int8)
     y = frame.re78.to_numpy()
     scores = estimate_propensity(design, t, "logistic", clip=0.001)
     naive = y[t == 1].mean() - y[t == 0].mean()
-    psm = MatchingEstimator(replace=True, caliper=None).fit(scores.scores, t, score_design=scores.design)
-    aipw = AIPWEstimator("ATT", folds=5, clip=0.001).fit(design.matrix, t, y)
+    psm = MatchingEstimator().fit(scores.scores, t, covariates=design.matrix, score_design=scores.design)
+    aipw = AIPWEstimator("ATT", folds=5).fit(design.matrix, t, y)
     for effect in (psm.estimate(y, "re78"), aipw.estimate(0, "re78")):
         assert effect.covers(1794.0), effect.summary()
     assert naive < -8000  # the raw comparison with CPS controls is badly biased
@@ -216,3 +194,88 @@ def test_constant_covariate_is_an_error():
     frame = pd.DataFrame({"age": np.arange(10.0), "sex": ["m"] * 10})
     with pytest.raises(DesignError, match="covariates: 'sex': is constant"):
         covariate_design(frame, ["age", "sex"], ["sex"])
+
+
+def test_bounds_by_estimand():
+    """ATT bounds the controls' scores above only, ATC the treated units' below only, ATE both
+    sides, overlap weights never; the counts are per side."""
+    e = np.array([0.001, 0.5, 0.999, 0.001, 0.5, 0.999])
+    t = np.array([1, 1, 1, 0, 0, 0])
+    att = bound_scores(e, t, "ATT", 0.01)
+    np.testing.assert_allclose(att.scores, [0.001, 0.5, 0.999, 0.001, 0.5, 0.99])
+    assert (att.n_below, att.n_above) == (0, 1)
+    atc = bound_scores(e, t, "ATC", 0.01)
+    np.testing.assert_allclose(atc.scores, [0.01, 0.5, 0.999, 0.001, 0.5, 0.999])
+    assert (atc.n_below, atc.n_above) == (1, 0)
+    ate = bound_scores(e, t, "ATE", 0.01)
+    np.testing.assert_allclose(ate.scores, [0.01, 0.5, 0.99, 0.01, 0.5, 0.99])
+    assert (ate.n_below, ate.n_above) == (2, 2)
+    ato = bound_scores(e, t, "ATO", 0.01)
+    np.testing.assert_array_equal(ato.scores, e)
+    assert ato.n_bounded == 0 and ato.note() is None
+    assert att.note() == "propensity scores bounded where their weights explode: 1 lowered to 0.99"
+
+
+def test_lalonde_ipw_and_overlap_weights_equal_hand_computed_hajek():
+    """On LaLonde (NSW treated, CPS controls) the default IPW ATT and the overlap-weight estimate
+    equal the Hajek estimates computed by hand from the same logistic score (within 2%; symmetric
+    clipping at 0.01/0.99 used to turn the ATT negative)."""
+    frame, covariates = lalonde()
+    design = covariate_design(frame, covariates, [])
+    t = frame.treat.to_numpy().astype(np.int8)
+    y = frame.re78.to_numpy()
+    scores = estimate_propensity(design, t, "logistic", clip=0.01)
+    e = scores.scores
+    odds = e[t == 0] / (1 - e[t == 0])
+    hand_att = y[t == 1].mean() - np.sum(odds * y[t == 0]) / odds.sum()
+    w1, w0 = 1 - e[t == 1], e[t == 0]
+    hand_ato = np.sum(w1 * y[t == 1]) / w1.sum() - np.sum(w0 * y[t == 0]) / w0.sum()
+    att = IPWEstimator("ATT").fit(scores, t).estimate(y)
+    ato = IPWEstimator("ATT", weights="overlap").fit(scores, t).estimate(y)
+    assert att.estimate == pytest.approx(hand_att, rel=0.02)
+    assert ato.estimate == pytest.approx(hand_ato, rel=0.02)
+    assert 1000 < hand_att < 2500 and hand_ato > 0
+
+
+def test_bounding_that_moves_an_estimate_is_warned():
+    """A control with a score of 0.999 has odds 999 for the ATT: bounding it at 0.99 moves the
+    estimate by far more than a tenth of a standard error, and the effect says so."""
+    rng = np.random.default_rng(0)
+    n = 400
+    x = rng.normal(size=n)
+    t = (rng.random(n) < 0.3).astype(np.int8)
+    e = np.clip(0.3 + 0.0 * x, 0, 1)
+    e[np.flatnonzero(t == 0)[0]] = 0.999
+    y = x + rng.normal(size=n)
+    y[np.flatnonzero(t == 0)[0]] = 50.0
+    effect = IPWEstimator("ATT").fit(PropensityScores(e, "column", 0.01, None), t).estimate(y)
+    assert len(effect.warnings) == 1 and "bounding the propensity scores moved" in effect.warnings[0]
+    assert "1 lowered to 0.99" in " ".join(effect.notes)
+
+
+def test_gradient_boosting_scores_are_cross_fitted_and_calibrated():
+    """With a treatment independent of the covariates, in-sample boosted scores spread out (the
+    model memorises noise) while cross-fitted, calibrated scores stay near the treated share."""
+    rng = np.random.default_rng(2)
+    n = 2000
+    x = rng.normal(size=(n, 5))
+    t = (rng.random(n) < 0.3).astype(np.int8)
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    raw = HistGradientBoostingClassifier(random_state=0).fit(x, t).predict_proba(x)[:, 1]
+    crossed = cross_fitted_scores(x, t, "gradient_boosting", random_state=0)
+    calibrated = PropensityModel("gradient_boosting").fit(x, t).predict(x)
+    assert raw.std() > 0.1 and calibrated.std() < raw.std()
+    assert crossed.std() < 0.05
+    assert abs(crossed.mean() - t.mean()) < 0.02
+    design = covariate_design(pd.DataFrame(x, columns=list("abcde")), list("abcde"), [])
+    scores = estimate_propensity(design, t, "gradient_boosting", 0.01)
+    np.testing.assert_allclose(scores.scores, cross_fitted_scores(design.matrix, t, "gradient_boosting"))
+
+
+def test_aipw_uses_the_chosen_propensity_learner():
+    x, t, y, _ = simulate(1500, 4)
+    logistic = AIPWEstimator("ATT", folds=3).fit(x, t, y)
+    boosted = AIPWEstimator("ATT", folds=3, propensity_learner="gradient_boosting").fit(x, t, y)
+    assert not np.allclose(logistic.raw_e_, boosted.raw_e_)
+    assert "gradient_boosting propensity score, linear outcome models" in boosted.estimate().notes[0]

@@ -10,7 +10,8 @@ are fitted on K - 1 folds and predicted on the held-out fold (cross-fitting, Che
 
 The estimate is consistent if either the score model or the outcome model is right. Standard
 errors come from the influence function (sum of squared influence terms, cluster-robust when asked).
-Scores are clipped to [clip, 1 - clip] and the number clipped is reported.
+Scores are bounded by estimand (:func:`~reimpact.propensity.bound_scores`) and the number bounded is
+reported, with a warning when the bounding moves the estimate.
 """
 
 from __future__ import annotations
@@ -19,18 +20,8 @@ import numpy as np
 
 from ._progress import progress
 from .inference import sandwich_se
-from .propensity import PropensityModel, clipping_note
+from .propensity import PropensityKind, PropensityModel, bound_scores, bounding_warning, stratified_folds
 from .results import Effect
-
-
-def stratified_folds(t: np.ndarray, k: int, random_state: int = 0) -> np.ndarray:
-    """Fold number of every unit: each group is shuffled and dealt round-robin into k folds."""
-    rng = np.random.default_rng(random_state)
-    folds = np.empty(t.size, dtype=np.int64)
-    for group in (0, 1):
-        members = rng.permutation(np.flatnonzero(t == group))
-        folds[members] = np.arange(members.size) % k
-    return folds
 
 
 class _Linear:
@@ -67,29 +58,32 @@ class _Boosting:
 class AIPWEstimator:
     """Cross-fitted AIPW for the ATE, ATT or ATC of several outcomes at once.
 
-    ``learner`` is the nuisance learner: ``linear`` (logistic score, OLS outcomes) or
-    ``gradient_boosting`` (histogram gradient boosting for both). A given score (``propensity``
-    passed to :meth:`fit`) replaces the score model.
+    ``outcome_learner`` fits the outcome regressions (``linear``: OLS; ``gradient_boosting``:
+    histogram gradient boosting); ``propensity_learner`` fits the score (``logistic`` or
+    calibrated ``gradient_boosting``, see :class:`~reimpact.propensity.PropensityModel`). A given
+    score (``propensity`` passed to :meth:`fit`) replaces the score model.
     """
 
     def __init__(
         self,
         estimand: str = "ATT",
         folds: int = 5,
-        learner: str = "linear",
+        outcome_learner: str = "linear",
+        propensity_learner: PropensityKind = "logistic",
         clip: float = 0.01,
         random_state: int = 0,
         verbose: bool = False,
     ) -> None:
         self.estimand = estimand
         self.folds = folds
-        self.learner = learner
+        self.outcome_learner = outcome_learner
+        self.propensity_learner = propensity_learner
         self.clip = clip
         self.random_state = random_state
         self.verbose = verbose
 
     def _outcome_model(self):
-        return _Linear() if self.learner == "linear" else _Boosting(self.random_state)
+        return _Linear() if self.outcome_learner == "linear" else _Boosting(self.random_state)
 
     def fit(
         self, x: np.ndarray, t: np.ndarray, y: np.ndarray, propensity: np.ndarray | None = None
@@ -101,38 +95,41 @@ class AIPWEstimator:
         e = np.empty(t.size) if propensity is None else np.asarray(propensity, dtype=float)
         mu1 = np.empty_like(y)
         mu0 = np.empty_like(y)
-        kind = "logistic" if self.learner == "linear" else "gradient_boosting"
         for k in progress(range(self.folds), "cross-fitting", self.folds, self.verbose):
             test = folds == k
             train = ~test
             if propensity is None:
-                model = PropensityModel(kind, self.random_state).fit(x[train], t[train])
-                e[test] = model.predict(x[test])
+                model = PropensityModel(self.propensity_learner, self.random_state)
+                e[test] = model.fit(x[train], t[train]).predict(x[test])
             for group, target in ((1, mu1), (0, mu0)):
                 rows = train & (t == group)
                 target[test] = self._outcome_model().fit(x[rows], y[rows]).predict(x[test])
-        self.n_clipped_ = int(np.sum((e < self.clip) | (e > 1.0 - self.clip)))
-        self.e_ = np.clip(e, self.clip, 1.0 - self.clip)
+        self.bounds_ = bound_scores(e, t, self.estimand, self.clip)
+        self.raw_e_ = e
+        self.e_ = self.bounds_.scores
         self.t_, self.y_, self.mu1_, self.mu0_ = t, y, mu1, mu0
         return self
 
-    def influence(self, j: int = 0) -> tuple[float, np.ndarray]:
-        """The estimate for outcome column ``j`` and its influence terms (sum convention)."""
-        t, e = self.t_, self.e_
+    def influence(self, j: int = 0, e: np.ndarray | None = None) -> tuple[float, np.ndarray]:
+        """The estimate for outcome column ``j`` and its influence terms (sum convention), with
+        the bounded scores (or the scores ``e``)."""
+        t = self.t_
+        e = self.e_ if e is None else e
         y, m1, m0 = self.y_[:, j], self.mu1_[:, j], self.mu0_[:, j]
-        if self.estimand == "ATE":
-            phi = m1 - m0 + t * (y - m1) / e - (1 - t) * (y - m0) / (1 - e)
-            tau = float(phi.mean())
-            return tau, (phi - tau) / t.size
-        if self.estimand == "ATT":
-            n1 = t.sum()
-            core = t * (y - m0) - (1 - t) * e / (1 - e) * (y - m0)
-            tau = float(core.sum() / n1)
-            return tau, (core - t * tau) / n1
-        n0 = (1 - t).sum()
-        core = (1 - t) * (m1 - y) + t * (1 - e) / e * (y - m1)
-        tau = float(core.sum() / n0)
-        return tau, (core - (1 - t) * tau) / n0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if self.estimand == "ATE":
+                phi = m1 - m0 + t * (y - m1) / e - (1 - t) * (y - m0) / (1 - e)
+                tau = float(phi.mean())
+                return tau, (phi - tau) / t.size
+            if self.estimand == "ATT":
+                n1 = t.sum()
+                core = t * (y - m0) - np.where(t == 0, e / (1 - e) * (y - m0), 0.0)
+                tau = float(core.sum() / n1)
+                return tau, (core - t * tau) / n1
+            n0 = (1 - t).sum()
+            core = (1 - t) * (m1 - y) + np.where(t == 1, (1 - e) / e * (y - m1), 0.0)
+            tau = float(core.sum() / n0)
+            return tau, (core - (1 - t) * tau) / n0
 
     def estimate(
         self,
@@ -142,20 +139,28 @@ class AIPWEstimator:
         cluster_name: str = "cluster",
     ) -> Effect:
         tau, psi = self.influence(j)
+        se = sandwich_se(psi, clusters)
         se_type = "influence function"
         if clusters is not None:
             se_type += f", cluster-robust by {cluster_name}"
-        notes = [f"cross-fitted with {self.folds} folds, {self.learner} nuisance models"]
-        if self.n_clipped_:
-            notes.append(clipping_note(self.n_clipped_, self.clip))
+        notes = [
+            f"cross-fitted with {self.folds} folds: {self.propensity_learner} propensity score, "
+            f"{self.outcome_learner} outcome models"
+        ]
+        warnings = ()
+        if self.bounds_.n_bounded:
+            notes.append(self.bounds_.note())
+            warning = bounding_warning(tau, self.influence(j, self.raw_e_)[0], se)
+            warnings = (warning,) if warning else ()
         return Effect(
             outcome=outcome,
             method="aipw",
             estimand=self.estimand,
             estimate=tau,
-            std_error=sandwich_se(psi, clusters),
+            std_error=se,
             n_treated=int(self.t_.sum()),
             n_control=int((1 - self.t_).sum()),
             se_type=se_type,
             notes=tuple(notes),
+            warnings=warnings,
         )

@@ -54,14 +54,11 @@ def subgroup_effects(
     y: np.ndarray,
     outcomes: list[str],
     by: list[str],
-    estimand: str,
-    folds: int = 5,
-    learner: str = "linear",
-    clip: float = 0.01,
-    random_state: int = 0,
+    aipw_options: dict,
     min_cell_size: int = 10,
 ) -> pd.DataFrame:
-    """AIPW effect of every outcome in every level of every ``by`` column (tidy frame)."""
+    """AIPW effect of every outcome in every level of every ``by`` column (tidy frame);
+    ``aipw_options`` are :class:`~reimpact.doubly_robust.AIPWEstimator`'s settings."""
     rows = []
     for column, level, inside, n1, n0, small in _subgroups(frame, by, t, min_cell_size):
         base = {"by": column, "level": level, "n_treated": n1, "n_control": n0}
@@ -69,7 +66,7 @@ def subgroup_effects(
             rows += [{**base, "outcome": o, "status": "suppressed"} for o in outcomes]
             continue
         try:
-            aipw = AIPWEstimator(estimand, folds, learner, clip, random_state)
+            aipw = AIPWEstimator(**aipw_options)
             aipw.fit(_varying(x[inside]), t[inside], y[inside])
         except (DesignError, np.linalg.LinAlgError) as exc:
             reason = exc.message if isinstance(exc, DesignError) else "singular model"

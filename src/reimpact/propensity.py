@@ -5,10 +5,18 @@ reweighted least squares) on the covariates, categorical ones one-hot coded agai
 frequent level. It is unpenalised on purpose: a default L2 penalty (as in scikit-learn's
 ``LogisticRegression``) silently shrinks the score towards 0.5 and biases matching and weighting.
 Perfect separation, which makes the unpenalised fit diverge, is detected and reported.
+
+Gradient boosting overfits the units it was fitted on (in-sample scores pile up near 0 and 1), so
+its scores are cross-fitted, every unit's score predicted by a model that did not see it, and
+Platt-calibrated (a logistic fit of the treatment on the boosted logit, from inner folds).
+
+Where a score is inverted, :func:`bound_scores` bounds it by estimand: only the side whose weights
+can explode is bounded.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -131,7 +139,10 @@ class PropensityModel:
     """Propensity-score model with scikit-learn conventions: settings in ``__init__``, ``fit``
     learns ``coef_`` (logistic) or ``estimator_`` (gradient boosting), ``predict`` returns P(T=1|X).
 
-    ``x`` is a design matrix without intercept (see :func:`covariate_design`).
+    ``x`` is a design matrix without intercept (see :func:`covariate_design`). Gradient boosting
+    is Platt-calibrated: scikit-learn's ``CalibratedClassifierCV(method="sigmoid", ensemble=False)``
+    fits the calibration on 3 inner out-of-fold predictions, then predicts with the boosted model
+    refitted on all of ``x``.
     """
 
     def __init__(self, kind: PropensityKind = "logistic", random_state: int = 0) -> None:
@@ -142,9 +153,11 @@ class PropensityModel:
         if self.kind == "logistic":
             self.coef_ = fit_logistic(_add_intercept(x), t)
         else:
+            from sklearn.calibration import CalibratedClassifierCV
             from sklearn.ensemble import HistGradientBoostingClassifier
 
-            self.estimator_ = HistGradientBoostingClassifier(random_state=self.random_state)
+            boosted = HistGradientBoostingClassifier(random_state=self.random_state)
+            self.estimator_ = CalibratedClassifierCV(boosted, method="sigmoid", cv=3, ensemble=False)
             self.estimator_.fit(x, t)
         return self
 
@@ -158,23 +171,114 @@ def _add_intercept(x: np.ndarray) -> np.ndarray:
     return np.column_stack([np.ones(x.shape[0]), x])
 
 
+def stratified_folds(t: np.ndarray, k: int, random_state: int = 0) -> np.ndarray:
+    """Fold number of every unit: each group is shuffled and dealt round-robin into k folds."""
+    rng = np.random.default_rng(random_state)
+    folds = np.empty(t.size, dtype=np.int64)
+    for group in (0, 1):
+        members = rng.permutation(np.flatnonzero(t == group))
+        folds[members] = np.arange(members.size) % k
+    return folds
+
+
+def cross_fitted_scores(
+    x: np.ndarray, t: np.ndarray, kind: PropensityKind, folds: int = 5, random_state: int = 0
+) -> np.ndarray:
+    """Out-of-fold propensity scores: each fold's scores come from a model fitted on the others."""
+    fold = stratified_folds(t, folds, random_state)
+    scores = np.empty(t.size)
+    for k in range(folds):
+        test = fold == k
+        model = PropensityModel(kind, random_state).fit(x[~test], t[~test])
+        scores[test] = model.predict(x[test])
+    return scores
+
+
+@dataclass(frozen=True)
+class ScoreBounds:
+    """Scores after estimand-aware bounding and how many were moved on each side."""
+
+    scores: np.ndarray
+    moved: np.ndarray
+    clip: float
+    n_below: int
+    n_above: int
+
+    @property
+    def n_bounded(self) -> int:
+        return self.n_below + self.n_above
+
+    def note(self) -> str | None:
+        """The note an estimator adds to its result (None when nothing was bounded)."""
+        if not self.n_bounded:
+            return None
+        sides = []
+        if self.n_below:
+            sides.append(f"{self.n_below} raised to {self.clip:g}")
+        if self.n_above:
+            sides.append(f"{self.n_above} lowered to {1 - self.clip:g}")
+        return "propensity scores bounded where their weights explode: " + ", ".join(sides)
+
+
+def bound_scores(e: np.ndarray, t: np.ndarray, estimand: str, clip: float) -> ScoreBounds:
+    """Bound the scores where they are inverted, by estimand (cf. WeightIt's treatment of weights):
+
+    * ATT: the controls' odds e/(1-e) explode as e -> 1, so control scores are bounded above at
+      1 - clip; treated units have weight 1 and are left alone;
+    * ATC: the treated units' odds (1-e)/e explode as e -> 0, so treated scores are bounded below
+      at ``clip``;
+    * ATE: every score is bounded to [clip, 1 - clip];
+    * ATO (overlap weights e(1-e)): bounded by construction, never bounded.
+
+    Bounding scores near 0 for the ATT (as symmetric clipping does) gives every control that
+    looks nothing like the treated a weight of clip/(1-clip) and can reverse an estimate.
+    """
+    e = np.asarray(e, dtype=float)
+    treated = np.asarray(t) == 1
+    low = {"ATT": np.zeros_like(treated), "ATC": treated, "ATE": np.ones_like(treated)}
+    high = {"ATT": ~treated, "ATC": np.zeros_like(treated), "ATE": np.ones_like(treated)}
+    below = low.get(estimand, np.zeros_like(treated)) & (e < clip)
+    above = high.get(estimand, np.zeros_like(treated)) & (e > 1.0 - clip)
+    bounded = np.where(below, clip, np.where(above, 1.0 - clip, e))
+    return ScoreBounds(bounded, below | above, clip, int(below.sum()), int(above.sum()))
+
+
+def bounding_warning(estimate: float, unbounded: float, std_error: float) -> str | None:
+    """A warning when bounding the scores moved an estimate by more than a tenth of its standard
+    error (the estimate then rests on a few units with extreme scores)."""
+    shift = estimate - unbounded
+    if math.isfinite(shift) and abs(shift) <= 0.1 * std_error:
+        return None
+    if not math.isfinite(shift):
+        return (
+            "without bounding the propensity scores this estimate is not defined (a score of 0 or "
+            "1 where it is inverted): it rests on units with extreme scores; consider "
+            "'propensity.trim' or restricting the population"
+        )
+    return (
+        f"bounding the propensity scores moved this estimate by {shift:+.4g} "
+        f"({abs(shift) / std_error:.1f} standard errors; unbounded: {unbounded:.4g}): it rests on a "
+        "few units with extreme scores; consider 'propensity.trim' or restricting the population"
+    )
+
+
 @dataclass(frozen=True)
 class PropensityScores:
-    """Fitted (or given) propensity scores and what was done to them.
+    """Fitted (or given) propensity scores.
 
     ``design`` is the logistic model's design matrix with intercept, kept so that weighting
     estimators can correct their standard errors for the estimated score; None otherwise.
+    ``clip`` is the bound :func:`bound_scores` applies where a score is inverted.
     """
 
     scores: np.ndarray
     kind: str
     clip: float
-    n_clipped: int
     design: np.ndarray | None
 
-    def clipped(self) -> np.ndarray:
-        """Scores bounded to ``[clip, 1 - clip]``."""
-        return np.clip(self.scores, self.clip, 1.0 - self.clip)
+    def bounded(self, t: np.ndarray, estimand: str) -> ScoreBounds:
+        """The scores bounded for ``estimand`` (see :func:`bound_scores`)."""
+        return bound_scores(self.scores, t, estimand, self.clip)
 
 
 def estimate_propensity(
@@ -185,7 +289,9 @@ def estimate_propensity(
     given: np.ndarray | None = None,
     random_state: int = 0,
 ) -> PropensityScores:
-    """Fit the propensity model (or check a given score) and check for overlap."""
+    """Fit the propensity model (or check a given score) and check for overlap. Logistic scores
+    are fitted on all units (a parametric model with few parameters); gradient-boosting scores
+    are cross-fitted and calibrated (:func:`cross_fitted_scores`)."""
     x_full = None
     if kind == "column":
         scores = np.asarray(given, dtype=float)
@@ -199,10 +305,9 @@ def estimate_propensity(
         scores = expit(x_full @ fit_logistic(x_full, treated))
     else:
         check_separation_by_level(design, treated)
-        scores = PropensityModel(kind, random_state).fit(design.matrix, treated).predict(design.matrix)
+        scores = cross_fitted_scores(design.matrix, treated, kind, random_state=random_state)
     check_overlap(scores, treated)
-    n_clipped = int(np.sum((scores < clip) | (scores > 1.0 - clip)))
-    return PropensityScores(scores, kind, clip, n_clipped, x_full)
+    return PropensityScores(scores, kind, clip, x_full)
 
 
 def check_overlap(scores: np.ndarray, treated: np.ndarray) -> None:
@@ -216,6 +321,26 @@ def check_overlap(scores: np.ndarray, treated: np.ndarray) -> None:
         )
 
 
-def clipping_note(n_clipped: int, clip: float) -> str:
-    """The note every estimator that clips scores adds to its result."""
-    return f"{n_clipped} propensity scores outside [{clip:g}, {1 - clip:g}] were clipped to those bounds"
+def poor_overlap(e: np.ndarray, t: np.ndarray, estimand: str = "ATE") -> tuple[int, int] | None:
+    """(units outside the other group's score range, units with extreme scores) when overlap is
+    poor for ``estimand`` (more than 1% of the units outside or more than 5% extreme), else None.
+
+    What counts depends on the estimand: for the ATT, treated units above the controls' highest
+    score and scores above 0.95 (units hardly ever seen as controls); for the ATC, control units
+    below the treated units' lowest score and scores below 0.05; for the ATE (and ATO), both.
+    Controls with scores near 0 do not threaten the ATT: they simply get little weight.
+    """
+    e1, e0 = e[t == 1], e[t == 0]
+    high = estimand != "ATC"
+    low = estimand != "ATT"
+    outside = 0
+    extreme = 0
+    if high:
+        outside += int(np.sum(e1 > e0.max()) + np.sum(e0 > e1.max()) * (estimand != "ATT"))
+        extreme += int(np.sum(e > 0.95))
+    if low:
+        outside += int(np.sum(e0 < e1.min()) + np.sum(e1 < e0.min()) * (estimand != "ATC"))
+        extreme += int(np.sum(e < 0.05))
+    if outside > 0.01 * e.size or extreme > 0.05 * e.size:
+        return outside, extreme
+    return None

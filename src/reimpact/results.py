@@ -27,7 +27,8 @@ class Effect:
 
     ``n_treated``/``n_control`` count the units that carry weight in the estimate (for matching,
     the matched units); ``se_type`` names the variance estimator; ``notes`` say what the reader
-    must know (units dropped by a caliper, clipped propensities, a changed estimand).
+    must know (units dropped by a caliper, bounded propensities, a changed estimand);
+    ``warnings`` what should make the reader doubt the number (the report repeats them).
     """
 
     outcome: str
@@ -40,6 +41,7 @@ class Effect:
     se_type: str = ""
     notes: tuple[str, ...] = field(default_factory=tuple)
     level: float = 0.95
+    warnings: tuple[str, ...] = field(default_factory=tuple)
 
     def conf_int(self, level: float | None = None) -> tuple[float, float]:
         z = _z(self.level if level is None else level)
@@ -72,12 +74,14 @@ class Effect:
         out = {name: getattr(self, name) for name in EFFECT_COLUMNS}
         out["se_type"] = self.se_type
         out["notes"] = list(self.notes)
+        out["warnings"] = list(self.warnings)
         return {k: _json_number(v) for k, v in out.items()}
 
     def to_frame(self) -> pd.DataFrame:
         """A one-row tidy frame with the ``results.json`` columns."""
         row = self.to_dict()
         row["notes"] = "; ".join(self.notes)
+        row["warnings"] = "; ".join(self.warnings)
         return pd.DataFrame([row])
 
     def summary(self) -> str:
@@ -89,6 +93,7 @@ class Effect:
             f"  units: {self.n_treated} treated, {self.n_control} control",
         ]
         lines += [f"  note: {note}" for note in self.notes]
+        lines += [f"  warning: {warning}" for warning in self.warnings]
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
@@ -112,7 +117,7 @@ class EffectTable:
 
     def to_frame(self) -> pd.DataFrame:
         if not self.effects:
-            return pd.DataFrame(columns=[*EFFECT_COLUMNS, "se_type", "notes"])
+            return pd.DataFrame(columns=[*EFFECT_COLUMNS, "se_type", "notes", "warnings"])
         return pd.concat([e.to_frame() for e in self.effects], ignore_index=True)
 
     def summary(self) -> str:

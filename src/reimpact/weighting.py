@@ -15,8 +15,10 @@ Lunceford & Davidian 2004): for group a,
     psi_i = [1_a w_a (Y_i - mu_a) + A_a' H^-1 X_i (T_i - e_i)] / sum_{i in a} w_a,
     A_a = sum_{i in a} (Y_i - mu_a) dw_a/de e(1-e) X_i,   H = sum_i e(1-e) X_i X_i'.
 
-Clipped scores have zero derivative. For a score from gradient boosting or a given column the score
-is treated as known: conservative for the ATE (Hirano et al. 2003), not guaranteed for the ATT.
+Scores are bounded by estimand (:func:`~reimpact.propensity.bound_scores`: for the ATT only the
+controls' scores from above, never for overlap weights); bounded scores have zero derivative. For a
+score from gradient boosting or a given column the score is treated as known: conservative for the
+ATE (Hirano et al. 2003), not guaranteed for the ATT.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .inference import sandwich_se
-from .propensity import PropensityScores, clipping_note
+from .propensity import PropensityScores, bounding_warning
 from .results import Effect
 
 WeightFunction = Callable[[np.ndarray], np.ndarray]
@@ -79,20 +81,27 @@ class IPWEstimator:
 
     def fit(self, propensity: PropensityScores, treated: np.ndarray) -> IPWEstimator:
         self.target_ = "ATO" if self.weights == "overlap" else self.estimand
-        self.e_ = propensity.clipped()
-        self.inside_ = (propensity.scores >= propensity.clip) & (
-            propensity.scores <= 1.0 - propensity.clip
-        )
         self.t_ = np.asarray(treated).astype(np.int8)
+        self.bounds_ = propensity.bounded(self.t_, self.target_)
+        self.raw_ = propensity.scores
+        self.e_ = self.bounds_.scores
         self.x_ = propensity.design
-        self.n_clipped_ = propensity.n_clipped
-        self.clip_ = propensity.clip
         self.weights_ = balancing_weights(self.e_, self.t_, self.target_)
         if self.x_ is not None:
             e = self.e_
             info = (self.x_ * (e * (1.0 - e))[:, None]).T @ self.x_
             self.score_terms_ = np.linalg.solve(info, (self.x_ * (self.t_ - e)[:, None]).T).T
         return self
+
+    def _hajek(self, y: np.ndarray, e: np.ndarray) -> list[tuple[float, np.ndarray, float]]:
+        """For (treated, control): the weighted mean, the weights and their total."""
+        out = []
+        for group, scheme in zip((1, 0), SCHEMES[self.target_], strict=True):
+            with np.errstate(divide="ignore", invalid="ignore"):
+                w = np.where(self.t_ == group, scheme.weight(e), 0.0)
+            total = w.sum()
+            out.append((float((w * y).sum() / total), w, total))
+        return out
 
     def estimate(
         self,
@@ -104,40 +113,43 @@ class IPWEstimator:
         y = np.asarray(y, dtype=float)
         e, t = self.e_, self.t_
         psi = np.zeros_like(y)
-        means = []
-        for group, scheme in zip((1, 0), SCHEMES[self.target_], strict=True):
-            in_group = t == group
-            w = np.where(in_group, scheme.weight(e), 0.0)
-            total = w.sum()
-            mu = float((w * y).sum() / total)
-            means.append(mu)
+        parts = self._hajek(y, e)
+        for (group, scheme), (mu, w, total) in zip(
+            zip((1, 0), SCHEMES[self.target_], strict=True), parts, strict=True
+        ):
             term = w * (y - mu)
             if self.x_ is not None:
                 slope = np.where(
-                    in_group & self.inside_, (y - mu) * scheme.derivative(e) * e * (1 - e), 0.0
+                    (t == group) & ~self.bounds_.moved,
+                    (y - mu) * scheme.derivative(e) * e * (1 - e),
+                    0.0,
                 )
-                gradient = self.x_.T @ slope
-                term = term + self.score_terms_ @ gradient
+                term = term + self.score_terms_ @ (self.x_.T @ slope)
             psi += (1.0 if group == 1 else -1.0) * term / total
+        estimate = parts[0][0] - parts[1][0]
         se = sandwich_se(psi, clusters)
         se_type = "sandwich (estimated score)" if self.x_ is not None else "sandwich (score as known)"
         if clusters is not None:
             se_type += f", cluster-robust by {cluster_name}"
-        notes = []
-        if self.n_clipped_:
-            notes.append(clipping_note(self.n_clipped_, self.clip_))
+        notes = [n for n in (self.bounds_.note(),) if n]
         if self.target_ == "ATO":
             notes.append("overlap weights target the average effect in the overlap population (ATO)")
         if self.x_ is None:
             notes.append("standard error treats the propensity score as known")
+        warnings = ()
+        if self.bounds_.n_bounded:
+            raw = self._hajek(y, self.raw_)
+            warning = bounding_warning(estimate, raw[0][0] - raw[1][0], se)
+            warnings = (warning,) if warning else ()
         return Effect(
             outcome=outcome,
             method="ipw",
             estimand=self.target_,
-            estimate=means[0] - means[1],
+            estimate=estimate,
             std_error=se,
             n_treated=int(t.sum()),
             n_control=int((1 - t).sum()),
             se_type=se_type,
             notes=tuple(notes),
+            warnings=warnings,
         )
