@@ -28,13 +28,17 @@ def test_defaults(study_dict):
     assert study.estimand == "ATT"
     assert study.missing == "drop"
     assert study.propensity.kind == "logistic"
-    assert study.methods.psm.caliper == 0.2
-    assert study.methods.psm.order == "largest"
+    psm = study.methods.psm
+    assert (psm.replace, psm.caliper, psm.ratio, psm.ties, psm.adjust) == (True, None, 1, "all", True)
+    assert psm.caliper_scale == "pooled" and psm.order == "largest"
     assert study.report.min_cell_size == 10
     assert study.treatment.label == "mentored"
 
 
 def _set(study: dict, dotted: str, value):
+    if not dotted:  # several top-level keys at once
+        study.update(value)
+        return
     keys = dotted.split(".")
     target = study
     for key in keys[:-1]:
@@ -77,9 +81,46 @@ BAD = [
     (
         "invalid learner",
         "methods.aipw",
-        {"learner": "forest"},
-        "methods.aipw.learner",
+        {"outcome_learner": "forest"},
+        "methods.aipw.outcome_learner",
         "'linear' or 'gradient_boosting'",
+    ),
+    (
+        "invalid propensity learner",
+        "methods.aipw",
+        {"propensity_learner": "probit"},
+        "methods.aipw.propensity_learner",
+        "'logistic' or 'gradient_boosting'",
+    ),
+    (
+        "renamed learner key",
+        "methods.aipw",
+        {"learner": "linear"},
+        "methods.aipw",
+        "use 'outcome_learner'",
+    ),
+    ("renamed bias correction", "methods.psm", {"bias_correction": True}, "methods.psm", "use 'adjust'"),
+    (
+        "invalid caliper scale",
+        "methods.psm.caliper_scale",
+        "sd",
+        "methods.psm.caliper_scale",
+        "'pooled' or 'all'",
+    ),
+    ("invalid ties", "methods.psm.ties", "random", "methods.psm.ties", "'all' or 'first'"),
+    (
+        "matched sets with replacement",
+        "methods.psm",
+        {"replace": True, "se": "matched-sets"},
+        "(top level)",
+        "methods.psm.se: matched sets overlap",
+    ),
+    (
+        "bootstrap with clusters",
+        "",
+        {"cluster": "survey_round", "methods": {"psm": {"replace": False, "se": "bootstrap"}}},
+        "(top level)",
+        "resamples units, not clusters",
     ),
     ("too few folds", "methods.aipw", {"folds": 1}, "methods.aipw.folds", "greater than or equal to 2"),
     ("invalid missing policy", "missing", "delete", "missing", "'drop' or 'impute'"),
@@ -116,8 +157,8 @@ BAD = [
     ),
     (
         "ATE matching without replacement",
-        "estimand",
-        "ATE",
+        "",
+        {"estimand": "ATE", "methods": {"psm": {"replace": False}}},
         "(top level)",
         "methods.psm.replace: the ATE",
     ),

@@ -4,7 +4,7 @@ validation failure becomes a one-line message that names the field."""
 from __future__ import annotations
 
 import difflib
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
@@ -14,6 +14,8 @@ class Section(BaseModel):
     """A strict, frozen section of the study file that names unknown keys and suggests the right one."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+    # keys of earlier versions: old key -> what to write instead
+    renamed: ClassVar[dict[str, str]] = {}
 
     @model_validator(mode="before")
     @classmethod
@@ -21,6 +23,8 @@ class Section(BaseModel):
         if isinstance(values, dict):
             valid = list(cls.model_fields)
             for key in values:
+                if key in cls.renamed:
+                    raise ValueError(f"'{key}' was renamed: {cls.renamed[key]}")
                 if key not in valid:
                     close = difflib.get_close_matches(str(key), valid, n=1)
                     hint = f" (did you mean '{close[0]}'?)" if close else ""

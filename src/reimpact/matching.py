@@ -11,11 +11,14 @@ Both searches work on the candidates sorted once by distance:
   whole match costs a sort plus O(n alpha(n)). With ``ratio = k`` matching goes in rounds: every
   focal unit gets its first match before any gets its second (as MatchIt does).
 
-A match is kept only within the caliper, ``caliper`` standard deviations of the distance (pooled
-over the two groups, Austin 2011: sqrt((s_t^2 + s_c^2) / 2)). Focal units left without any match are
-dropped and counted: the estimand becomes the effect on the *matched* focal units. Ties in distance
-go to the candidate with the smaller distance value, then to the earlier row. With ``exact``
-strata, matches are only made within a stratum.
+A match is kept only within the caliper, ``caliper`` standard deviations of the distance: pooled
+over the two groups (``caliper_scale='pooled'``, Austin 2011: sqrt((s_t^2 + s_c^2) / 2)) or over all
+units (``'all'``, as MatchIt defines it). Focal units left without any match are dropped and
+counted: the estimand becomes the effect on the *matched* focal units. With replacement, every
+candidate tied at the k-th distance is used (``ties='all'``, Abadie & Imbens 2006's definition of
+the matched set), the focal unit's weight shared among them; with ``ties='first'`` (and always
+without replacement) a tie goes to the candidate with the smaller distance value, then to the
+earlier row. With ``exact`` strata, matches are only made within a stratum.
 """
 
 from __future__ import annotations
@@ -33,9 +36,10 @@ from .exceptions import DesignError
 from .inference import (
     abadie_imbens_se,
     estimated_score_adjustment,
+    matched_regression,
     matching_conditional_variance,
     sandwich_se,
-    weighted_difference,
+    two_way_se,
 )
 from .propensity import expit, fit_logistic
 from .results import Effect
@@ -45,6 +49,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 Order = Literal["largest", "smallest", "random", "data"]
+Ties = Literal["all", "first"]
+CaliperScale = Literal["pooled", "all"]
 _NONE = -1
 _SCORE_NEIGHBOURS = 4  # neighbours for cov(X, mu(w, X) | score) in the estimated-score adjustment
 
@@ -127,6 +133,36 @@ def _knn_kernel(cvals, fvals, start, k, caliper, self_pos):
     return out
 
 
+@numba.njit(cache=True)
+def _tie_window(cvals, fvals, picks):
+    """Widen each focal unit's k nearest (a contiguous run of sorted candidates) to every candidate
+    tied at the k-th distance. Returns the first and last sorted positions (-1 where unmatched)."""
+    m = cvals.shape[0]
+    nf, k = picks.shape
+    out = np.full((nf, 2), -1, dtype=np.int64)
+    for q in range(nf):
+        if picks[q, 0] < 0:
+            continue
+        x = fvals[q]
+        lo = picks[q, 0]
+        hi = picks[q, 0]
+        kth = 0.0
+        for r in range(k):
+            p = picks[q, r]
+            if p < 0:
+                break
+            lo = min(lo, p)
+            hi = max(hi, p)
+            kth = max(kth, abs(cvals[p] - x))
+        while lo > 0 and x - cvals[lo - 1] == kth:
+            lo -= 1
+        while hi < m - 1 and cvals[hi + 1] - x == kth:
+            hi += 1
+        out[q, 0] = lo
+        out[q, 1] = hi
+    return out
+
+
 @dataclass(frozen=True)
 class MatchResult:
     """Who is matched to whom.
@@ -171,10 +207,16 @@ class MatchResult:
         return out
 
 
-def caliper_width(distance: np.ndarray, treated: np.ndarray, caliper: float | None) -> float | None:
-    """``caliper`` pooled standard deviations of the distance (None: no caliper)."""
+def caliper_width(
+    distance: np.ndarray, treated: np.ndarray, caliper: float | None, scale: CaliperScale = "pooled"
+) -> float | None:
+    """``caliper`` standard deviations of the distance (None: no caliper): the pooled SD
+    sqrt((s_t^2 + s_c^2) / 2) (``scale='pooled'``, Austin 2011) or the SD over all units
+    (``'all'``, MatchIt's definition)."""
     if caliper is None:
         return None
+    if scale == "all":
+        return float(caliper * np.std(distance, ddof=1))
     pooled = np.sqrt(
         (np.var(distance[treated == 1], ddof=1) + np.var(distance[treated == 0], ddof=1)) / 2.0
     )
@@ -200,8 +242,10 @@ def match(
     order: Order = "largest",
     strata: np.ndarray | None = None,
     random_state: int = 0,
+    ties: Ties = "first",
 ) -> MatchResult:
-    """Match every focal unit (``focal`` True) to ``ratio`` nearest non-focal units.
+    """Match every focal unit (``focal`` True) to ``ratio`` nearest non-focal units (with
+    replacement and ``ties='all'``, to every candidate tied at the ``ratio``-th distance too).
 
     ``caliper`` is an absolute width on the distance scale (see :func:`caliper_width`). ``order``
     applies without replacement: ``largest`` takes first the focal units with the largest distance
@@ -241,6 +285,14 @@ def match(
         if replace:
             self_pos = np.full(f_idx.size, _NONE, dtype=np.int64)
             picks = _knn_kernel(cvals, fvals, start, ratio, width, self_pos)
+            if ties == "all":
+                window = _tie_window(cvals, fvals, picks)
+                q = np.flatnonzero(window[:, 0] >= 0)
+                sizes = window[q, 1] - window[q, 0] + 1
+                offsets = np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+                rows_f.append(f_idx[np.repeat(q, sizes)])
+                rows_m.append(c_idx[np.repeat(window[q, 0], sizes) + offsets])
+                continue
         else:
             picks = _greedy_kernel(cvals, fvals, start, ratio, width)
         q, r = np.nonzero(picks >= 0)
@@ -279,32 +331,45 @@ def same_group_neighbours(distance: np.ndarray, group: np.ndarray, k: int) -> np
 class MatchingEstimator:
     """Propensity-score matching estimates of the ATT, ATC or ATE, with valid standard errors.
 
-    The estimate is the mean over matched focal units of d_f = Y_f - mean(Y of f's matches) (ATT;
-    the sign flips for control focal units), optionally bias-corrected (Abadie & Imbens 2011):
-    each match's outcome is shifted by mu(X_f) - mu(X_j), mu an OLS fit of Y on the covariates in
-    the matched-from group. The ATE matches in both directions and needs ``replace=True``.
+    The ATT matches treated units to controls, the ATC the reverse; the ATE matches in both
+    directions and needs ``replace=True``. What is estimated after matching (``adjust``):
+
+    * without replacement, ``adjust=True`` (default): g-computation in the matched sample, a WLS
+      regression of the outcome on (1, covariates) in each arm with the matching weights, averaged
+      over the matched focal units (:func:`~reimpact.inference.matched_regression`; Ho, Imai, King &
+      Stuart 2007). It removes the imbalance greedy matching leaves when many units are treated;
+    * with replacement, ``adjust=True``: the Abadie & Imbens (2011) bias correction, each match's
+      outcome shifted by mu(X_f) - mu(X_j), mu an OLS fit in the matched-from group;
+    * ``adjust=False``: the plain difference in matched means.
 
     Standard errors (``se``):
 
-    * ``abadie-imbens`` (default with replacement): :func:`~reimpact.inference.abadie_imbens_se`;
-    * ``matched-sets`` (default without replacement): cluster-robust with matched sets as clusters,
-      V = G/(G-1) sum_f (d_f - tau)^2 / N_f^2, equal to the cluster-robust WLS variance;
-    * ``bootstrap``: resampling matched sets (Austin & Small 2014), without replacement only (the
-      bootstrap is invalid for matching with replacement, Abadie & Imbens 2008);
-    * with ``clusters`` given to :meth:`estimate`: cluster-robust by those clusters, from the
-      matching weights (no bias correction).
+    * ``matched-sets`` (``auto`` without replacement): cluster-robust by matched set from the
+      influence terms of the estimate, weights held fixed (Abadie & Spiess 2022); the score is
+      treated as known. The Abadie-Imbens (2016) estimated-score term is derived for matching with
+      replacement and is not added here;
+    * ``abadie-imbens`` (``auto`` with replacement): :func:`~reimpact.inference.abadie_imbens_se`
+      plus the Abadie-Imbens (2016) term when the score is the package's logistic fit;
+    * ``bootstrap`` (without replacement): resampling units and refitting the score when its design
+      is given, else resampling matched sets (Austin & Small 2014);
+    * with ``clusters`` given to :meth:`estimate`: without replacement, two-way cluster-robust by
+      cluster and matched set (Cameron, Gelbach & Miller 2011), so that neither source of
+      dependence is ignored; with replacement, cluster-robust by cluster with the matches and the
+      bias-correction regression held fixed.
     """
 
     def __init__(
         self,
         estimand: str = "ATT",
         ratio: int = 1,
-        replace: bool = False,
-        caliper: float | None = 0.2,
+        replace: bool = True,
+        caliper: float | None = None,
+        caliper_scale: CaliperScale = "pooled",
         order: Order = "largest",
         distance: Literal["logit", "propensity"] = "logit",
+        ties: Ties = "all",
         se: str = "auto",
-        bias_correction: bool = False,
+        adjust: bool = True,
         n_bootstrap: int = 499,
         n_neighbours: int = 2,
         random_state: int = 0,
@@ -314,10 +379,12 @@ class MatchingEstimator:
         self.ratio = ratio
         self.replace = replace
         self.caliper = caliper
+        self.caliper_scale = caliper_scale
         self.order = order
         self.distance = distance
+        self.ties = ties
         self.se = se
-        self.bias_correction = bias_correction
+        self.adjust = adjust
         self.n_bootstrap = n_bootstrap
         self.n_neighbours = n_neighbours
         self.random_state = random_state
@@ -326,7 +393,7 @@ class MatchingEstimator:
     def _validate(self) -> None:
         if self.estimand not in ("ATT", "ATC", "ATE"):
             raise DesignError("estimand", f"must be ATT, ATC or ATE, got '{self.estimand}'")
-        problem = matching_option_problem(self.estimand, self.replace, self.se, self.bias_correction)
+        problem = matching_option_problem(self.estimand, self.replace, self.se)
         if problem is not None:
             raise DesignError(f"methods.psm.{problem[0]}", problem[1])
 
@@ -337,16 +404,25 @@ class MatchingEstimator:
         strata: np.ndarray | None = None,
         covariates: np.ndarray | None = None,
         score_design: np.ndarray | None = None,
+        feature_names: Sequence[str] | None = None,
     ) -> MatchingEstimator:
-        """Match on the propensity score (logit by default). ``covariates`` (a design matrix) are
-        needed for the bias correction only. ``score_design`` is the design matrix (with intercept)
-        of a logistic score estimated by maximum likelihood: given, the standard errors include
-        the Abadie-Imbens (2016) adjustment for the estimated score."""
+        """Match on the propensity score (logit by default). ``covariates`` (a design matrix,
+        ``feature_names`` its column names) are what ``adjust`` adjusts for; without them the
+        estimate is the plain matched difference. ``score_design`` is the design matrix (with
+        intercept) of a logistic score estimated by maximum likelihood: given, matching with
+        replacement adds the Abadie-Imbens (2016) term and the bootstrap refits the score."""
         self._validate()
         e = np.asarray(propensity, dtype=float)
         t = np.asarray(treated).astype(np.int8)
-        dist = np.log(e / (1.0 - e)) if self.distance == "logit" else e
-        width = caliper_width(dist, t, self.caliper)
+        with np.errstate(divide="ignore"):
+            dist = np.log(e / (1.0 - e)) if self.distance == "logit" else e
+        if not np.all(np.isfinite(dist)):
+            raise DesignError(
+                "propensity",
+                "scores of exactly 0 or 1 cannot be matched on the logit; use "
+                "'distance: propensity' or revise the propensity model",
+            )
+        width = caliper_width(dist, t, self.caliper, self.caliper_scale)
         directions = {"ATT": (1,), "ATC": (0,), "ATE": (1, 0)}[self.estimand]
         results = []
         for group in directions:
@@ -361,6 +437,7 @@ class MatchingEstimator:
                     self.order,
                     strata,
                     self.random_state,
+                    self.ties,
                 )
             )
         if all(r.n_focal_matched == 0 for r in results):
@@ -375,10 +452,15 @@ class MatchingEstimator:
         self.score_design_ = score_design
         self.distance_ = dist
         self.caliper_width_ = width
-        self.covariates_ = covariates
+        self.covariates_ = None if covariates is None else np.asarray(covariates, dtype=float)
+        self.feature_names_ = (
+            list(feature_names)
+            if feature_names is not None
+            else None
+            if covariates is None
+            else [f"x{j}" for j in range(self.covariates_.shape[1])]
+        )
         self.strata_ = strata
-        if self.bias_correction and covariates is None:
-            raise DesignError("methods.psm.bias_correction", "needs the covariates")
         return self
 
     @property
@@ -386,6 +468,11 @@ class MatchingEstimator:
         """Matching weights of every unit (summed over directions for the ATE)."""
         n = self.treated_.size
         return sum(r.unit_weights(n) for r in self.results_)
+
+    @property
+    def adjusts_(self) -> bool:
+        """Whether the estimate is adjusted (``adjust`` and covariates given)."""
+        return self.adjust and self.covariates_ is not None and self.covariates_.shape[1] > 0
 
     def matched_pairs(self, index: Sequence | np.ndarray | None = None) -> pd.DataFrame:
         """Who is matched to whom, as a DataFrame (``focal``, ``matched``, ``weight`` = 1/k_f), with
@@ -407,23 +494,43 @@ class MatchingEstimator:
     def dropped_by_caliper_(self) -> int:
         return sum(r.dropped_by_caliper for r in self.results_)
 
-    def _differences(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """d_f for every matched focal unit (all directions) and the focal unit indices."""
+    def _corrected(self, y: np.ndarray, result: MatchResult) -> np.ndarray:
+        """The outcome net of the Abadie-Imbens (2011) regression fitted in the group that
+        ``result`` matches from (the outcome itself when not adjusting): matching on it is the
+        bias-corrected matching estimator."""
+        if not (self.replace and self.adjusts_) or result.matched.size == 0:
+            return y
+        return y - _fitted(self.covariates_, y, self.treated_ == self.treated_[result.matched[0]])
+
+    def differences(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """d_f = +/-(Y_f - mean of f's matches' Y) for every matched focal unit (bias-corrected
+        with replacement when adjusting; plain pair differences without replacement) and the
+        focal unit indices."""
+        y = np.asarray(y, dtype=float)
         t = self.treated_
         ds, units = [], []
         for result in self.results_:
-            f, j, w = result.focal, result.matched, result.weight
-            shifted = y[j]
-            if self.bias_correction:
-                fit_group = t[j[0]] if j.size else 0
-                fitted = _fitted(self.covariates_, y, t == fit_group)
-                shifted = shifted + fitted[f] - fitted[j]
+            shifted = self._corrected(y, result)
             focal_units = result.matched_focal
-            imputed = np.bincount(f, weights=w * shifted, minlength=t.size)[focal_units]
+            imputed = np.bincount(
+                result.focal, weights=result.weight * shifted[result.matched], minlength=t.size
+            )[focal_units]
             sign = np.where(t[focal_units] == 1, 1.0, -1.0)
-            ds.append(sign * (y[focal_units] - imputed))
+            ds.append(sign * (shifted[focal_units] - imputed))
             units.append(focal_units)
         return np.concatenate(ds), np.concatenate(units)
+
+    def _regression(self, y: np.ndarray, weights: np.ndarray) -> tuple[float, np.ndarray]:
+        """The estimate without replacement and its influence terms (see the class docstring)."""
+        x = self.covariates_ if self.adjusts_ else None
+        return matched_regression(y, self.treated_, weights, self.estimand, x)
+
+    def point_estimate(self, y: np.ndarray) -> float:
+        """The effect estimate alone (no standard error)."""
+        y = np.asarray(y, dtype=float)
+        if self.replace:
+            return float(self.differences(y)[0].mean())
+        return self._regression(y, self.weights_)[0]
 
     def estimate(
         self,
@@ -434,44 +541,58 @@ class MatchingEstimator:
     ) -> Effect:
         """The matching estimate of the effect on ``y`` with its standard error."""
         y = np.asarray(y, dtype=float)
-        d, focal_units = self._differences(y)
-        tau = float(d.mean())
-        weights = self.weights_
         notes: list[str] = []
-        if clusters is not None:
-            if self.bias_correction:
-                raise DesignError(
-                    "cluster", "cluster-robust errors are not available with the bias correction"
-                )
-            _, psi = weighted_difference(y, self.treated_, weights)
-            se = self._adjusted(sandwich_se(psi, clusters), y, tau, notes)
-            se_type = f"cluster-robust by {cluster_name}"
-        elif self.replace and self.se in ("auto", "abadie-imbens"):
-            neighbours = same_group_neighbours(self.distance_, self.treated_, self.n_neighbours)
-            sigma2 = matching_conditional_variance(y, neighbours)
-            rows_m = np.concatenate([r.matched for r in self.results_])
-            rows_w = np.concatenate([r.weight for r in self.results_])
-            se = self._adjusted(abadie_imbens_se(d, focal_units, rows_m, rows_w, sigma2), y, tau, notes)
-            se_type = "Abadie-Imbens"
-        elif self.se == "bootstrap":
-            se, se_type = self._bootstrap(y, notes)
-        else:
-            g = d.size
-            if g < 2:
+        known = "the propensity score is treated as known"
+        if not self.replace:
+            tau, psi = self._regression(y, self.weights_)
+            subclass = self.results_[0].subclass(y.size)  # ATT or ATC: one direction
+            used = subclass >= 0
+            if np.unique(subclass[used]).size < 2:
                 raise DesignError("methods.psm", "fewer than 2 matched sets; widen the caliper")
-            se = float(np.sqrt(g / (g - 1.0) * np.sum((d - tau) ** 2)) / g)
-            se = self._adjusted(se, y, tau, notes)
-            se_type = "cluster-robust by matched set"
-        dropped = self.dropped_by_caliper_
-        if dropped:
-            group = {"ATT": "treated", "ATC": "control", "ATE": "focal"}[self.estimand]
-            notes.append(
-                f"{dropped} {group} units had no match within the caliper and were dropped: the "
-                f"estimate is the {self.estimand} of the matched {group} units"
+            if self.se == "bootstrap":
+                if clusters is not None:
+                    raise DesignError(
+                        "methods.psm.se", "the bootstrap resamples units, not clusters; use 'auto'"
+                    )
+                se, se_type = self._bootstrap(y, subclass, notes)
+            elif clusters is not None:
+                se = two_way_se(psi[used], clusters[used], subclass[used])
+                se_type = f"two-way cluster-robust by {cluster_name} and matched set"
+                notes.append(f"variance: two-way cluster-robust sandwich ({known})")
+            else:
+                se = sandwich_se(psi[used], subclass[used])
+                se_type = "cluster-robust by matched set"
+                notes.append(
+                    f"variance: matched-set cluster-robust sandwich, weights held fixed ({known})"
+                )
+        else:
+            d, focal_units = self.differences(y)
+            tau = float(d.mean())
+            if clusters is not None:
+                se = sandwich_se(self._replacement_psi(y), clusters)
+                se_type = f"cluster-robust by {cluster_name}"
+                notes.append(f"variance: cluster-robust, matches held fixed ({known})")
+            else:
+                neighbours = same_group_neighbours(self.distance_, self.treated_, self.n_neighbours)
+                sigma2 = matching_conditional_variance(self._variance_outcome(y), neighbours)
+                rows_m = np.concatenate([r.matched for r in self.results_])
+                rows_w = np.concatenate([r.weight for r in self.results_])
+                se = abadie_imbens_se(d, focal_units, rows_m, rows_w, sigma2)
+                se, se_type = self._score_term(se, y, tau, notes)
+        if self.adjusts_:
+            what = (
+                "bias-corrected (Abadie-Imbens 2011) by a regression on"
+                if self.replace
+                else "regression-adjusted in the matched sample (g-computation for the "
+                f"{self.estimand}) for"
             )
-        if self.bias_correction:
-            notes.append("bias-corrected (Abadie-Imbens 2011)")
-        used = weights > 0
+            notes.append(f"{what} {len(self.feature_names_)} covariate columns")
+        elif self.adjust:
+            notes.append("no covariates were given: the plain difference in matched means")
+        else:
+            notes.append("unadjusted difference in matched means (adjust: false)")
+        notes += self._caliper_notes()
+        used = self.weights_ > 0
         return Effect(
             outcome=outcome,
             method="psm",
@@ -484,25 +605,82 @@ class MatchingEstimator:
             notes=tuple(notes),
         )
 
-    def _adjusted(self, se: float, y: np.ndarray, tau: float, notes: list[str]) -> float:
-        """Add the Abadie-Imbens (2016) estimated-score term to the variance when the score came
-        from the logistic model; otherwise say that the score is treated as known.
+    def _replacement_psi(self, y: np.ndarray) -> np.ndarray:
+        """Influence terms of the matching estimate with replacement, the matches and the
+        bias-correction regression held fixed: each direction is a weighted difference in the
+        (corrected) outcome, its terms weighted by its share of the matched focal units."""
+        n_all = sum(r.n_focal_matched for r in self.results_)
+        psi = np.zeros(y.size)
+        for result in self.results_:
+            direction = "ATT" if self.treated_[result.matched_focal[0]] == 1 else "ATC"
+            _, part = matched_regression(
+                self._corrected(y, result), self.treated_, result.unit_weights(y.size), direction
+            )
+            psi += part * result.n_focal_matched / n_all
+        return psi
+
+    def _variance_outcome(self, y: np.ndarray) -> np.ndarray:
+        """The outcome whose conditional variance given the score enters the Abadie-Imbens
+        variance: Var(Y | e(X), W) for plain matching on the score (Abadie & Imbens 2016); with the
+        bias correction, the corrected outcome Y - mu(X) that the corrected estimator matches on
+        (for the ATE, which corrects with two regressions, Y net of its own group's fit)."""
+        if not (self.replace and self.adjusts_):
+            return y
+        if len(self.results_) == 1:
+            return self._corrected(y, self.results_[0])
+        out = y.copy()
+        for group in (0, 1):
+            rows = self.treated_ == group
+            out[rows] = y[rows] - _fitted(self.covariates_, y, rows)[rows]
+        return out
+
+    def _caliper_notes(self) -> list[str]:
+        """Units the caliper dropped, what that does to the estimand and how they differ."""
+        dropped = self.dropped_by_caliper_
+        if not dropped:
+            return []
+        group = {"ATT": "treated", "ATC": "control", "ATE": "focal"}[self.estimand]
+        why = "within the caliper" if self.caliper is not None else "left (matching without replacement)"
+        note = (
+            f"{dropped} {group} units had no match {why} and were dropped: the "
+            f"estimate is the {self.estimand} of the matched {group} units"
+        )
+        if self.covariates_ is not None and self.feature_names_:
+            n = self.treated_.size
+            focal = np.zeros(n, bool)
+            matched = np.zeros(n, bool)
+            for r in self.results_:
+                focal[self.treated_ == self.treated_[r.matched_focal[0]]] = True
+                matched[r.matched_focal] = True
+            lost, kept = self.covariates_[focal & ~matched], self.covariates_[matched]
+            sd = self.covariates_[focal].std(axis=0)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                smd = np.where(sd > 0, (lost.mean(axis=0) - kept.mean(axis=0)) / sd, 0.0)
+            top = np.argsort(-np.abs(smd))[:3]
+            note += "; they differ most from the matched ones in " + ", ".join(
+                f"{self.feature_names_[j]} (SMD {smd[j]:+.2f})" for j in top
+            )
+        return [note]
+
+    def _score_term(self, se: float, y: np.ndarray, tau: float, notes: list[str]) -> tuple[float, str]:
+        """Add the Abadie-Imbens (2016) estimated-score term to the variance of matching with
+        replacement when the score came from the logistic model; otherwise say that the score is
+        treated as known.
 
         With the bias correction the term is computed on the outcome net of the regression the
         correction uses (the corrected estimator matches on those residuals); for the
         bias-corrected ATE, which uses two regressions, it is left out (conservative for the ATE).
         """
         t = self.treated_
-        known = "the standard error treats the propensity score as known"
+        known = "variance: Abadie-Imbens (2006); the propensity score is treated as known"
         if self.score_design_ is None or min(t.sum(), (1 - t).sum()) <= _SCORE_NEIGHBOURS:
             notes.append(known)
-            return se
-        if self.bias_correction:
+            return se, "Abadie-Imbens"
+        if self.adjusts_:
             if self.estimand == "ATE":
                 notes.append(known + " (conservative for the ATE, Abadie-Imbens 2016)")
-                return se
-            from_group = t == (0 if self.estimand == "ATT" else 1)
-            y = y - _fitted(self.covariates_, y, from_group)
+                return se, "Abadie-Imbens"
+            y = self._corrected(y, self.results_[0])
         width = max(_SCORE_NEIGHBOURS, self.ratio)
         order = np.argsort(self.distance_, kind="stable")
         near = tuple(nearest_in_group(self.distance_, t, g, width, order) for g in (0, 1))
@@ -514,33 +692,33 @@ class MatchingEstimator:
             self.estimand, self.score_design_, self.score_, t, y, unit_effects, tau, neighbours
         )
         if se**2 + term <= 0:
-            notes.append(
-                "the estimated-score adjustment gave a negative variance and was not applied: " + known
-            )
-            return se
-        notes.append("standard error adjusted for the estimated propensity score (Abadie-Imbens 2016)")
-        return float(np.sqrt(se**2 + term))
+            notes.append(known + " (the estimated-score term gave a negative variance)")
+            return se, "Abadie-Imbens"
+        notes.append("variance: Abadie-Imbens (2006) plus the estimated-score term (Abadie-Imbens 2016)")
+        return float(np.sqrt(se**2 + term)), "Abadie-Imbens, estimated score"
 
-    def _bootstrap(self, y: np.ndarray, notes: list[str]) -> tuple[float, str]:
-        """Bootstrap standard error. With the logistic score's design, every replicate resamples
-        units, refits the score and matches again, so the score's estimation is included;
-        otherwise matched sets are resampled (Austin & Small 2014) and the score is taken as known.
+    def _bootstrap(self, y: np.ndarray, subclass: np.ndarray, notes: list[str]) -> tuple[float, str]:
+        """Bootstrap standard error (without replacement). With the logistic score's design,
+        every replicate resamples units, refits the score, matches again and re-estimates, so the
+        score's estimation is included; otherwise matched sets are resampled (Austin & Small 2014)
+        and the estimate recomputed with the resampled sets' weights (the score taken as known).
         """
         rng = np.random.default_rng(self.random_state)
         if self.score_design_ is None:
-            d, _ = self._differences(y)
-            g = d.size
-            draws = [
-                d[rng.integers(0, g, size=(size, g))].mean(axis=1)
-                for size in _chunks(self.n_bootstrap, max(1, 20_000_000 // max(g, 1)))
-            ]
+            sets, codes = np.unique(subclass[subclass >= 0], return_inverse=True)
+            position = np.full(y.size, -1)
+            position[subclass >= 0] = codes
+            weights = self.weights_
+            estimates = []
+            for _ in progress(range(self.n_bootstrap), "bootstrap", self.n_bootstrap, self.verbose):
+                count = np.bincount(rng.integers(0, sets.size, sets.size), minlength=sets.size)
+                w = np.where(position >= 0, weights * count[position], 0.0)
+                estimates.append(self._regression(y, w)[0])
             notes.append("the bootstrap keeps the matched sets fixed: the score is treated as known")
-            return float(
-                np.std(np.concatenate(draws), ddof=1)
-            ), f"bootstrap of matched sets ({self.n_bootstrap})"
+            return float(np.std(estimates, ddof=1)), f"bootstrap of matched sets ({self.n_bootstrap})"
         if not hasattr(self, "replicates_"):
             self.replicates_ = self._replicates(rng)
-        estimates = np.array([fit._differences(y[idx])[0].mean() for idx, fit in self.replicates_])
+        estimates = np.array([fit.point_estimate(y[idx]) for idx, fit in self.replicates_])
         failed = self.n_bootstrap - len(self.replicates_)
         if failed:
             notes.append(f"{failed} bootstrap replicates could not be matched and were left out")
@@ -558,7 +736,11 @@ class MatchingEstimator:
             try:
                 score = expit(x[idx] @ fit_logistic(x[idx], t[idx]))
                 fit = MatchingEstimator(**params).fit(
-                    score, t[idx], _rows(self.strata_, idx), _rows(self.covariates_, idx)
+                    score,
+                    t[idx],
+                    _rows(self.strata_, idx),
+                    _rows(self.covariates_, idx),
+                    feature_names=self.feature_names_,
                 )
             except DesignError:
                 continue
@@ -573,10 +755,6 @@ class MatchingEstimator:
 
 def _rows(values: np.ndarray | None, idx: np.ndarray) -> np.ndarray | None:
     return None if values is None else values[idx]
-
-
-def _chunks(total: int, size: int) -> list[int]:
-    return [min(size, total - start) for start in range(0, total, size)]
 
 
 def _fitted(x: np.ndarray, y: np.ndarray, group: np.ndarray) -> np.ndarray:

@@ -54,8 +54,7 @@ def _estimate(
         return AIPWEstimator(**options).fit(x, t, y).influence(0)[0]
     design = np.column_stack([np.ones(t.size), x])
     score = expit(design @ fit_logistic(design, t))
-    fitted = MatchingEstimator(**options).fit(score, t)
-    return float(fitted._differences(y)[0].mean())
+    return MatchingEstimator(**options).fit(score, t, covariates=x).point_estimate(y)
 
 
 def _wrapper_class():

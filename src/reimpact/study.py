@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import yaml
 from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
@@ -137,9 +137,11 @@ class TreatmentSpec(Section):
 class PropensitySpec(Section):
     """The propensity score: a fitted model or a column that holds a given score.
 
-    ``clip`` bounds the score to ``[clip, 1 - clip]`` wherever it is inverted (weights, AIPW);
-    ``trim`` drops units whose score lies outside ``[trim, 1 - trim]`` before estimation (Crump et
-    al. 2009). Both are counted and reported.
+    ``clip`` bounds the score wherever it is inverted (weights, AIPW), on the side the estimand
+    needs: for the ATT the controls' scores above ``1 - clip``, for the ATC the treated units'
+    below ``clip``, for the ATE both, for overlap weights never. ``trim`` drops units whose score
+    lies outside ``[trim, 1 - trim]`` before estimation (Crump et al. 2009). Both are counted and
+    reported.
     """
 
     model: Literal["logistic", "gradient_boosting"] | None = None
@@ -160,21 +162,40 @@ class PropensitySpec(Section):
 
 
 class PSMSpec(Section):
-    """Nearest-neighbour propensity-score matching (options as MatchIt defines them)."""
+    """Nearest-neighbour propensity-score matching (options as MatchIt defines them).
+
+    The defaults are the Abadie-Imbens matching estimator (as Stata's ``teffects psmatch``): one
+    match with replacement, no caliper, bias-corrected, Abadie-Imbens standard errors with the
+    estimated-score term. Every focal unit keeps its match, so the estimand stays the one asked
+    for. Greedy matching without replacement (``replace: false``) runs out of good controls when
+    many units are treated; a caliper then drops focal units and changes the estimand.
+
+    ``adjust`` (default true): without replacement, a regression of the outcome on the covariates
+    in the matched sample with the matching weights (g-computation); with replacement, the
+    Abadie-Imbens bias correction. ``false`` gives the plain difference in matched means.
+    ``caliper_scale``: the caliper is in ``pooled`` standard deviations of the distance (Austin
+    2011) or in the SD over ``all`` units (MatchIt). ``ties`` (with replacement): ``all`` uses every
+    control tied at the k-th distance (Abadie & Imbens), ``first`` only the first.
+    """
 
     ratio: int = Field(default=1, ge=1, le=20)
-    replace: bool = False
-    caliper: float | None = Field(default=0.2, gt=0.0)
+    replace: bool = True
+    caliper: float | None = Field(default=None, gt=0.0)
+    caliper_scale: Literal["pooled", "all"] = "pooled"
     order: Literal["largest", "smallest", "random", "data"] = "largest"
     distance: Literal["logit", "propensity"] = "logit"
+    ties: Literal["all", "first"] = "all"
     se: Literal["auto", "abadie-imbens", "matched-sets", "bootstrap"] = "auto"
-    bias_correction: bool = False
+    adjust: bool = True
     n_bootstrap: int = Field(default=499, ge=50, le=100_000)
 
+    renamed: ClassVar[dict[str, str]] = {
+        "bias_correction": "use 'adjust' (default true: the Abadie-Imbens bias correction with "
+        "replacement, a regression in the matched sample without)"
+    }
 
-def matching_option_problem(
-    estimand: str, replace: bool, se: str, bias_correction: bool
-) -> tuple[str, str] | None:
+
+def matching_option_problem(estimand: str, replace: bool, se: str) -> tuple[str, str] | None:
     """The one place that says which matching options go together: (option, message) or None."""
     if estimand == "ATE" and not replace:
         return "replace", (
@@ -186,13 +207,16 @@ def matching_option_problem(
             "the Abadie-Imbens variance is for matching with replacement; use 'matched-sets' or "
             "set 'replace: true'"
         )
+    if se == "matched-sets" and replace:
+        return "se", (
+            "matched sets overlap when matching with replacement; use 'abadie-imbens' (or 'auto') "
+            "or set 'replace: false'"
+        )
     if se == "bootstrap" and replace:
         return "se", (
             "the bootstrap is invalid for matching with replacement (Abadie & Imbens 2008); use "
             "'abadie-imbens'"
         )
-    if bias_correction and not replace:
-        return "bias_correction", "the Abadie-Imbens bias correction needs 'replace: true'"
     return None
 
 
@@ -203,10 +227,17 @@ class IPWSpec(Section):
 
 
 class AIPWSpec(Section):
-    """Cross-fitted augmented IPW (doubly robust)."""
+    """Cross-fitted augmented IPW (doubly robust). ``outcome_learner`` fits the outcome models;
+    ``propensity_learner`` the score (default: the study's ``propensity.model``)."""
 
     folds: int = Field(default=5, ge=2, le=20)
-    learner: Literal["linear", "gradient_boosting"] = "linear"
+    outcome_learner: Literal["linear", "gradient_boosting"] = "linear"
+    propensity_learner: Literal["logistic", "gradient_boosting"] | None = None
+
+    renamed: ClassVar[dict[str, str]] = {
+        "learner": "use 'outcome_learner' (linear or gradient_boosting) and 'propensity_learner' "
+        "(logistic or gradient_boosting; default: propensity.model)"
+    }
 
 
 class MethodsSpec(Section):
@@ -403,9 +434,14 @@ class Study(Section):
         self._check_sensitivity()
         psm = self.methods.psm
         if psm is not None:
-            problem = matching_option_problem(self.estimand, psm.replace, psm.se, psm.bias_correction)
+            problem = matching_option_problem(self.estimand, psm.replace, psm.se)
             if problem is not None:
                 raise ValueError(f"methods.psm.{problem[0]}: {problem[1]}")
+            if psm.se == "bootstrap" and self.cluster is not None:
+                raise ValueError(
+                    "methods.psm.se: the bootstrap resamples units, not clusters; with 'cluster' "
+                    "use 'auto' (two-way cluster-robust by cluster and matched set)"
+                )
         return self
 
     def _check_sensitivity(self) -> None:
