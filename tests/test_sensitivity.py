@@ -28,10 +28,13 @@ def test_evalue_of_vanderweele_ding_example():
 
 def test_evalue_for_continuous_and_binary_outcomes():
     rng = np.random.default_rng(0)
-    y = rng.normal(0, 2.0, 400)
     t = np.r_[np.ones(200), np.zeros(200)]
-    sd = y.std(ddof=1)
+    y = rng.normal(0, 2.0, 400) + 3.0 * t  # a large effect: the total SD is not the within SD
+    # the pooled within-group SD (stated in the result), not the SD over both groups
+    sd = math.sqrt((199 * y[t == 1].var(ddof=1) + 199 * y[t == 0].var(ddof=1)) / 398)
+    assert sd < 0.9 * y.std(ddof=1)
     result = evalue(1.0, (0.5, 1.5), y, t, "y", "aipw")
+    assert f"pooled within-group SD of the outcome ({sd:.4g})" in result.scale
     rr = math.exp(0.91 * 1.0 / sd)
     assert result.risk_ratio == pytest.approx(rr)
     assert result.evalue_estimate == pytest.approx(rr + math.sqrt(rr * (rr - 1)))
@@ -119,3 +122,21 @@ def test_holm_adjustment():
     adjusted = holm(np.array([0.01, 0.04, 0.03, np.nan, 0.5]))
     # sorted 0.01, 0.03, 0.04, 0.5 with m = 4: 0.04, 0.09, 0.09 (monotone), 0.5
     np.testing.assert_allclose(adjusted, [0.04, 0.09, 0.09, np.nan, 0.5])
+
+
+@pytest.mark.parametrize("t_value", [0.5, 1.9, 2.5, 4.18445, 12.0, 60.0])
+@pytest.mark.parametrize("q", [1.0, 0.5])
+def test_robustness_values_equal_sensemakr(t_value, q):
+    """RV_q and RV_q,alpha against PySensemakr over t statistics that are not significant (RV_q,alpha
+    must be 0), significant, and so large that the R^2_yz <= 1 constraint does not bind."""
+    import pandas as pd
+    from sensemakr import robustness_value as theirs
+
+    from reimpact.sensitivity import robustness_value
+
+    for dof in (30, 783):
+        expected = float(theirs(t_statistic=pd.Series([t_value]), dof=dof, q=q, alpha=0.05).iloc[0])
+        assert robustness_value(t_value, dof, q, 0.05) == pytest.approx(expected, abs=1e-12)
+        expected_q = float(theirs(t_statistic=pd.Series([t_value]), dof=dof, q=q, alpha=1.0).iloc[0])
+        assert robustness_value(t_value, dof, q) == pytest.approx(expected_q, rel=1e-9)
+    assert robustness_value(1.9, 783, 1.0, 0.05) == 0.0

@@ -51,6 +51,15 @@ class EValue:
         return self.__dict__.copy()
 
 
+def pooled_sd(y: np.ndarray, t: np.ndarray) -> float:
+    """The pooled within-group standard deviation of the outcome,
+    sqrt(((n1 - 1) s1^2 + (n0 - 1) s0^2) / (n1 + n0 - 2)): Cohen's d denominator, the spread of the
+    outcome within a treatment group, which excludes the treatment's own contribution."""
+    y1, y0 = y[t == 1], y[t == 0]
+    n1, n0 = y1.size, y0.size
+    return math.sqrt(((n1 - 1) * y1.var(ddof=1) + (n0 - 1) * y0.var(ddof=1)) / (n1 + n0 - 2))
+
+
 def evalue(
     estimate: float,
     ci: tuple[float, float],
@@ -60,9 +69,13 @@ def evalue(
     method: str,
     estimand: str = "ATT",
 ) -> EValue:
-    """E-values for an effect on a continuous outcome (through the standardised effect
-    d = estimate / SD(Y) and RR ~ exp(0.91 d), VanderWeele & Ding 2017, section 5) or on a 0/1
-    outcome (the risk ratio p1 / p0 with the estimand's baseline risk)."""
+    """E-values for an effect on a continuous outcome or on a 0/1 outcome (the risk ratio p1 / p0
+    with the estimand's baseline risk).
+
+    Continuous outcome: VanderWeele & Ding (2017) convert the standardised effect d = estimate /
+    SD(Y) to an approximate risk ratio exp(0.91 d) (Chinn 2000), which assumes a common SD within
+    the groups; the SD used here is therefore the outcome's pooled within-group SD
+    (:func:`pooled_sd`), named with its value in ``scale``."""
     binary = bool(np.isin(y, (0.0, 1.0)).all())
     if binary:
         if estimand == "ATT":
@@ -78,12 +91,15 @@ def evalue(
 
         scale = "risk ratio (0/1 outcome)"
     else:
-        sd = float(np.std(y, ddof=1))
+        sd = pooled_sd(y, t)
 
         def to_rr(effect: float) -> float:
-            return math.exp(0.91 * effect / sd)
+            return math.exp(0.91 * effect / sd) if sd > 0 else float("nan")
 
-        scale = "approximate risk ratio exp(0.91 d) from the standardised effect d"
+        scale = (
+            "approximate risk ratio exp(0.91 d), d = effect / pooled within-group SD of the outcome "
+            f"({sd:.4g})"
+        )
     rr = to_rr(estimate)
     low, high = ci
     if low <= 0 <= high:
@@ -195,13 +211,21 @@ def partial_r2(t_value: float, df: int) -> float:
 def robustness_value(t_value: float, df: int, q: float = 1.0, alpha: float | None = None) -> float:
     """RV_q (and RV_q,alpha with ``alpha``): the partial R^2 that a confounder would need with
     both treatment and outcome to reduce the estimate by 100 q% (or to make it not significant):
-    RV = (sqrt(f^4 + 4 f^2) - f^2) / 2 with f = q |t| / sqrt(df) (minus t*_(alpha, df-1) /
-    sqrt(df - 1) for RV_q,alpha; 0 when that is negative)."""
+    RV = (sqrt(f^4 + 4 f^2) - f^2) / 2 with f = q |t| / sqrt(df) (Cinelli & Hazlett 2020).
+
+    For RV_q,alpha, f_crit = t*_(alpha, df-1) / sqrt(df - 1) and f = f_q - f_crit: RV_q,alpha is 0
+    when f_q <= f_crit (the estimate, reduced by 100 q%, is already not significant), and
+    (f_q^2 - f_crit^2) / (1 + f_q^2) when f_q > 1 / f_crit (the constraint R^2_yz <= 1 does not
+    bind)."""
     f = q * abs(t_value) / math.sqrt(df)
     if alpha is not None:
-        f -= stats.t.ppf(1 - alpha / 2, df - 1) / math.sqrt(df - 1)
-        if f <= 0:
-            return 0.0
+        f_crit = stats.t.ppf(1 - alpha / 2, df - 1) / math.sqrt(df - 1)
+        if f <= f_crit:
+            return 0.0  # not significant (at this q) already: no confounding is needed
+        if f > 1.0 / f_crit:
+            # the bound on R^2_yz is not binding (Cinelli & Hazlett 2020, as in sensemakr)
+            return (f**2 - f_crit**2) / (1.0 + f**2)
+        f -= f_crit
     return 0.5 * (math.sqrt(f**4 + 4 * f**2) - f**2)
 
 
@@ -361,6 +385,23 @@ class SensitivityResults:
     refutations: list = field(default_factory=list)
     subgroups: pd.DataFrame | None = None
     cate: pd.DataFrame | None = None
+
+    @classmethod
+    def combine(cls, parts: list[SensitivityResults]) -> SensitivityResults:
+        """One result from the checks run on groups of outcomes (lists joined, tables stacked)."""
+
+        def stack(tables: list[pd.DataFrame | None]) -> pd.DataFrame | None:
+            present = [table for table in tables if table is not None]
+            return pd.concat(present, ignore_index=True) if present else None
+
+        return cls(
+            [e for p in parts for e in p.evalues],
+            [r for p in parts for r in p.rosenbaum],
+            [o for p in parts for o in p.omitted_variable],
+            [r for p in parts for r in p.refutations],
+            stack([p.subgroups for p in parts]),
+            stack([p.cate for p in parts]),
+        )
 
     def to_dict(self, min_cell_size: int) -> dict:
         """For ``results.json``: suppressed subgroups keep their labels only; counts are masked."""
