@@ -10,7 +10,7 @@ import hashlib
 import json
 import math
 import platform
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -24,9 +24,15 @@ from .balance import BalanceTable, balance_table
 from .data import AnalysisSample, prepare_sample
 from .doubly_robust import AIPWEstimator
 from .exceptions import DesignError
-from .inference import welch_se
+from .inference import matched_regression, sandwich_se, welch_se
 from .matching import MatchingEstimator
-from .propensity import PropensityScores, covariate_design, estimate_propensity
+from .propensity import (
+    CovariateDesign,
+    PropensityScores,
+    covariate_design,
+    estimate_propensity,
+    poor_overlap,
+)
 from .report import privacy
 from .results import Effect, EffectTable
 from .sensitivity import (
@@ -54,11 +60,13 @@ DEPENDENCIES = (
 
 @dataclass(frozen=True)
 class DesignSummary:
-    """What the design did: propensity model, clipping and trimming, matching counts."""
+    """What the design did: propensity model, bounding (by estimand, where scores are inverted)
+    and trimming, matching counts."""
 
     propensity_model: str
     clip: float
-    n_clipped: int
+    n_bounded_below: int
+    n_bounded_above: int
     trim: float | None
     n_trimmed: int
     matching: dict[str, Any] = field(default_factory=dict)
@@ -216,20 +224,115 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def naive_effect(y: np.ndarray, t: np.ndarray, outcome: str, estimand: str) -> Effect:
-    """Unadjusted difference in means with a Welch standard error (the reference point)."""
-    estimate = float(y[t == 1].mean() - y[t == 0].mean())
+def naive_effect(
+    y: np.ndarray,
+    t: np.ndarray,
+    outcome: str,
+    estimand: str,
+    clusters: np.ndarray | None = None,
+    cluster_name: str = "cluster",
+) -> Effect:
+    """Unadjusted difference in means (the reference point) with a Welch standard error, or a
+    cluster-robust one (the WLS of Y on (1, T), Liang-Zeger) when ``clusters`` are given."""
+    estimate, psi = matched_regression(y, t, np.ones(y.size), "ATE")
+    if clusters is None:
+        se, se_type = welch_se(y, t), "Welch"
+    else:
+        se, se_type = sandwich_se(psi, clusters), f"cluster-robust by {cluster_name}"
     return Effect(
         outcome=outcome,
         method="naive",
         estimand=estimand,
         estimate=estimate,
-        std_error=welch_se(y, t),
+        std_error=se,
         n_treated=int(t.sum()),
         n_control=int((1 - t).sum()),
-        se_type="Welch",
+        se_type=se_type,
         notes=("unadjusted difference in means",),
     )
+
+
+@dataclass(frozen=True)
+class _Design:
+    """The design fitted on one set of rows: covariates, score (after trimming), matching and
+    weights. A study has one on its analysis sample, and one more for each pattern of missing
+    outcomes (an outcome is analysed on the rows where it is observed)."""
+
+    frame: pd.DataFrame
+    t: np.ndarray
+    covariates: CovariateDesign
+    scores: PropensityScores
+    given: np.ndarray | None
+    n_trimmed: int
+    psm: MatchingEstimator | None
+    ipw: IPWEstimator | None
+
+
+def _fit_design(
+    study: Study, sample: AnalysisSample, frame: pd.DataFrame, t: np.ndarray, quiet: bool
+) -> _Design:
+    """Score, trimming (Crump et al. 2009; the score is refitted on the rows kept), matching and
+    weights on ``frame``."""
+    covariates = covariate_design(frame, sample.covariate_columns, sample.categorical)
+    given = frame[study.propensity.column].to_numpy(dtype=float) if study.propensity.column else None
+    p = study.propensity
+    scores = estimate_propensity(covariates, t, p.kind, p.clip, given, random_state=study.seed)
+    n_trimmed = 0
+    if p.trim is not None:
+        keep = (scores.scores >= p.trim) & (scores.scores <= 1 - p.trim)
+        n_trimmed = int((~keep).sum())
+        if n_trimmed:
+            frame, t = frame.loc[keep], t[keep]
+            given = None if given is None else given[keep]
+            if min(t.sum(), (1 - t).sum()) < 2:
+                raise DesignError(
+                    "propensity.trim", "trimming leaves fewer than 2 units in a group; lower it"
+                )
+            covariates = covariate_design(frame, sample.covariate_columns, sample.categorical)
+            scores = estimate_propensity(covariates, t, p.kind, p.clip, given, random_state=study.seed)
+    psm = ipw = None
+    if study.methods.psm is not None:
+        strata = None
+        if study.exact:
+            strata = frame[study.exact].astype(str).agg("|".join, axis=1).to_numpy()
+        psm = MatchingEstimator(**estimator_options(study, "psm"), verbose=not quiet).fit(
+            scores.scores, t, strata, covariates.matrix, scores.design, covariates.names
+        )
+    if study.methods.ipw is not None:
+        ipw = IPWEstimator(study.estimand, study.methods.ipw.weights).fit(scores, t)
+    return _Design(frame, t, covariates, scores, given, n_trimmed, psm, ipw)
+
+
+def _effects(study: Study, design: _Design, outcomes: list[str], quiet: bool) -> list[Effect]:
+    """Every method of the study on ``outcomes`` with ``design``."""
+    frame, t = design.frame, design.t
+    clusters = frame[study.cluster].to_numpy() if study.cluster else None
+    cluster_name = study.cluster or "cluster"
+    y_all = frame[outcomes].to_numpy(dtype=float)
+    effects = [
+        naive_effect(y_all[:, j], t, name, study.estimand, clusters, cluster_name)
+        for j, name in enumerate(outcomes)
+    ]
+    for estimator in (design.psm, design.ipw):
+        if estimator is not None:
+            effects += [
+                estimator.estimate(y_all[:, j], name, clusters, cluster_name)
+                for j, name in enumerate(outcomes)
+            ]
+    if study.methods.aipw is not None:
+        aipw = AIPWEstimator(**estimator_options(study, "aipw"), verbose=not quiet)
+        aipw.fit(design.covariates.matrix, t, y_all, design.given)
+        effects += [aipw.estimate(j, name, clusters, cluster_name) for j, name in enumerate(outcomes)]
+    return effects
+
+
+def _outcome_groups(study: Study, sample: AnalysisSample) -> list[tuple[np.ndarray, list[str]]]:
+    """The outcomes grouped by the rows where they are observed (the fully observed first)."""
+    groups: dict[bytes, tuple[np.ndarray, list[str]]] = {}
+    for name in study.outcomes:
+        mask = sample.frame[name].notna().to_numpy()
+        groups.setdefault(mask.tobytes(), (mask, []))[1].append(name)
+    return sorted(groups.values(), key=lambda group: not group[0].all())
 
 
 def run_study(
@@ -239,59 +342,53 @@ def run_study(
     quiet: bool = True,
 ) -> StudyResults:
     """Run every method of the study on every outcome; with ``out_dir``, write ``results.json``,
-    the figures and ``report.html`` there. ``quiet=False`` shows progress bars for long steps."""
-    sample = prepare_sample(study, data_path)
-    frame, t = sample.frame, sample.treatment.astype(np.int8)
-    design = covariate_design(frame, sample.covariate_columns, sample.categorical)
-    given = frame[study.propensity.column].to_numpy(dtype=float) if study.propensity.column else None
-    scores = estimate_propensity(
-        design, t, study.propensity.kind, study.propensity.clip, given, random_state=study.seed
-    )
+    the figures and ``report.html`` there. ``quiet=False`` shows progress bars for long steps.
 
-    n_trimmed = 0
-    if study.propensity.trim is not None:
-        keep = (scores.scores >= study.propensity.trim) & (scores.scores <= 1 - study.propensity.trim)
-        n_trimmed = int((~keep).sum())
-        if n_trimmed:
-            frame, t = frame.loc[keep], t[keep]
-            given = None if given is None else given[keep]
+    Rows without an outcome are left out of that outcome's analyses only: the design (score,
+    trimming, matching, weights) is fitted once on the analysis sample, and once more on the rows
+    of every other pattern of observed outcomes, each such effect noting how many were left out.
+    Balance, the design summary and the figures describe the design on the analysis sample."""
+    sample = prepare_sample(study, data_path)
+    t_all = sample.treatment.astype(np.int8)
+    main = _fit_design(study, sample, sample.frame, t_all, quiet)
+    effects: list[Effect] = []
+    parts: list[SensitivityResults] = []
+    truths: list[pd.DataFrame] = []
+    for mask, names in _outcome_groups(study, sample):
+        design = main
+        if not mask.all():
+            t = t_all[mask]
             if min(t.sum(), (1 - t).sum()) < 2:
                 raise DesignError(
-                    "propensity.trim", "trimming leaves fewer than 2 units in a group; lower it"
+                    f"outcomes: '{names[0]}'",
+                    "is observed for fewer than 2 treated or control units; remove it or check "
+                    "the data",
                 )
-            design = covariate_design(frame, sample.covariate_columns, sample.categorical)
-            scores = estimate_propensity(
-                design, t, study.propensity.kind, study.propensity.clip, given, random_state=study.seed
+            design = _fit_design(study, sample, sample.frame.loc[mask], t, quiet)
+        found = _effects(study, design, names, quiet)
+        if not mask.all():
+            left_out = int((~mask).sum())
+            note = (
+                f"{left_out} returnees without this outcome were left out of its analyses; the score "
+                f"and the design were refitted on the {int(mask.sum())} others"
             )
-
-    clusters = frame[study.cluster].to_numpy() if study.cluster else None
-    cluster_name = study.cluster or "cluster"
-    outcomes = list(study.outcomes)
-    y_all = frame[outcomes].to_numpy(dtype=float)
-    effects: list[Effect] = [
-        naive_effect(y_all[:, j], t, name, study.estimand) for j, name in enumerate(outcomes)
-    ]
+            found = [replace(e, notes=(*e.notes, note)) for e in found]
+        effects += found
+        if study.sensitivity is not None:
+            table = EffectTable(tuple(found))
+            parts.append(_sensitivity(study, design, names, table, quiet))
+        truth = _truth(study, sample, design.frame, names)
+        if truth is not None:
+            truths.append(truth)
+    order = {name: j for j, name in enumerate(study.outcomes)}
+    methods = ["naive", "psm", "ipw", "aipw"]
+    effects.sort(key=lambda e: (methods.index(e.method), order[e.outcome]))
+    table = EffectTable(tuple(effects))
+    t = main.t
     weights: dict[str, np.ndarray] = {}
     matching_info: dict[str, Any] = {}
-    psm = None
-    if study.methods.psm is not None:
-        spec = study.methods.psm
-        strata = None
-        if study.exact:
-            strata = frame[study.exact].astype(str).agg("|".join, axis=1).to_numpy()
-        psm = MatchingEstimator(
-            estimand=study.estimand,
-            ratio=spec.ratio,
-            replace=spec.replace,
-            caliper=spec.caliper,
-            order=spec.order,
-            distance=spec.distance,
-            se=spec.se,
-            bias_correction=spec.bias_correction,
-            n_bootstrap=spec.n_bootstrap,
-            random_state=study.seed,
-            verbose=not quiet,
-        ).fit(scores.scores, t, strata, design.matrix, scores.design)
+    if main.psm is not None:
+        psm = main.psm
         weights["matched"] = psm.weights_
         matching_info = {
             "focal_units": int(sum(r.n_focal for r in psm.results_)),
@@ -301,30 +398,10 @@ def run_study(
             "matched_treated": int(np.sum((psm.weights_ > 0) & (t == 1))),
             "matched_control": int(np.sum((psm.weights_ > 0) & (t == 0))),
         }
-        effects += [
-            psm.estimate(y_all[:, j], name, clusters, cluster_name) for j, name in enumerate(outcomes)
-        ]
-    if study.methods.ipw is not None:
-        ipw = IPWEstimator(study.estimand, study.methods.ipw.weights).fit(scores, t)
-        weights["weighted"] = ipw.weights_
-        effects += [
-            ipw.estimate(y_all[:, j], name, clusters, cluster_name) for j, name in enumerate(outcomes)
-        ]
-    if study.methods.aipw is not None:
-        spec = study.methods.aipw
-        aipw = AIPWEstimator(
-            study.estimand,
-            spec.folds,
-            spec.learner,
-            study.propensity.clip,
-            random_state=study.seed,
-            verbose=not quiet,
-        )
-        aipw.fit(design.matrix, t, y_all, given)
-        effects += [aipw.estimate(j, name, clusters, cluster_name) for j, name in enumerate(outcomes)]
-
+    if main.ipw is not None:
+        weights["weighted"] = main.ipw.weights_
     balance = balance_table(
-        frame,
+        main.frame,
         sample.covariate_columns,
         sample.categorical,
         t,
@@ -332,30 +409,31 @@ def run_study(
         study.estimand,
         study.report.min_cell_size,
     )
+    bounds = main.scores.bounded(t, study.estimand)
     summary = DesignSummary(
-        propensity_model=scores.kind,
-        clip=scores.clip,
-        n_clipped=scores.n_clipped,
+        propensity_model=main.scores.kind,
+        clip=main.scores.clip,
+        n_bounded_below=bounds.n_below,
+        n_bounded_above=bounds.n_above,
         trim=study.propensity.trim,
-        n_trimmed=n_trimmed,
+        n_trimmed=main.n_trimmed,
         matching=matching_info,
     )
-    table = EffectTable(tuple(effects))
-    sensitivity = None
-    if study.sensitivity is not None:
-        sensitivity = _sensitivity(study, frame, design, t, y_all, table, psm, quiet)
+    sensitivity = SensitivityResults.combine(parts) if study.sensitivity is not None else None
     results = StudyResults(
         study=study,
         sample=sample,
-        frame=frame,
+        frame=main.frame,
         treated=t,
-        propensity=scores,
+        propensity=main.scores,
         design=summary,
         weights=weights,
         balance=balance,
         effects=table,
-        truth=_truth(study, sample, frame),
-        warnings=tuple(_warnings(study, summary, sample, balance, scores, t, sensitivity)),
+        truth=pd.concat(truths, ignore_index=True) if truths else None,
+        warnings=tuple(
+            _warnings(study, summary, sample, balance, main.scores, t, table, sensitivity)
+        ),
         sensitivity=sensitivity,
     )
     if out_dir is not None:
@@ -364,19 +442,13 @@ def run_study(
 
 
 def _sensitivity(
-    study: Study,
-    frame: pd.DataFrame,
-    design,
-    t: np.ndarray,
-    y_all: np.ndarray,
-    effects: EffectTable,
-    psm: MatchingEstimator | None,
-    quiet: bool,
+    study: Study, design: _Design, outcomes: list[str], effects: EffectTable, quiet: bool
 ) -> SensitivityResults:
-    """Run the sensitivity checks the study asks for."""
+    """Run the sensitivity checks the study asks for on ``outcomes`` with ``design``."""
     spec = study.sensitivity
-    outcomes = list(study.outcomes)
-    column = {name: y_all[:, j] for j, name in enumerate(outcomes)}
+    frame, t, psm = design.frame, design.t, design.psm
+    x = design.covariates
+    column = {name: frame[name].to_numpy(dtype=float) for name in outcomes}
     adjusted = [e for e in effects if e.method != "naive"]
     evalues = []
     if spec.evalue:
@@ -391,7 +463,7 @@ def _sensitivity(
             if pairs:
                 rosenbaum.append(
                     rosenbaum_bounds(
-                        psm._differences(column[name])[0],
+                        psm.differences(column[name])[0],
                         name,
                         spec.rosenbaum.gamma_max,
                         spec.rosenbaum.step,
@@ -414,8 +486,8 @@ def _sensitivity(
             omitted_variable_bounds(
                 column[name],
                 t.astype(float),
-                design.matrix,
-                design.names,
+                x.matrix,
+                x.names,
                 name,
                 o.benchmarks,
                 tuple(o.kd),
@@ -431,11 +503,11 @@ def _sensitivity(
 
         r = spec.refutations
         for method in r.methods:
-            options = _refutation_options(study, method)
-            for name in r.outcomes or outcomes[:1]:
+            options = estimator_options(study, method)
+            for name in [o for o in r.outcomes or list(study.outcomes)[:1] if o in outcomes]:
                 effect = effects.get(name, method)
                 refutations += refute(
-                    design.matrix,
+                    x.matrix,
                     t,
                     column[name],
                     name,
@@ -455,28 +527,18 @@ def _sensitivity(
         from .heterogeneity import cate_by_level, subgroup_effects
 
         h = spec.heterogeneity
-        aipw = study.methods.aipw or AIPWSpec()  # the study's AIPW settings, or the defaults
-        folds, learner = aipw.folds, aipw.learner
+        aipw = estimator_options(study, "aipw")
+        folds = aipw["folds"]
+        y_all = frame[outcomes].to_numpy(dtype=float)
         subgroups = subgroup_effects(
-            frame,
-            design.matrix,
-            t,
-            y_all,
-            outcomes,
-            h.by,
-            study.estimand,
-            folds,
-            learner,
-            study.propensity.clip,
-            study.seed,
-            study.report.min_cell_size,
+            frame, x.matrix, t, y_all, outcomes, h.by, aipw, study.report.min_cell_size
         )
         if h.cate:
             cate = pd.concat(
                 [
                     cate_by_level(
                         frame,
-                        design.matrix,
+                        x.matrix,
                         t,
                         column[name],
                         name,
@@ -492,38 +554,36 @@ def _sensitivity(
     return SensitivityResults(evalues, rosenbaum, ovb, refutations, subgroups, cate)
 
 
-def _refutation_options(study: Study, method: str) -> dict[str, Any]:
-    """The study's settings of ``method`` as estimator keyword arguments."""
+def estimator_options(study: Study, method: str) -> dict[str, Any]:
+    """The study's settings of ``method`` (``psm`` or ``aipw``) as estimator keyword arguments:
+    the one place where study-file keys meet estimator parameters (the study's AIPW settings, or
+    the defaults when the study runs no AIPW but needs it for subgroups)."""
     if method == "aipw":
-        a = study.methods.aipw
+        a = study.methods.aipw or AIPWSpec()
         return {
             "estimand": study.estimand,
             "folds": a.folds,
-            "learner": a.learner,
+            "outcome_learner": a.outcome_learner,
+            "propensity_learner": a.propensity_learner or study.propensity.model or "logistic",
             "clip": study.propensity.clip,
             "random_state": study.seed,
         }
     p = study.methods.psm
-    return {
-        "estimand": study.estimand,
-        "ratio": p.ratio,
-        "replace": p.replace,
-        "caliper": p.caliper,
-        "order": p.order,
-        "distance": p.distance,
-        "random_state": study.seed,
-    }
+    return {"estimand": study.estimand, "random_state": study.seed, **p.model_dump()}
 
 
-def _truth(study: Study, sample: AnalysisSample, frame: pd.DataFrame) -> pd.DataFrame | None:
-    """For simulated data, the true effects over the analysed rows for the study's estimand."""
+def _truth(
+    study: Study, sample: AnalysisSample, frame: pd.DataFrame, outcomes: list[str]
+) -> pd.DataFrame | None:
+    """For simulated data, the true effects of ``outcomes`` over the analysed rows ``frame`` for
+    the study's estimand."""
     cohort = sample.source.cohort
     if cohort is None or study.treatment.label not in {c[0] for c in cohort.individual_effects}:
         return None
     table = cohort.truth_for(frame.index)
     return table[
         (table.treatment == study.treatment.label)
-        & (table.outcome.isin(study.outcomes))
+        & (table.outcome.isin(outcomes))
         & (table.estimand == study.estimand)
     ].reset_index(drop=True)
 
@@ -535,6 +595,7 @@ def _warnings(
     balance: BalanceTable,
     scores: PropensityScores,
     t: np.ndarray,
+    effects: EffectTable,
     sensitivity: SensitivityResults | None = None,
 ) -> list[str]:
     """Plain-words warnings; every count of returnees passes through small-cell suppression."""
@@ -551,21 +612,18 @@ def _warnings(
             f"{n(dropped)} rows (over 10%) were dropped for missing values; the analysed sample "
             "may differ from the population. Consider 'missing: impute'."
         )
-    e = scores.scores
-    outside = int(np.sum((e[t == 1] > e[t == 0].max()) | (e[t == 1] < e[t == 0].min())))
-    outside += int(np.sum((e[t == 0] > e[t == 1].max()) | (e[t == 0] < e[t == 1].min())))
-    extreme = int(np.sum((e < 0.05) | (e > 0.95)))
-    if outside > 0.01 * e.size or extreme > 0.05 * e.size:
+    poor = poor_overlap(scores.scores, t, study.estimand)
+    if poor is not None:
+        outside, extreme = poor
+        side = {"ATT": "above 0.95", "ATC": "below 0.05"}.get(study.estimand, "below 0.05 or above 0.95")
         out.append(
-            f"Poor overlap: {n(outside)} returnees have propensity scores outside the other group's "
-            f"range and {n(extreme)} have scores below 0.05 or above 0.95. Estimates there rest on "
-            "extrapolation; consider 'propensity.trim' or restricting the population."
+            f"Poor overlap for the {study.estimand}: {n(outside)} returnees have propensity scores "
+            f"outside the other group's range and {n(extreme)} have scores {side}. Estimates there "
+            "rest on extrapolation or on a few heavily weighted units; consider 'propensity.trim' "
+            "or restricting the population."
         )
-    if design.n_clipped:
-        out.append(
-            f"{n(design.n_clipped)} propensity scores were clipped to [{design.clip:g}, "
-            f"{1 - design.clip:g}] for weighting."
-        )
+    for effect in effects:
+        out += [f"{effect.method} on {effect.outcome}: {w}" for w in effect.warnings]
     matching = design.matching
     if matching and matching["dropped_by_caliper"] > 0.1 * matching["focal_units"]:
         out.append(

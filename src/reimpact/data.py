@@ -3,9 +3,11 @@
 The steps, in order, each counted in a :class:`SampleFlow`: read the file (csv, parquet, xlsx, Stata
 .dta) or simulate the built-in cohort; score raw survey answers when the study asks; check that every
 column the study names exists; apply the population filters; apply the treatment rule; apply the
-missing-data policy (``drop``: listwise deletion; ``impute``: covariates only, numeric by the mean
-plus a missing indicator, categorical as a level ``"(missing)"``; treatment and outcomes are never
-imputed). Input files are only read.
+missing-data policy (``drop``: rows missing the treatment or a covariate are deleted; ``impute``:
+covariates only, numeric by the mean plus a missing indicator, categorical as a level
+``"(missing)"``). Outcomes are never imputed and never delete a row: a row without an outcome is
+left out of that outcome's analyses only, and counted in ``missing_outcome``. Input files are only
+read.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ class SampleFlow:
     analysed: int
     treated: int
     control: int
+    missing_outcome: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -142,8 +145,8 @@ def prepare_frame(study: Study, raw: pd.DataFrame, source: DataSource) -> Analys
     for column in study.outcomes:
         _check_numeric(frame[column], f"outcomes: column '{column}'", "an outcome")
 
-    frame, treated, dropped, imputed, covariate_columns, categorical = _missing_policy(
-        study, frame, treated
+    frame, treated, dropped, imputed, covariate_columns, categorical, missing_outcome = (
+        _missing_policy(study, frame, treated)
     )
     n_treated = int(treated.sum())
     n_control = int(len(treated) - n_treated)
@@ -164,6 +167,7 @@ def prepare_frame(study: Study, raw: pd.DataFrame, source: DataSource) -> Analys
         analysed=len(frame),
         treated=n_treated,
         control=n_control,
+        missing_outcome=missing_outcome,
     )
     return AnalysisSample(frame, treated.astype(np.int8), flow, source, covariate_columns, categorical)
 
@@ -302,7 +306,7 @@ def _is_categorical(series: pd.Series, column: str, study: Study) -> bool:
 
 def _missing_policy(study: Study, frame: pd.DataFrame, treated: np.ndarray):
     """Apply ``missing: drop | impute``; return the frame, treatment, counts and covariate names."""
-    never_imputed = [study.treatment.label] + list(study.outcomes)
+    never_imputed = [study.treatment.label]
     frame = frame.copy()
     frame[study.treatment.label] = treated
     for column in study.outcomes:
@@ -342,7 +346,8 @@ def _missing_policy(study: Study, frame: pd.DataFrame, treated: np.ndarray):
         dropped["total"] = int((~keep).sum())
     frame = frame.loc[keep]
     treated = frame[study.treatment.label].to_numpy().astype(int)
-    return frame, treated, dropped, imputed, covariates, categorical
+    missing_outcome = {c: int(frame[c].isna().sum()) for c in study.outcomes if frame[c].isna().any()}
+    return frame, treated, dropped, imputed, covariates, categorical, missing_outcome
 
 
 def write_table(frame: pd.DataFrame, path: str | Path) -> Path:

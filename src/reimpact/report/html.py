@@ -106,7 +106,11 @@ def _study_section(results: StudyResults) -> str:
         ("Population", "; ".join(f"{k}: {v}" for k, v in study.population.items()) or "everyone"),
         ("Exact matching on", ", ".join(study.exact) or "none"),
         ("Missing values", study.missing),
-        ("Propensity score", f"{study.propensity.kind}, clipped at {study.propensity.clip:g}"),
+        (
+            "Propensity score",
+            f"{study.propensity.kind}; where inverted, bounded at {study.propensity.clip:g} on the "
+            f"side the {study.estimand} needs",
+        ),
         ("Methods", ", ".join(study.methods.names)),
         ("Data", results.sample.source.description),
     ]
@@ -138,6 +142,10 @@ def _sample_section(results: StudyResults) -> str:
         for k, v in flow["dropped_missing"].items()
     ]
     rows += [(f"Imputed values in {k}", v) for k, v in flow["imputed"].items()]
+    rows += [
+        (f"Without {k} (left out of the analyses of {k} only)", v)
+        for k, v in flow["missing_outcome"].items()
+    ]
     rows += [("Analysed", flow["analysed"]), ("Treated", flow["treated"]), ("Control", flow["control"])]
     if design["n_trimmed"]:
         rows.append(
@@ -150,12 +158,11 @@ def _sample_section(results: StudyResults) -> str:
             ("Matched control units", matching["matched_control"]),
             ("Focal units dropped by the caliper", matching["dropped_by_caliper"]),
         ]
-    rows.append(
-        (
-            f"Propensity scores clipped to [{design['clip']:g}, {1 - design['clip']:g}]",
-            design["n_clipped"],
-        )
-    )
+    clip = design["clip"]
+    rows += [
+        (f"Propensity scores raised to {clip:g} for weighting", design["n_bounded_below"]),
+        (f"Propensity scores lowered to {1 - clip:g} for weighting", design["n_bounded_above"]),
+    ]
     return _table(["Step", "Returnees"], [(_e(k), _e(v)) for k, v in rows])
 
 
