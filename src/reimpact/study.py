@@ -361,6 +361,8 @@ class Study(Section):
     cluster: str | None = None
     estimand: Estimand = "ATT"
     missing: Literal["drop", "impute"] = "drop"
+    # infinite or absurdly large values in an outcome or covariate: refuse (default) or drop the rows
+    invalid_values: Literal["error", "drop"] = "error"
     propensity: PropensitySpec = Field(default_factory=PropensitySpec)
     methods: MethodsSpec = Field(default_factory=lambda: MethodsSpec(psm=PSMSpec()))
     scoring: ScoringSpec | None = None
