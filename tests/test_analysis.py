@@ -11,6 +11,7 @@ import pytest
 
 from reimpact.analysis import run_study
 from reimpact.cli import main
+from reimpact.exceptions import DesignError
 from reimpact.results import EFFECT_COLUMNS
 from reimpact.study import Study, load_study
 
@@ -267,3 +268,81 @@ def test_matching_options_reach_the_estimator(study_dict):
     params = MatchingEstimator(**options).get_params()
     assert {k: params[k] for k in psm} == psm
     assert params["estimand"] == "ATT" and params["random_state"] == 0
+
+
+def _rare_level_file(tmp_path, treated_only: bool = False) -> Path:
+    """An ACIC-2016-like export: a country held by 2 units, both controls (or, with
+    ``treated_only``, a second country held by 12 treated units only)."""
+    rng = np.random.default_rng(5)
+    n = 1200
+    frame = pd.DataFrame(
+        {
+            "age": rng.normal(35, 9, n).round(),
+            "country": rng.choice(["A", "B", "C"], n),
+            "x": rng.normal(size=n),
+        }
+    )
+    frame.loc[:1, "country"] = "F"
+    p = 1 / (1 + np.exp(-(-0.5 + 0.5 * frame.x)))
+    t = (rng.random(n) < p).astype(int)
+    t[:2] = 0
+    if treated_only:
+        frame.loc[2:13, "country"] = "G"
+        t[2:14] = 1
+    frame["t"] = t
+    frame["y"] = frame.x + 1.0 * t + rng.normal(size=n)
+    path = tmp_path / "acic_like.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def _rare_study(path, **changes) -> Study:
+    raw = {
+        "name": "rare",
+        "data": {"path": str(path)},
+        "treatment": {"column": "t"},
+        "outcomes": ["y"],
+        "covariates": ["age", "country", "x"],
+        "methods": {"psm": {}, "ipw": {}, "aipw": {}},
+        **changes,
+    }
+    return Study.from_dict(raw)
+
+
+def test_a_level_held_by_two_controls_leaves_them_out_and_keeps_the_att(tmp_path):
+    """The default ``separation: exclude``: the run finishes, the 2 controls of country F leave the
+    comparison, and the warning says the ATT is unchanged; the estimates recover the effect 1."""
+    results = run_study(_rare_study(_rare_level_file(tmp_path)))
+    assert results.sample.flow.analysed == 1200 and len(results.frame) == 1198
+    assert results.design.separated_levels == [
+        {"column": "country", "level": "F", "units": 2, "group": "control", "action": "excluded"}
+    ]
+    assert any(
+        w.startswith("country=F is held by control returnees only: its <10 control returnees were")
+        and w.endswith("no treated returnee has it, so the ATT is unchanged.")
+        for w in results.warnings
+    )
+    for method in ("psm", "ipw", "aipw"):
+        effect = results.effects.get("y", method)
+        assert abs(effect.estimate - 1.0) < 4 * effect.std_error, effect.summary()
+
+
+def test_a_level_without_controls_restricts_the_att_and_other_rules(tmp_path):
+    path = _rare_level_file(tmp_path, treated_only=True)
+    results = run_study(_rare_study(path))
+    assert {(lv["level"], lv["group"]) for lv in results.design.separated_levels} == {
+        ("F", "control"),
+        ("G", "treated"),
+    }
+    assert any("the estimate is now the ATT of the treated returnees outside this level" in w
+               for w in results.warnings)  # fmt: skip
+    with pytest.raises(DesignError, match="every unit with country=F is control"):
+        run_study(_rare_study(path, propensity={"separation": "error"}))
+    merged = run_study(_rare_study(path, propensity={"separation": "merge", "merge_below": 20}))
+    assert merged.design.separated_levels[0] == {
+        "column": "country", "level": "F, G", "action": "merged"
+    }  # fmt: skip
+    assert len(merged.frame) == 1200  # F and G pooled: "(other)" holds both groups
+    penalised = run_study(_rare_study(path, propensity={"separation": "penalise"}))
+    assert len(penalised.frame) == 1200 and penalised.design.separated_levels == []
+    assert "treats the propensity score as known" in " ".join(penalised.effects.get("y", "ipw").notes)

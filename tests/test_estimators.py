@@ -12,10 +12,13 @@ from reimpact.matching import MatchingEstimator
 from reimpact.propensity import (
     PropensityModel,
     PropensityScores,
+    SeparatedLevel,
     bound_scores,
     covariate_design,
     cross_fitted_scores,
     estimate_propensity,
+    separated_levels,
+    separation_error,
 )
 from reimpact.weighting import IPWEstimator, balancing_weights, effective_sample_size
 
@@ -185,9 +188,27 @@ def test_perfect_separation_is_an_error():
 def test_separation_by_a_category_names_the_level():
     frame = pd.DataFrame({"country": ["A"] * 10 + ["B"] * 30, "age": np.arange(40.0) % 7})
     t = np.r_[np.zeros(10), np.tile([0, 1], 15)].astype(np.int8)
-    design = covariate_design(frame, ["country", "age"], ["country"])
+    levels = separated_levels(frame, ["country"], t)
+    assert levels == [SeparatedLevel("country", "A", 10, "control")]
     with pytest.raises(DesignError, match="every unit with country=A is control"):
-        estimate_propensity(design, t, "logistic", 0.01)
+        raise separation_error(levels[0])
+
+
+def test_firth_penalised_fit_stays_finite_under_separation():
+    """Firth's penalty keeps the coefficients finite where maximum likelihood diverges; on data
+    without separation it is close to maximum likelihood."""
+    from reimpact.propensity import fit_logistic
+
+    x = np.column_stack([np.ones(40), np.r_[np.ones(5), np.zeros(35)], np.arange(40) % 7])
+    t = np.r_[np.zeros(5), np.tile([0, 1], 17), [1]]
+    with pytest.raises(DesignError, match="does not converge"):
+        fit_logistic(x, t)
+    beta = fit_logistic(x, t, firth=True)
+    assert np.all(np.isfinite(beta)) and beta[1] < -1
+    rng = np.random.default_rng(0)
+    z = np.column_stack([np.ones(2000), rng.normal(size=2000)])
+    tz = (rng.random(2000) < 1 / (1 + np.exp(-(0.3 + z[:, 1])))).astype(float)
+    np.testing.assert_allclose(fit_logistic(z, tz, firth=True), fit_logistic(z, tz), atol=0.01)
 
 
 def test_constant_covariate_is_an_error():

@@ -31,7 +31,10 @@ from .propensity import (
     PropensityScores,
     covariate_design,
     estimate_propensity,
+    merge_rare_levels,
     poor_overlap,
+    separated_levels,
+    separation_error,
 )
 from .report import privacy
 from .results import Effect, EffectTable
@@ -70,6 +73,7 @@ class DesignSummary:
     trim: float | None
     n_trimmed: int
     matching: dict[str, Any] = field(default_factory=dict)
+    separated_levels: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -268,15 +272,74 @@ class _Design:
     ipw: IPWEstimator | None
 
 
+@dataclass(frozen=True)
+class _Comparison:
+    """The units that can be compared and the covariates to compare them on, after the
+    ``propensity.separation`` rule; ``levels`` are the separated levels and what was done."""
+
+    frame: pd.DataFrame
+    t: np.ndarray
+    covariates: list[str]
+    categorical: list[str]
+    levels: list[dict[str, Any]]
+
+
+def _comparison(study: Study, sample: AnalysisSample) -> _Comparison:
+    """Apply ``propensity.separation`` to the analysis sample.
+
+    A categorical level held by one group only offers no comparison. ``exclude`` leaves its units
+    out (repeated until no such level remains, since leaving units out can separate another
+    level): for the ATT a level without treated units only sheds controls that resemble no
+    treated unit, so the ATT is unchanged, while a level without controls sheds treated units and
+    restricts the ATT to the treated outside it (mirrored for the ATC; both restrict the ATE).
+    ``merge`` first pools rare levels into "(other)"; ``penalise`` keeps every unit for Firth's
+    model; ``error`` refuses. A categorical covariate left with one level is dropped (said)."""
+    spec = study.propensity
+    frame, t = sample.frame, sample.treatment.astype(np.int8)
+    categorical = list(sample.categorical)
+    covariates = list(sample.covariate_columns)
+    levels: list[dict[str, Any]] = []
+    if spec.kind == "column" or spec.separation == "penalise":
+        return _Comparison(frame, t, covariates, categorical, levels)
+    if spec.separation == "merge":
+        frame = frame.copy()
+        for column, merged in merge_rare_levels(frame, categorical, spec.merge_below).items():
+            levels.append({"column": column, "level": ", ".join(merged), "action": "merged"})
+    for _ in range(20):
+        found = separated_levels(frame, categorical, t)
+        if not found:
+            break
+        if spec.separation == "error":
+            raise separation_error(found[0])
+        drop = np.zeros(len(frame), bool)
+        for level in found:
+            drop |= (frame[level.column].astype(str) == level.level).to_numpy()
+            levels.append({**asdict(level), "action": "excluded"})
+        frame, t = frame.loc[~drop], t[~drop]
+        if min(t.sum(), (1 - t).sum()) < 2:
+            raise DesignError(
+                "propensity.separation",
+                "leaving out the levels held by one group leaves fewer than 2 treated or control "
+                "units; merge levels ('separation: merge') or revise the covariates",
+            )
+    for column in [c for c in categorical if frame[c].astype(str).nunique() < 2]:
+        categorical.remove(column)
+        covariates.remove(column)
+        levels.append({"column": column, "level": "", "action": "dropped: one level left"})
+    return _Comparison(frame, t, covariates, categorical, levels)
+
+
 def _fit_design(
-    study: Study, sample: AnalysisSample, frame: pd.DataFrame, t: np.ndarray, quiet: bool
+    study: Study, comparison: _Comparison, frame: pd.DataFrame, t: np.ndarray, quiet: bool
 ) -> _Design:
     """Score, trimming (Crump et al. 2009; the score is refitted on the rows kept), matching and
     weights on ``frame``."""
-    covariates = covariate_design(frame, sample.covariate_columns, sample.categorical)
+    names, categorical = comparison.covariates, comparison.categorical
+    covariates = covariate_design(frame, names, categorical)
     given = frame[study.propensity.column].to_numpy(dtype=float) if study.propensity.column else None
     p = study.propensity
-    scores = estimate_propensity(covariates, t, p.kind, p.clip, given, random_state=study.seed)
+    firth = p.separation == "penalise"
+    scores = estimate_propensity(covariates, t, p.kind, p.clip, given, study.seed, firth)
     n_trimmed = 0
     if p.trim is not None:
         keep = (scores.scores >= p.trim) & (scores.scores <= 1 - p.trim)
@@ -288,8 +351,8 @@ def _fit_design(
                 raise DesignError(
                     "propensity.trim", "trimming leaves fewer than 2 units in a group; lower it"
                 )
-            covariates = covariate_design(frame, sample.covariate_columns, sample.categorical)
-            scores = estimate_propensity(covariates, t, p.kind, p.clip, given, random_state=study.seed)
+            covariates = covariate_design(frame, names, categorical)
+            scores = estimate_propensity(covariates, t, p.kind, p.clip, given, study.seed, firth)
     psm = ipw = None
     if study.methods.psm is not None:
         strata = None
@@ -326,11 +389,11 @@ def _effects(study: Study, design: _Design, outcomes: list[str], quiet: bool) ->
     return effects
 
 
-def _outcome_groups(study: Study, sample: AnalysisSample) -> list[tuple[np.ndarray, list[str]]]:
+def _outcome_groups(study: Study, frame: pd.DataFrame) -> list[tuple[np.ndarray, list[str]]]:
     """The outcomes grouped by the rows where they are observed (the fully observed first)."""
     groups: dict[bytes, tuple[np.ndarray, list[str]]] = {}
     for name in study.outcomes:
-        mask = sample.frame[name].notna().to_numpy()
+        mask = frame[name].notna().to_numpy()
         groups.setdefault(mask.tobytes(), (mask, []))[1].append(name)
     return sorted(groups.values(), key=lambda group: not group[0].all())
 
@@ -349,22 +412,22 @@ def run_study(
     of every other pattern of observed outcomes, each such effect noting how many were left out.
     Balance, the design summary and the figures describe the design on the analysis sample."""
     sample = prepare_sample(study, data_path)
-    t_all = sample.treatment.astype(np.int8)
-    main = _fit_design(study, sample, sample.frame, t_all, quiet)
+    comparison = _comparison(study, sample)
+    t_all = comparison.t
+    main = _fit_design(study, comparison, comparison.frame, t_all, quiet)
     effects: list[Effect] = []
     parts: list[SensitivityResults] = []
     truths: list[pd.DataFrame] = []
-    for mask, names in _outcome_groups(study, sample):
+    for mask, names in _outcome_groups(study, comparison.frame):
         design = main
         if not mask.all():
             t = t_all[mask]
             if min(t.sum(), (1 - t).sum()) < 2:
                 raise DesignError(
                     f"outcomes: '{names[0]}'",
-                    "is observed for fewer than 2 treated or control units; remove it or check "
-                    "the data",
+                    "is observed for fewer than 2 treated or control units; remove it or check the data",
                 )
-            design = _fit_design(study, sample, sample.frame.loc[mask], t, quiet)
+            design = _fit_design(study, comparison, comparison.frame.loc[mask], t, quiet)
         found = _effects(study, design, names, quiet)
         if not mask.all():
             left_out = int((~mask).sum())
@@ -402,8 +465,8 @@ def run_study(
         weights["weighted"] = main.ipw.weights_
     balance = balance_table(
         main.frame,
-        sample.covariate_columns,
-        sample.categorical,
+        comparison.covariates,
+        comparison.categorical,
         t,
         weights,
         study.estimand,
@@ -418,6 +481,7 @@ def run_study(
         trim=study.propensity.trim,
         n_trimmed=main.n_trimmed,
         matching=matching_info,
+        separated_levels=comparison.levels,
     )
     sensitivity = SensitivityResults.combine(parts) if study.sensitivity is not None else None
     results = StudyResults(
@@ -431,9 +495,7 @@ def run_study(
         balance=balance,
         effects=table,
         truth=pd.concat(truths, ignore_index=True) if truths else None,
-        warnings=tuple(
-            _warnings(study, summary, sample, balance, main.scores, t, table, sensitivity)
-        ),
+        warnings=tuple(_warnings(study, summary, sample, balance, main.scores, t, table, sensitivity)),
         sensitivity=sensitivity,
     )
     if out_dir is not None:
@@ -560,11 +622,14 @@ def estimator_options(study: Study, method: str) -> dict[str, Any]:
     the defaults when the study runs no AIPW but needs it for subgroups)."""
     if method == "aipw":
         a = study.methods.aipw or AIPWSpec()
+        learner = a.propensity_learner or study.propensity.model or "logistic"
+        if learner == "logistic" and study.propensity.separation == "penalise":
+            learner = "firth"
         return {
             "estimand": study.estimand,
             "folds": a.folds,
             "outcome_learner": a.outcome_learner,
-            "propensity_learner": a.propensity_learner or study.propensity.model or "logistic",
+            "propensity_learner": learner,
             "clip": study.propensity.clip,
             "random_state": study.seed,
         }
@@ -622,6 +687,7 @@ def _warnings(
             "rest on extrapolation or on a few heavily weighted units; consider 'propensity.trim' "
             "or restricting the population."
         )
+    out += [_level_warning(level, study.estimand, n) for level in design.separated_levels]
     for effect in effects:
         out += [f"{effect.method} on {effect.outcome}: {w}" for w in effect.warnings]
     matching = design.matching
@@ -646,3 +712,23 @@ def _warnings(
                 f"(rule: {r.rule}): original {r.original:.4g}, refuted {r.refuted:.4g}."
             )
     return out
+
+
+def _level_warning(level: dict[str, Any], estimand: str, n) -> str:
+    """What the separation rule did to one level, and what that does to the estimand."""
+    column = level["column"]
+    if level["action"] == "merged":
+        return f"Rare levels of {column} ({level['level']}) were merged into '(other)'."
+    if level["action"] != "excluded":
+        return f"{column} has one level left among the comparable units and was left out of the model."
+    group, other = ("treated", "control") if level["group"] == "treated" else ("control", "treated")
+    focal = {"ATT": "treated", "ATC": "control"}.get(estimand)
+    if focal is not None and group != focal:
+        effect = f"no {focal} returnee has it, so the {estimand} is unchanged"
+    else:
+        who = {"ATT": "treated returnees", "ATC": "control returnees"}.get(estimand, "returnees")
+        effect = f"the estimate is now the {estimand} of the {who} outside this level"
+    return (
+        f"{column}={level['level']} is held by {group} returnees only: its {n(level['units'])} "
+        f"{group} returnees were left out (no {other} returnee to compare them with); {effect}."
+    )

@@ -25,8 +25,10 @@ import pandas as pd
 
 from .exceptions import DesignError
 
-PropensityKind = Literal["logistic", "gradient_boosting"]
+# "firth": the logistic model by Firth's penalised likelihood (``propensity.separation: penalise``)
+PropensityKind = Literal["logistic", "firth", "gradient_boosting"]
 _SEPARATION_LOGIT = 25.0  # |logit| beyond which a fitted probability is 0 or 1 to 1e-11
+OTHER_LEVEL = "(other)"
 
 
 @dataclass(frozen=True)
@@ -79,27 +81,67 @@ def _constant(column: str) -> None:
     )
 
 
-def check_separation_by_level(design: CovariateDesign, treated: np.ndarray) -> None:
-    """A categorical level held only by treated or only by control units separates the groups."""
-    for j, name in enumerate(design.names):
-        if "=" not in name:
-            continue
-        has = design.matrix[:, j] == 1
-        share = treated[has].mean()
-        if share in (0.0, 1.0):
-            group = "treated" if share == 1.0 else "control"
-            raise DesignError(
-                f"covariates: '{design.sources[j]}'",
-                f"perfect separation in the propensity model: every unit with {name} is {group}; "
-                "restrict the population to levels with both groups or merge that level",
-            )
+@dataclass(frozen=True)
+class SeparatedLevel:
+    """A categorical level held by units of one group only: no comparison is possible there."""
+
+    column: str
+    level: str
+    units: int
+    group: Literal["treated", "control"]
 
 
-def fit_logistic(x: np.ndarray, t: np.ndarray, max_iter: int = 100, tol: float = 1e-6) -> np.ndarray:
+def separated_levels(
+    frame: pd.DataFrame, categorical: list[str], treated: np.ndarray
+) -> list[SeparatedLevel]:
+    """Every level of the categorical covariates whose units are all treated or all controls
+    (such a level separates the groups: the logistic fit diverges and there is no overlap)."""
+    out = []
+    t = np.asarray(treated)
+    for column in categorical:
+        values = frame[column].astype(str).to_numpy()
+        levels, codes = np.unique(values, return_inverse=True)
+        n = np.bincount(codes, minlength=levels.size)
+        n1 = np.bincount(codes, weights=t, minlength=levels.size)
+        for j in np.flatnonzero((n1 == 0) | (n1 == n)):
+            group = "treated" if n1[j] == n[j] else "control"
+            out.append(SeparatedLevel(column, str(levels[j]), int(n[j]), group))
+    return out
+
+
+def separation_error(level: SeparatedLevel) -> DesignError:
+    """The refusal for ``propensity.separation: error``."""
+    return DesignError(
+        f"covariates: '{level.column}'",
+        f"perfect separation in the propensity model: every unit with {level.column}={level.level} "
+        f"is {level.group}; set 'propensity.separation: exclude' (the default), 'merge' or "
+        "'penalise', or restrict the population",
+    )
+
+
+def merge_rare_levels(frame: pd.DataFrame, categorical: list[str], below: int) -> dict[str, list[str]]:
+    """Replace, in place, the levels of each categorical covariate held by fewer than ``below``
+    units by ``"(other)"``; returns the merged levels per column."""
+    merged = {}
+    for column in categorical:
+        values = frame[column].astype(str)
+        counts = values.value_counts()
+        rare = sorted(counts.index[counts < below])
+        if len(rare) > 0:
+            frame[column] = values.where(~values.isin(rare), OTHER_LEVEL)
+            merged[column] = rare
+    return merged
+
+
+def fit_logistic(
+    x: np.ndarray, t: np.ndarray, max_iter: int = 100, tol: float = 1e-6, firth: bool = False
+) -> np.ndarray:
     """Maximum-likelihood logistic regression by Newton-Raphson; ``x`` includes the intercept.
 
     Newton's method converges quadratically: once a step is below ``tol`` the remaining error is
-    of order ``tol**2``, so the loop stops there.
+    of order ``tol**2``, so the loop stops there. With ``firth``, the score is Firth's (1993)
+    penalised one, X'(t - p + h (1/2 - p)) with h the diagonal of the weighted hat matrix, whose
+    estimates stay finite under separation (Heinze & Schemper 2002).
 
     Raises :class:`DesignError` when the fit diverges (perfect or quasi-perfect separation).
     """
@@ -109,13 +151,21 @@ def fit_logistic(x: np.ndarray, t: np.ndarray, max_iter: int = 100, tol: float =
     for _ in range(max_iter):
         p = expit(eta)
         w = p * (1.0 - p)
-        gradient = x.T @ (t - p)
         hessian = x.T @ (x * w[:, None])
         hessian[np.diag_indices_from(hessian)] += 1e-10
+        residual = t - p
+        if firth:
+            leverage = w * np.einsum("ij,ji->i", x, np.linalg.solve(hessian, x.T))
+            residual = residual + leverage * (0.5 - p)
+        gradient = x.T @ residual
         try:
             step = np.linalg.solve(hessian, gradient)
         except np.linalg.LinAlgError:
             step = np.linalg.lstsq(hessian, gradient, rcond=None)[0]
+        if firth:  # step halving: the quadratic model of the penalised likelihood can overshoot
+            base = _firth_loglik(x, t, eta)
+            while _firth_loglik(x, t, x @ (beta + step)) < base and np.max(np.abs(step)) > tol:
+                step = step / 2.0
         beta = beta + step
         eta = x @ beta
         if np.max(np.abs(eta)) > 2 * _SEPARATION_LOGIT:
@@ -125,14 +175,23 @@ def fit_logistic(x: np.ndarray, t: np.ndarray, max_iter: int = 100, tol: float =
     raise DesignError(
         "propensity",
         "the logistic model does not converge (perfect or quasi-perfect separation: some "
-        "covariate pattern predicts the treatment exactly); remove or coarsen that covariate, "
-        "or restrict the population",
+        "covariate pattern predicts the treatment exactly); set 'propensity.separation: "
+        "penalise', remove or coarsen that covariate, or restrict the population",
     )
 
 
+def _firth_loglik(x: np.ndarray, t: np.ndarray, eta: np.ndarray) -> float:
+    """Firth's penalised log-likelihood: l(beta) + log det(X' W X) / 2."""
+    p = expit(eta)
+    w = p * (1.0 - p)
+    loglik = np.sum(t * np.log(p) + (1.0 - t) * np.log1p(-p))
+    return float(loglik + 0.5 * np.linalg.slogdet(x.T @ (x * w[:, None]))[1])
+
+
 def expit(eta: np.ndarray) -> np.ndarray:
-    """The logistic function, safe for large |eta|."""
-    return 1.0 / (1.0 + np.exp(-np.clip(eta, -500, 500)))
+    """The logistic function with |eta| capped at 30: probabilities stay within 1e-13 of 0 and 1
+    but never reach them, so that their logits (the matching distance) and odds stay finite."""
+    return 1.0 / (1.0 + np.exp(-np.clip(eta, -30.0, 30.0)))
 
 
 class PropensityModel:
@@ -150,8 +209,8 @@ class PropensityModel:
         self.random_state = random_state
 
     def fit(self, x: np.ndarray, t: np.ndarray) -> PropensityModel:
-        if self.kind == "logistic":
-            self.coef_ = fit_logistic(_add_intercept(x), t)
+        if self.kind in ("logistic", "firth"):
+            self.coef_ = fit_logistic(_add_intercept(x), t, firth=self.kind == "firth")
         else:
             from sklearn.calibration import CalibratedClassifierCV
             from sklearn.ensemble import HistGradientBoostingClassifier
@@ -162,7 +221,7 @@ class PropensityModel:
         return self
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        if self.kind == "logistic":
+        if self.kind in ("logistic", "firth"):
             return expit(_add_intercept(x) @ self.coef_)
         return self.estimator_.predict_proba(x)[:, 1]
 
@@ -288,10 +347,12 @@ def estimate_propensity(
     clip: float,
     given: np.ndarray | None = None,
     random_state: int = 0,
+    firth: bool = False,
 ) -> PropensityScores:
     """Fit the propensity model (or check a given score) and check for overlap. Logistic scores
-    are fitted on all units (a parametric model with few parameters); gradient-boosting scores
-    are cross-fitted and calibrated (:func:`cross_fitted_scores`)."""
+    are fitted on all units (a parametric model with few parameters), by Firth's penalised
+    likelihood with ``firth`` (then the standard errors treat the score as known); gradient-
+    boosting scores are cross-fitted and calibrated (:func:`cross_fitted_scores`)."""
     x_full = None
     if kind == "column":
         scores = np.asarray(given, dtype=float)
@@ -300,11 +361,11 @@ def estimate_propensity(
                 "propensity.column", "a given propensity score must lie strictly between 0 and 1"
             )
     elif kind == "logistic":
-        check_separation_by_level(design, treated)
         x_full = design.with_intercept()
-        scores = expit(x_full @ fit_logistic(x_full, treated))
+        scores = expit(x_full @ fit_logistic(x_full, treated, firth=firth))
+        if firth:
+            x_full = None
     else:
-        check_separation_by_level(design, treated)
         scores = cross_fitted_scores(design.matrix, treated, kind, random_state=random_state)
     check_overlap(scores, treated)
     return PropensityScores(scores, kind, clip, x_full)

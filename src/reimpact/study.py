@@ -142,12 +142,20 @@ class PropensitySpec(Section):
     below ``clip``, for the ATE both, for overlap weights never. ``trim`` drops units whose score
     lies outside ``[trim, 1 - trim]`` before estimation (Crump et al. 2009). Both are counted and
     reported.
+
+    ``separation`` decides what happens to a categorical level held by treated units only or by
+    controls only (no comparison is possible there, and the logistic fit diverges): ``exclude``
+    (default) leaves its units out of the comparison and says what that does to the estimand;
+    ``merge`` first pools the levels held by fewer than ``merge_below`` units into "(other)";
+    ``penalise`` fits Firth's penalised logistic model instead; ``error`` refuses.
     """
 
     model: Literal["logistic", "gradient_boosting"] | None = None
     column: str | None = None
     clip: float = Field(default=0.01, ge=0.0, lt=0.5)
     trim: float | None = Field(default=None, gt=0.0, lt=0.5)
+    separation: Literal["exclude", "merge", "penalise", "error"] = "exclude"
+    merge_below: int = Field(default=10, ge=2, le=1_000_000)
 
     @model_validator(mode="after")
     def _one_source(self) -> PropensitySpec:
