@@ -220,8 +220,8 @@ def test_design_errors_exit_2(tmp_path, capsys, study_dict):
 
 
 def test_sensitivity_checks_run_for_every_study(study_run):
-    """The placebo refuter's interval covers 0 and the random common cause leaves the estimate
-    within one standard error (DoWhy's refuters on reimpact's PSM and AIPW)."""
+    """The mean placebo effect is within 3 standard errors of 0 and the random common cause
+    leaves the estimate within one standard error (DoWhy's refuters on reimpact's PSM and AIPW)."""
     results, out = study_run
     sensitivity = results.sensitivity
     assert sensitivity is not None
@@ -229,7 +229,10 @@ def test_sensitivity_checks_run_for_every_study(study_run):
     assert {r.method for r in refutations} == {"psm", "aipw"}
     for r in refutations:
         if r.refuter == "placebo_treatment":
-            assert r.refuted_ci_lower <= 0 <= r.refuted_ci_upper, r
+            # the 95% interval misses 0 in 5% of checks by construction; this test allows the
+            # mean placebo effect 3 of its standard errors (the interval's half-width is 1.96)
+            half = (r.refuted_ci_upper - r.refuted_ci_lower) / 2
+            assert abs(r.refuted) <= 3 / 1.96 * half, r
         if r.refuter == "random_common_cause":
             assert abs(r.refuted - r.original) <= r.original_se, r
     assert len(sensitivity.evalues) == 3 * len(results.study.outcomes)
@@ -242,7 +245,9 @@ def test_sensitivity_checks_run_for_every_study(study_run):
         "refutations",
         "subgroups",
         "cate",
+        "not_run",
     }
+    assert payload["sensitivity"]["not_run"] == [] and payload["not_run"] == []
     assert (out / "figures" / "subgroup_forest.png").exists()
     html = (out / "report.html").read_text()
     assert "Subgroup effects" in html and "Refutations (DoWhy)" in html and "E-values" in html

@@ -4,6 +4,7 @@ validation failure becomes a one-line message that names the field."""
 from __future__ import annotations
 
 import difflib
+import reprlib
 from typing import Any, ClassVar
 
 import numpy as np
@@ -34,8 +35,16 @@ class Section(BaseModel):
         return values
 
 
+_SHORT = reprlib.Repr()
+_SHORT.maxstring = _SHORT.maxother = 60
+_SHORT.maxlist = _SHORT.maxdict = _SHORT.maxtuple = _SHORT.maxset = 4
+_SHORT.maxlevel = 2
+
+
 def show(value: Any) -> str:
-    text = repr(value)
+    """A short repr for messages, built without printing the whole value first (a huge or
+    deeply nested value would take long to print)."""
+    text = _SHORT.repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 

@@ -23,7 +23,7 @@ from . import __version__
 from .balance import BalanceTable, balance_table
 from .data import AnalysisSample, prepare_sample
 from .doubly_robust import AIPWEstimator
-from .exceptions import DesignError
+from .exceptions import DesignError, ReimpactError
 from .inference import matched_regression, sandwich_se, welch_se
 from .matching import MatchingEstimator
 from .propensity import (
@@ -97,6 +97,7 @@ class StudyResults:
     truth: pd.DataFrame | None
     warnings: tuple[str, ...]
     sensitivity: SensitivityResults | None = None
+    not_drawn: tuple[dict[str, str], ...] = ()
     created: str = field(
         default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds")
     )
@@ -175,7 +176,7 @@ class StudyResults:
         return {
             "reimpact_version": __version__,
             "created": self.created,
-            "study": self.study.model_dump(mode="json"),
+            "study": self.resolved_study(),
             "data": {"source": self.sample.source.description, "sha256": self.sample.source.sha256},
             "sample": privacy.counts(self.sample.flow.to_dict(), self.min_cell_size),
             "design": privacy.counts(self.design_dict(), self.min_cell_size),
@@ -193,6 +194,7 @@ class StudyResults:
             ),
             "truth": truth,
             "warnings": list(self.warnings),
+            "not_run": self.not_run,
             "provenance": provenance,
         }
 
@@ -203,15 +205,48 @@ class StudyResults:
 
         return figure(self, name)
 
-    def write(self, out_dir: str | Path) -> Path:
-        """Write ``results.json``, ``figures/`` and ``report.html`` to ``out_dir``."""
-        from .report import write_report
+    @property
+    def not_run(self) -> list[dict[str, str]]:
+        """The optional checks and figures that could not run, with the reason."""
+        sensitivity = self.sensitivity.not_run if self.sensitivity is not None else []
+        return [*sensitivity, *self.not_drawn]
 
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
+    def resolved_study(self) -> dict[str, Any]:
+        """The study with every default filled in, as a study file holds it: a section that is
+        off is ``false`` (``null`` would turn it back on), and a data file is named by the path
+        that was read. ``reimpact run`` on it (or on ``results.json``) reproduces the run."""
+        raw = self.study.model_dump(mode="json")
+        for name in ("psm", "ipw", "aipw"):
+            if raw["methods"][name] is None:
+                raw["methods"][name] = False
+        if raw["sensitivity"] is not None:
+            for name in ("rosenbaum", "omitted_variable", "refutations"):
+                if raw["sensitivity"][name] is None:
+                    raw["sensitivity"][name] = False
+        if raw["data"]["path"] is not None:
+            raw["data"]["path"] = str(Path(self.sample.source.description).resolve())
+        return raw
+
+    def write(self, out_dir: str | Path) -> Path:
+        """Write ``results.json``, ``study.resolved.yaml``, ``figures/`` and ``report.html`` to
+        ``out_dir``, first removing what an earlier run wrote there. A figure that cannot be drawn
+        is recorded under ``not_run`` and in the warnings; the rest is written."""
+        import yaml
+
+        from .report import draw_figures, prepare_output, write_report
+
+        out = prepare_output(out_dir)
+        drawn, failed = draw_figures(self, out)
+        published = replace(
+            self,
+            not_drawn=tuple(failed),
+            warnings=(*self.warnings, *(_not_run_warning(f) for f in failed)),
+        )
         path = out / "results.json"
-        path.write_text(json.dumps(_clean(self.to_dict()), indent=2), encoding="utf-8")
-        write_report(self, out)
+        path.write_text(json.dumps(_clean(published.to_dict()), indent=2), encoding="utf-8")
+        resolved = yaml.safe_dump(self.resolved_study(), sort_keys=False, allow_unicode=True)
+        (out / "study.resolved.yaml").write_text(resolved, encoding="utf-8")
+        write_report(published, out, drawn)
         return path
 
 
@@ -386,7 +421,9 @@ def _effects(study: Study, design: _Design, outcomes: list[str], quiet: bool) ->
         aipw = AIPWEstimator(**estimator_options(study, "aipw"), verbose=not quiet)
         aipw.fit(design.covariates.matrix, t, y_all, design.given)
         effects += [aipw.estimate(j, name, clusters, cluster_name) for j, name in enumerate(outcomes)]
-    return effects
+    constant = {name for j, name in enumerate(outcomes) if np.ptp(y_all[:, j]) == 0}
+    note = "the outcome is constant in the analysed rows: every method estimates no effect (0)"
+    return [replace(e, notes=(*e.notes, note)) if e.outcome in constant else e for e in effects]
 
 
 def _outcome_groups(study: Study, frame: pd.DataFrame) -> list[tuple[np.ndarray, list[str]]]:
@@ -503,35 +540,59 @@ def run_study(
     return results
 
 
+class _Attempts:
+    """Runs optional checks so that one that cannot run is recorded, never fatal: a sensitivity
+    analysis, refutation, subgroup analysis or figure that fails leaves a "not run" record (check,
+    outcome, method, reason) in the results, and the rest of the run goes on."""
+
+    def __init__(self) -> None:
+        self.not_run: list[dict[str, str]] = []
+
+    def run(self, check: str, outcome: str, method: str, function, *args):
+        try:
+            return function(*args)
+        except Exception as exc:  # noqa: BLE001 - the boundary of an optional check
+            self.not_run.append(
+                {"check": check, "outcome": outcome, "method": method, "reason": failure_reason(exc)}
+            )
+            return None
+
+
+def failure_reason(exc: BaseException) -> str:
+    """One line that says why a check failed: a package error's own message, or the exception's
+    type and first line."""
+    if isinstance(exc, ReimpactError):
+        return str(exc)
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    reason = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return reason if len(reason) <= 200 else reason[:197] + "..."
+
+
 def _sensitivity(
     study: Study, design: _Design, outcomes: list[str], effects: EffectTable, quiet: bool
 ) -> SensitivityResults:
-    """Run the sensitivity checks the study asks for on ``outcomes`` with ``design``."""
+    """Run the sensitivity checks the study asks for on ``outcomes`` with ``design``; a check that
+    fails is recorded in ``not_run`` (see :class:`_Attempts`)."""
     spec = study.sensitivity
     frame, t, psm = design.frame, design.t, design.psm
     x = design.covariates
     column = {name: frame[name].to_numpy(dtype=float) for name in outcomes}
-    adjusted = [e for e in effects if e.method != "naive"]
+    attempts = _Attempts()
     evalues = []
     if spec.evalue:
-        evalues = [
-            evalue(e.estimate, e.conf_int(), column[e.outcome], t, e.outcome, e.method, e.estimand)
-            for e in adjusted
-        ]
+        for e in effects:
+            if e.method != "naive":
+                args = (e.estimate, e.conf_int(), column[e.outcome], t, e.outcome, e.method, e.estimand)
+                evalues.append(attempts.run("evalue", e.outcome, e.method, evalue, *args))
     rosenbaum = []
     if spec.rosenbaum is not None:
+        r = spec.rosenbaum
         pairs = psm is not None and psm.ratio == 1 and not psm.replace
         for name in outcomes:
             if pairs:
-                rosenbaum.append(
-                    rosenbaum_bounds(
-                        psm.differences(column[name])[0],
-                        name,
-                        spec.rosenbaum.gamma_max,
-                        spec.rosenbaum.step,
-                        spec.rosenbaum.alpha,
-                    )
-                )
+                differences = psm.differences(column[name])[0]
+                args = (differences, name, r.gamma_max, r.step, r.alpha)
+                rosenbaum.append(attempts.run("rosenbaum", name, "psm", rosenbaum_bounds, *args))
             else:
                 rosenbaum.append(
                     RosenbaumBounds(
@@ -544,21 +605,13 @@ def _sensitivity(
     ovb = []
     if spec.omitted_variable is not None:
         o = spec.omitted_variable
-        ovb = [
-            omitted_variable_bounds(
-                column[name],
-                t.astype(float),
-                x.matrix,
-                x.names,
-                name,
-                o.benchmarks,
-                tuple(o.kd),
-                None,
-                o.q,
-                o.alpha,
+        for name in outcomes:
+            args = (column[name], t.astype(float), x.matrix, x.names, name, o.benchmarks, tuple(o.kd))
+            ovb.append(
+                attempts.run(
+                    "omitted_variable", name, "ols", omitted_variable_bounds, *args, None, o.q, o.alpha
+                )
             )
-            for name in outcomes
-        ]
     refutations = []
     if spec.refutations is not None:
         from .refutation import refute
@@ -568,52 +621,39 @@ def _sensitivity(
             options = estimator_options(study, method)
             for name in [o for o in r.outcomes or list(study.outcomes)[:1] if o in outcomes]:
                 effect = effects.get(name, method)
-                refutations += refute(
-                    x.matrix,
-                    t,
-                    column[name],
-                    name,
-                    method,
-                    options,
-                    effect.estimate,
-                    effect.std_error,
-                    r.simulations,
-                    r.n_jobs,
-                    study.seed,
-                    (r.treatment_strength, r.outcome_strength),
-                    r.subset_fraction,
-                    not quiet,
-                )
+                strengths = (r.treatment_strength, r.outcome_strength)
+                args = (x.matrix, t, column[name], name, method, options, effect.estimate,
+                        effect.std_error, r.simulations, r.n_jobs, study.seed, strengths,
+                        r.subset_fraction, not quiet)  # fmt: skip
+                refutations += attempts.run("refutations", name, method, refute, *args) or []
     subgroups = cate = None
     if spec.heterogeneity is not None:
         from .heterogeneity import cate_by_level, subgroup_effects
 
         h = spec.heterogeneity
         aipw = estimator_options(study, "aipw")
-        folds = aipw["folds"]
         y_all = frame[outcomes].to_numpy(dtype=float)
-        subgroups = subgroup_effects(
-            frame, x.matrix, t, y_all, outcomes, h.by, aipw, study.report.min_cell_size
-        )
+        args = (frame, x.matrix, t, y_all, outcomes, h.by, aipw, study.report.min_cell_size)
+        subgroups = attempts.run("subgroups", ", ".join(outcomes), "aipw", subgroup_effects, *args)
         if h.cate:
-            cate = pd.concat(
-                [
-                    cate_by_level(
-                        frame,
-                        x.matrix,
-                        t,
-                        column[name],
-                        name,
-                        h.by,
-                        folds,
-                        study.seed,
-                        study.report.min_cell_size,
-                    )
-                    for name in outcomes
-                ],
-                ignore_index=True,
-            )
-    return SensitivityResults(evalues, rosenbaum, ovb, refutations, subgroups, cate)
+            tables = [
+                attempts.run(
+                    "cate", name, "econml", cate_by_level, frame, x.matrix, t, column[name], name,
+                    h.by, aipw["folds"], study.seed, study.report.min_cell_size,
+                )
+                for name in outcomes
+            ]  # fmt: skip
+            found = [table for table in tables if table is not None]
+            cate = pd.concat(found, ignore_index=True) if found else None
+    return SensitivityResults(
+        [e for e in evalues if e is not None],
+        [r for r in rosenbaum if r is not None],
+        [o for o in ovb if o is not None],
+        refutations,
+        subgroups,
+        cate,
+        attempts.not_run,
+    )
 
 
 def estimator_options(study: Study, method: str) -> dict[str, Any]:
@@ -688,6 +728,7 @@ def _warnings(
             "or restricting the population."
         )
     out += [_level_warning(level, study.estimand, n) for level in design.separated_levels]
+    out += [_not_run_warning(record) for record in (sensitivity.not_run if sensitivity else [])]
     for effect in effects:
         out += [f"{effect.method} on {effect.outcome}: {w}" for w in effect.warnings]
     matching = design.matching
@@ -732,3 +773,12 @@ def _level_warning(level: dict[str, Any], estimand: str, n) -> str:
         f"{column}={level['level']} is held by {group} returnees only: its {n(level['units'])} "
         f"{group} returnees were left out (no {other} returnee to compare them with); {effect}."
     )
+
+
+def _not_run_warning(record: dict[str, str]) -> str:
+    """The warning for a check or figure that could not run."""
+    where = record["method"]
+    if record["outcome"]:
+        where = f"{where} on {record['outcome']}".strip()
+    what = f"the {record['check']} check" + (f" of {where}" if where else "")
+    return f"Not run: {what} could not run ({record['reason']})."

@@ -6,6 +6,7 @@ Bad input exits with code 2 and one line on standard error that names the field 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -36,6 +37,14 @@ def _run(args: argparse.Namespace) -> None:
     if not args.quiet:
         print(results.summary())
         print(f"\nresults written to {out}/")
+    not_run = json.loads((out / "results.json").read_text(encoding="utf-8"))["not_run"]
+    if args.strict and not_run:
+        first = not_run[0]
+        raise ReimpactError(
+            "--strict",
+            f"{len(not_run)} check(s) could not run, first {first['check']}: {first['reason']} "
+            f"(results written to {out}/)",
+        )
 
 
 def _simulate(args: argparse.Namespace) -> None:
@@ -57,6 +66,10 @@ def _score(args: argparse.Namespace) -> None:
     from .data import read_table, write_table
     from .scoring import load_scheme, score
 
+    if args.min_answered is not None and not 0 < args.min_answered <= 1:
+        raise ReimpactError(
+            "--min-answered", f"must be a share in (0, 1], e.g. 0.5; got {args.min_answered}"
+        )
     raw_path, out_path = Path(args.raw), Path(args.out)
     if not raw_path.is_file():
         raise ReimpactError(str(raw_path), "file not found; check the path")
@@ -85,6 +98,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--data", help="data file that replaces the study's data source")
     run.add_argument("--out", help="output folder (default: results/<study name>)")
     run.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    run.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 2 when a sensitivity check, refutation, subgroup analysis or figure could not run "
+        "(by default it is recorded under 'not_run' and the run succeeds)",
+    )
     run.set_defaults(handler=_run)
 
     simulate = commands.add_parser("simulate", help="write a simulated returnee cohort")

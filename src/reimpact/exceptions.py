@@ -20,6 +20,10 @@ class ReimpactError(ValueError):
         self.message = message
         super().__init__(f"{field}: {message}" if field else message)
 
+    def __reduce__(self):
+        # pickle with both arguments, so that an error raised in a worker process reaches the parent
+        return type(self), (self.field, self.message)
+
 
 class StudyError(ReimpactError):
     """The study file is invalid."""

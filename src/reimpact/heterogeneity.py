@@ -58,7 +58,11 @@ def subgroup_effects(
     min_cell_size: int = 10,
 ) -> pd.DataFrame:
     """AIPW effect of every outcome in every level of every ``by`` column (tidy frame);
-    ``aipw_options`` are :class:`~reimpact.doubly_robust.AIPWEstimator`'s settings."""
+    ``aipw_options`` are :class:`~reimpact.doubly_robust.AIPWEstimator`'s settings. Within a
+    subgroup a covariate level often belongs to one group only, so a logistic score is fitted by
+    Firth's penalised likelihood there, which stays finite under separation."""
+    if aipw_options.get("propensity_learner") == "logistic":
+        aipw_options = {**aipw_options, "propensity_learner": "firth"}
     rows = []
     for column, level, inside, n1, n0, small in _subgroups(frame, by, t, min_cell_size):
         base = {"by": column, "level": level, "n_treated": n1, "n_control": n0}

@@ -717,6 +717,14 @@ class MatchingEstimator:
             notes.append("the bootstrap keeps the matched sets fixed: the score is treated as known")
             return float(np.std(estimates, ddof=1)), f"bootstrap of matched sets ({self.n_bootstrap})"
         if not hasattr(self, "replicates_"):
+            n, p = y.size, 0 if self.covariates_ is None else self.covariates_.shape[1]
+            gigabytes = self.n_bootstrap * n * (p + 8) * 8 / 1e9
+            if gigabytes > 4:
+                raise DesignError(
+                    "methods.psm.n_bootstrap",
+                    f"{self.n_bootstrap} replicates of {n:,} rows would hold about {gigabytes:.0f} GB; "
+                    "lower n_bootstrap or use se: auto",
+                )
             self.replicates_ = self._replicates(rng)
         estimates = np.array([fit.point_estimate(y[idx]) for idx, fit in self.replicates_])
         failed = self.n_bootstrap - len(self.replicates_)

@@ -7,7 +7,9 @@ simulated unobserved common cause) and refit the wrapped estimator, which fits i
 again on every perturbed data set, so no stale score is reused.
 
 Each refuter runs ``simulations`` times with its own seed (one DoWhy simulation each, in parallel
-with joblib), which gives the spread of the refuted estimates. The rules:
+with joblib), which gives the spread of the refuted estimates. The seeds come from one
+``numpy.random.SeedSequence`` of the study's seed (one child stream per refuter), so that a seed
+gives identical refutations however the simulations are split between workers. The rules:
 
 * placebo treatment: passes when the 95% interval of the mean placebo effect contains 0;
 * random common cause: passes when the mean refuted estimate is within one standard error of the
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import math
+import random
 import warnings
 from dataclasses import dataclass
 
@@ -152,8 +155,9 @@ def _run_batch(
     common = {"data": frame, "target_estimand": estimand, "estimate": estimate}
     values = []
     for seed in seeds:
-        # DoWhy's unobserved-common-cause refuter draws from numpy's global state
+        # DoWhy's refuters also draw from numpy's and Python's global states
         np.random.seed(seed)  # noqa: NPY002
+        random.seed(seed)
         if refuter == "placebo_treatment":
             result = refuters.refute_placebo_treatment(
                 treatment_names=["treatment"],
@@ -204,9 +208,10 @@ def refute(
     covariates = [f"w{j}" for j in range(design.shape[1])]
     frame = pd.DataFrame(design, columns=covariates).assign(treatment=t.astype(int), outcome=y)
     batches = []
-    for i, refuter in enumerate(REFUTERS):
+    streams = np.random.SeedSequence(seed).spawn(len(REFUTERS))
+    for refuter, stream in zip(REFUTERS, streams, strict=True):
         count = 1 if refuter == "unobserved_common_cause" else simulations
-        seeds = [seed + 1000 * i + k for k in range(count)]
+        seeds = [int(s) for s in stream.generate_state(count)]
         size = math.ceil(count / max(n_jobs, 1))
         batches += [(refuter, seeds[a : a + size]) for a in range(0, count, size)]
     results = Parallel(n_jobs=n_jobs)(

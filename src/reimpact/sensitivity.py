@@ -385,6 +385,8 @@ class SensitivityResults:
     refutations: list = field(default_factory=list)
     subgroups: pd.DataFrame | None = None
     cate: pd.DataFrame | None = None
+    # checks that could not run: {"check", "outcome", "method", "reason"}
+    not_run: list[dict[str, str]] = field(default_factory=list)
 
     @classmethod
     def combine(cls, parts: list[SensitivityResults]) -> SensitivityResults:
@@ -401,6 +403,7 @@ class SensitivityResults:
             [r for p in parts for r in p.refutations],
             stack([p.subgroups for p in parts]),
             stack([p.cate for p in parts]),
+            [n for p in parts for n in p.not_run],
         )
 
     def to_dict(self, min_cell_size: int) -> dict:
@@ -429,4 +432,5 @@ class SensitivityResults:
             "refutations": [r.to_dict() for r in self.refutations],
             "subgroups": groups(self.subgroups),
             "cate": groups(self.cate),
+            "not_run": list(self.not_run),
         }

@@ -45,8 +45,8 @@ class DataSpec(Section):
 
     builtin: Literal["simulated-returnees"] | None = None
     path: str | None = None
-    n: int | None = Field(default=None, ge=50, le=50_000_000)
-    seed: int | None = Field(default=None, ge=0)
+    n: int | None = Field(default=None, ge=50, le=5_000_000)
+    seed: int | None = Field(default=None, ge=0, le=2**32 - 1)
     sheet: str | int | None = None
 
     @model_validator(mode="after")
@@ -287,6 +287,15 @@ class RosenbaumSpec(Section):
     step: float = Field(default=0.1, gt=0.0, le=10.0)
     alpha: float = Field(default=0.05, gt=0.0, lt=0.5)
 
+    @model_validator(mode="after")
+    def _grid(self) -> RosenbaumSpec:
+        steps = (self.gamma_max - 1.0) / self.step
+        if steps > 1000:
+            raise ValueError(
+                f"gamma_max and step give {steps:,.0f} values of Gamma; at most 1,000: raise 'step'"
+            )
+        return self
+
 
 class OmittedVariableSpec(Section):
     """Cinelli-Hazlett bounds: ``benchmarks`` are numeric covariates whose strength (times each
@@ -344,7 +353,7 @@ class SensitivitySpec(Section):
 class ReportSpec(Section):
     """Report settings; ``min_cell_size`` suppresses any cell describing fewer returnees."""
 
-    min_cell_size: int = Field(default=10, ge=1)
+    min_cell_size: int = Field(default=10, ge=1, le=10_000)
 
 
 class ScoringSpec(Section):
@@ -376,16 +385,17 @@ class Study(Section):
     scoring: ScoringSpec | None = None
     sensitivity: SensitivitySpec | None = None
     report: ReportSpec = Field(default_factory=ReportSpec)
-    seed: int = Field(default=0, ge=0)
+    seed: int = Field(default=0, ge=0, le=2**32 - 1)
 
     _source: Path | None = PrivateAttr(default=None)
 
     @field_validator("name")
     @classmethod
     def _slug(cls, value: str) -> str:
-        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", value):
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}", value):
             raise ValueError(
-                f"use letters, digits, '-', '_' or '.' only (it names output files), got {show(value)}"
+                "use at most 100 letters, digits, '-', '_' or '.' (it names output files), "
+                f"got {show(value)}"
             )
         return value
 
@@ -503,16 +513,71 @@ class Study(Section):
         return self.title or self.name
 
 
+MAX_STUDY_BYTES = 1_000_000
+MAX_VALUES = 100_000  # values in a study file once YAML aliases are expanded
+MAX_DEPTH = 20
+
+
 def load_study(path: str | Path) -> Study:
-    """Read and validate a study file (YAML)."""
+    """Read and validate a study file (YAML), or the ``study`` section of a ``results.json``
+    (which holds the study with every default filled in, so that a run can be repeated).
+
+    Limits are checked before anything else, so that a hostile file fails fast with one line:
+    at most 1 MB, UTF-8 text, nesting at most 20 levels deep and at most 100,000 values once
+    YAML aliases are expanded (an "alias bomb" of a few hundred bytes can stand for millions).
+    """
     path = Path(path)
     if not path.is_file():
         raise StudyError(str(path), "study file not found; check the path")
+    size = path.stat().st_size
+    if size > MAX_STUDY_BYTES:
+        raise StudyError(str(path), f"is {size:,} bytes; a study file holds at most 1 MB")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise StudyError(
+            str(path),
+            f"is not UTF-8 text (byte {exc.object[exc.start]:#04x} at position "
+            f"{exc.start}); save it as UTF-8",
+        ) from None
+    try:
+        raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or "invalid YAML"
         raise StudyError(str(path), f"not valid YAML{where}: {problem}") from None
+    except RecursionError:
+        raise StudyError(str(path), f"is nested too deeply; at most {MAX_DEPTH} levels") from None
+    _check_size(raw, str(path))
+    if isinstance(raw, dict) and "reimpact_version" in raw and isinstance(raw.get("study"), dict):
+        raw = raw["study"]  # a results.json: run its resolved study again
     return Study.from_dict(raw, source=path)
+
+
+def _check_size(raw: Any, label: str) -> None:
+    """Refuse a parsed file nested more than ``MAX_DEPTH`` levels or holding more than
+    ``MAX_VALUES`` values with aliases expanded (counted once per shared node, so it is fast)."""
+    sizes: dict[int, int] = {}
+
+    def count(value: Any, depth: int) -> int:
+        if depth > MAX_DEPTH:
+            raise StudyError(label, f"is nested more than {MAX_DEPTH} levels deep; flatten it")
+        if not isinstance(value, (dict, list)):
+            return 1
+        if id(value) in sizes:
+            return sizes[id(value)]
+        children = value.values() if isinstance(value, dict) else value
+        total = 1
+        for child in children:
+            total += count(child, depth + 1)
+            if total > MAX_VALUES:
+                raise StudyError(
+                    label,
+                    f"expands to more than {MAX_VALUES:,} values (YAML aliases repeat their "
+                    "anchors); write the values out",
+                )
+        sizes[id(value)] = total
+        return total
+
+    count(raw, 0)

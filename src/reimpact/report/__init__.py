@@ -58,16 +58,56 @@ def figure(results: StudyResults, name: str) -> Figure | None:
     raise ValueError(f"unknown figure '{name}'; valid: {', '.join(FIGURES)}")
 
 
-def write_report(results: StudyResults, out_dir: str | Path) -> Path:
-    """Draw every figure into ``out_dir/figures`` and write ``out_dir/report.html``."""
-    from . import figures as fig
-    from .html import render, sensitivity_section
+# what a run writes into its output folder (and removes there before it writes again)
+OUTPUT_FILES = ("results.json", "report.html", "study.resolved.yaml")
+
+
+def prepare_output(out_dir: str | Path) -> Path:
+    """The output folder, created if needed, cleaned of the files an earlier run of reimpact
+    wrote there (``OUTPUT_FILES`` and the figures); nothing else in it is touched."""
+    from ..exceptions import ReimpactError
 
     out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ReimpactError("--out", f"'{out}' is a file, not a folder; name a folder for the results")
+    out.mkdir(parents=True, exist_ok=True)
+    for name in OUTPUT_FILES:
+        (out / name).unlink(missing_ok=True)
+    figures = out / "figures"
+    if figures.is_dir():
+        for file_name in FIGURES.values():
+            for suffix in (".png", ".svg"):
+                (figures / f"{file_name}{suffix}").unlink(missing_ok=True)
+        if not any(figures.iterdir()):
+            figures.rmdir()
+    return out
+
+
+def draw_figures(results: StudyResults, out: Path) -> tuple[dict[str, bytes | None], list[dict]]:
+    """Draw every figure into ``out/figures``: the PNG bytes by name (None where the figure does
+    not apply or could not be drawn) and a "not run" record for each figure that failed."""
+    from ..analysis import failure_reason
+    from . import figures as fig
+
     drawn: dict[str, bytes | None] = {}
+    failed = []
     for name, file_name in FIGURES.items():
-        drawing = figure(results, name)
-        drawn[name] = fig.save(drawing, out / "figures", file_name) if drawing is not None else None
+        try:
+            with fig.plt.rc_context({"text.parse_math": False}):  # '$' in column names is text
+                drawing = figure(results, name)
+            drawn[name] = fig.save(drawing, out / "figures", file_name) if drawing is not None else None
+        except Exception as exc:  # noqa: BLE001 - a figure that cannot be drawn must not stop the run
+            fig.plt.close("all")
+            drawn[name] = None
+            failed.append({"check": f"figure {file_name}", "outcome": "", "method": "",
+                           "reason": failure_reason(exc)})  # fmt: skip
+    return drawn, failed
+
+
+def write_report(results: StudyResults, out: Path, drawn: dict[str, bytes | None]) -> Path:
+    """Write ``out/report.html`` with the figures ``drawn``."""
+    from .html import render, sensitivity_section
+
     sensitivity = NOT_CONFIGURED
     if results.sensitivity is not None:
         sensitivity = sensitivity_section(results, drawn)
