@@ -217,3 +217,19 @@ def test_subgroups_by_a_numeric_covariate_and_dollar_column_names(tmp_path, stud
     assert set(subgroups.status) == {"estimated"}, subgroups
     assert json.loads((tmp_path / "out" / "results.json").read_text())["not_run"] == []
     assert (tmp_path / "out" / "figures" / "love_plot.png").exists()
+
+
+def test_a_huge_min_cell_size_runs_and_every_figure_is_drawn_or_skipped(tmp_path, study_dict):
+    study_dict["report"] = {"min_cell_size": 5000}
+    run_study(Study.from_dict(study_dict), out_dir=tmp_path / "out")
+    assert json.loads((tmp_path / "out" / "results.json").read_text())["not_run"] == []
+
+
+def test_scores_never_reach_0_or_1_and_matching_refuses_them_clearly():
+    from reimpact.exceptions import DesignError
+    from reimpact.matching import MatchingEstimator
+    from reimpact.propensity import expit
+
+    assert 0 < expit(np.array([-800.0]))[0] and expit(np.array([800.0]))[0] < 1
+    with pytest.raises(DesignError, match="scores of exactly 0 or 1 cannot be matched on the logit"):
+        MatchingEstimator().fit(np.array([0.2, 1.0, 0.5, 0.3]), np.array([1, 1, 0, 0]))

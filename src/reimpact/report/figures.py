@@ -165,6 +165,8 @@ def ecdf_plot(
         (frame["sample"] == "unadjusted") & (frame["type"] == "continuous") & ~frame.suppressed
     ]
     worst = candidates.sort_values("ecdf_max", ascending=False)["covariate"].head(count).tolist()
+    # a curve needs min_cell_size returnees beyond each end of its grid
+    worst = [name for name in worst if 2 * min_cell_size < columns[name].size]
     if not worst:
         return None
     adjusted = next(iter(weights), None)
