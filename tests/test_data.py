@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from reimpact.data import prepare_sample, read_table, write_table
@@ -158,3 +164,234 @@ def test_study_scores_a_raw_export(tmp_path, study_dict, cohort):
     study_dict.pop("scoring")
     with pytest.raises(DataError, match="outcomes: column 'composite_score': is not in the data"):
         prepare_sample(Study.from_dict(study_dict))
+
+
+# -- damaged and unusual files ------------------------------------------------------------------
+
+
+def _truncated(data: bytes) -> bytes:
+    return data[: len(data) // 2]
+
+
+def _overwritten_near_the_end(data: bytes) -> bytes:
+    """30 bytes of 0xff 50 bytes before the end (a .dta's value labels: struct.error in pandas)."""
+    return data[:-50] + b"\xff" * 30 + data[-20:]
+
+
+@pytest.mark.parametrize(
+    "suffix, damage",
+    [
+        (".xlsx", _truncated),
+        (".parquet", _truncated),
+        (".dta", _truncated),
+        (".dta", _overwritten_near_the_end),
+    ],
+)
+def test_damaged_file_is_a_clear_error(tmp_path, cohort, suffix, damage):
+    good = write_table(cohort.data.head(60)[["country", "age", "mentored"]], tmp_path / f"a{suffix}")
+    path = tmp_path / f"damaged{suffix}"
+    path.write_bytes(damage(good.read_bytes()))
+    before = path.read_bytes()
+    expected = (
+        f"{path}: could not be read as {suffix[1:]}: the file is damaged or truncated; "
+        "export the data again (reader: "
+    )
+    with pytest.raises(DataError, match=re.escape(expected)) as raised:
+        read_table(path)
+    assert "\n" not in str(raised.value)
+    assert path.read_bytes() == before, "reading must not modify the input file"
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".xlsx", ".dta"])
+def test_empty_file_is_a_clear_error(tmp_path, suffix):
+    path = tmp_path / f"empty{suffix}"
+    path.write_bytes(b"")
+    with pytest.raises(DataError) as raised:
+        read_table(path)
+    assert str(raised.value) == f"{path}: the file is empty (0 bytes); export the data again"
+
+
+def test_header_without_rows_is_a_clear_error(tmp_path):
+    path = tmp_path / "header_only.csv"
+    path.write_text("country,age,mentored\n")
+    with pytest.raises(DataError) as raised:
+        read_table(path)
+    assert str(raised.value) == f"{path}: holds no rows of data; check that the export is complete"
+
+
+def test_csv_must_be_utf8(tmp_path):
+    """A Latin-1 csv is refused with the place of the first bad byte, not decoded by a guess."""
+    path = tmp_path / "latin1.csv"
+    path.write_bytes("country,age\nGuinée,30\nSénégal,41\n".encode("latin-1"))
+    with pytest.raises(DataError) as raised:
+        read_table(path)
+    assert str(raised.value) == (
+        f"{path}: is not UTF-8 text (byte 0xe9 on line 2, as in a Latin-1 or Windows-1252 export); "
+        "save it again as UTF-8 (in Excel: 'CSV UTF-8')"
+    )
+
+
+def test_csv_with_a_byte_order_mark(tmp_path):
+    path = tmp_path / "excel_utf8.csv"
+    path.write_bytes("country,age\nGuinée,30\n".encode("utf-8-sig"))
+    back = read_table(path)
+    assert list(back.columns) == ["country", "age"]
+    assert back["country"].tolist() == ["Guinée"]
+
+
+def test_missing_sheet_lists_the_sheets(tmp_path, cohort):
+    path = write_table(cohort.data.head(20), tmp_path / "book.xlsx")
+    with pytest.raises(DataError) as raised:
+        read_table(path, sheet="Data")
+    assert str(raised.value) == f"{path}: has no sheet 'Data' (sheets: Sheet1); check 'data.sheet'"
+
+
+def test_stata_labels_shared_by_two_codes(tmp_path):
+    path = tmp_path / "labels.dta"
+    frame = pd.DataFrame({"return_type": [1, 2, 1]})
+    frame.to_stata(path, write_index=False, version=118, value_labels={"return_type": {1: "a", 2: "a"}})
+    with pytest.raises(DataError) as raised:
+        read_table(path)
+    assert str(raised.value) == (
+        f"{path}: its value labels cannot become text (Value labels for column return_type are not "
+        "unique); give each code of a variable its own label in Stata"
+    )
+
+
+def _repeated_age(path: Path) -> None:
+    """Write a file whose header holds 'age' twice (pandas itself would rename the second)."""
+    rows = [[30, "f", 31], [40, "m", 41]]
+    if path.suffix == ".csv":
+        path.write_text("age,sex,age\n30,f,31\n40,m,41\n")
+    elif path.suffix == ".xlsx":
+        pd.DataFrame(rows, columns=["age", "sex", "age"]).to_excel(path, index=False)
+    elif path.suffix == ".parquet":
+        columns = [pa.array([row[i] for row in rows]) for i in range(3)]
+        pq.write_table(pa.table(columns, names=["age", "sex", "age"]), path)
+    else:  # Stata cannot write it: rename a variable in the bytes of a valid file
+        pd.DataFrame(rows, columns=["age", "sex", "agf"]).to_stata(path, write_index=False, version=118)
+        data = path.read_bytes()
+        assert data.count(b"agf\x00") == 1
+        path.write_bytes(data.replace(b"agf\x00", b"age\x00"))
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".xlsx", ".dta"])
+def test_repeated_column_name_is_refused(tmp_path, suffix):
+    path = tmp_path / f"repeated{suffix}"
+    _repeated_age(path)
+    with pytest.raises(DataError) as raised:
+        read_table(path)
+    assert str(raised.value) == (
+        f"{path}: column 'age' appears 2 times in the header; rename or remove one"
+    )
+
+
+def test_blank_header_cells_are_not_repeated_names(tmp_path):
+    path = tmp_path / "trailing_commas.csv"
+    path.write_text("age,sex,,\n30,f,,\n")
+    assert list(read_table(path).columns[:2]) == ["age", "sex"]
+
+
+def _with_invalid_values(cohort, path: Path) -> Path:
+    """300 rows with 3 infinite scores and 1 absurd age in the population (GIN, SEN, MAR) and one
+    infinite score outside it."""
+    frame = cohort.data.head(300).copy()
+    inside = frame.index[frame["country"].isin(["GIN", "SEN", "MAR"])]
+    outside = frame.index[~frame["country"].isin(["GIN", "SEN", "MAR"])]
+    frame.loc[inside[:2], "composite_score"] = np.inf
+    frame.loc[inside[2], "composite_score"] = -np.inf
+    frame["age"] = frame["age"].astype(float)
+    frame.loc[inside[3], "age"] = 1e300
+    frame.loc[outside[0], "composite_score"] = np.inf
+    return write_table(frame, path)
+
+
+def test_infinite_outcome_is_refused(tmp_path, study_dict, cohort):
+    path = _with_invalid_values(cohort, tmp_path / "inf.csv")
+    with pytest.raises(DataError) as raised:
+        prepare_sample(Study.from_dict(study_dict), data_path=path)
+    assert str(raised.value) == (
+        "outcomes: column 'composite_score': 3 rows hold infinite or absurdly large values "
+        "(|x| > 1e12); fix them or set 'invalid_values: drop'"
+    )
+
+
+def test_absurd_covariate_is_refused(tmp_path, study_dict, cohort):
+    path = _with_invalid_values(cohort, tmp_path / "inf.parquet")
+    study_dict["outcomes"] = ["economic_score"]
+    with pytest.raises(DataError) as raised:
+        prepare_sample(Study.from_dict(study_dict), data_path=path)
+    assert str(raised.value) == (
+        "covariates: column 'age': 1 row holds infinite or absurdly large values (|x| > 1e12); "
+        "fix them or set 'invalid_values: drop'"
+    )
+
+
+def test_invalid_values_drop(tmp_path, study_dict, cohort):
+    path = _with_invalid_values(cohort, tmp_path / "inf.csv")
+    study_dict["invalid_values"] = "drop"
+    sample = prepare_sample(Study.from_dict(study_dict), data_path=path)
+    flow = sample.flow
+    assert flow.dropped_invalid == {"composite_score": 3, "age": 1, "total": 4}
+    assert flow.to_dict()["dropped_invalid"] == flow.dropped_invalid
+    kept = flow.rows_read - flow.filtered_out["country"] - flow.dropped_invalid["total"]
+    assert kept - flow.dropped_missing.get("total", 0) == flow.analysed
+    assert np.isfinite(sample.frame[["composite_score", "age"]].to_numpy(dtype=float)).all()
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (
+            {"cluster": "composite_score"},
+            "cluster: column 'composite_score': is also named by 'outcomes'; one column cannot play "
+            "both roles: change 'cluster' or 'outcomes'",
+        ),
+        (
+            {"exact": ["mentored"]},
+            "exact: column 'mentored': is also named by 'treatment'; one column cannot play both "
+            "roles: change 'exact' or 'treatment'",
+        ),
+        (
+            {"propensity": {"column": "mentored"}},
+            "propensity.column: column 'mentored': is also named by 'treatment'; one column cannot "
+            "play both roles: change 'propensity.column' or 'treatment'",
+        ),
+        (
+            {"sensitivity": {"heterogeneity": {"by": ["composite_score"]}}},
+            "sensitivity.heterogeneity.by: column 'composite_score': is also named by 'outcomes'; "
+            "one column cannot play both roles: change 'sensitivity.heterogeneity.by' or 'outcomes'",
+        ),
+        (
+            {"treatment": {"column": "mentored", "name": "age"}},
+            "covariates: column 'age': is also named by 'treatment.name'; one column cannot play "
+            "both roles: change 'covariates' or 'treatment.name'",
+        ),
+    ],
+)
+def test_treatment_or_outcome_in_a_second_role_is_refused(study_dict, change, message):
+    study_dict.update(change)
+    with pytest.raises(DataError) as raised:
+        prepare_sample(Study.from_dict(study_dict))
+    assert str(raised.value) == message
+
+
+def test_covariate_in_a_second_role_is_fine(study_dict):
+    """A covariate may also be the cluster, an exact-matching column and a subgroup column."""
+    plain = prepare_sample(Study.from_dict(study_dict)).flow
+    study_dict.update(
+        cluster="country", exact=["country"], sensitivity={"heterogeneity": {"by": ["sex", "country"]}}
+    )
+    assert prepare_sample(Study.from_dict(study_dict)).flow == plain
+
+
+def test_mathtext_column_names(tmp_path, study_dict, cohort):
+    """Column names holding matplotlib mathtext (``$...$``) load and flow through like any other."""
+    names = {"composite_score": r"$\Delta$ score", "age": r"age ($\mu_{years}$)"}
+    path = write_table(cohort.data.head(500).rename(columns=names), tmp_path / "math.csv")
+    study_dict["outcomes"] = [names["composite_score"]]
+    study_dict["covariates"] = [names["age"], "sex", "country"]
+    study_dict["missing"] = "impute"
+    sample = prepare_sample(Study.from_dict(study_dict), data_path=path)
+    assert sample.flow.analysed > 0
+    assert set(names.values()) <= set(sample.frame.columns)

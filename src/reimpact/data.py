@@ -2,21 +2,29 @@
 
 The steps, in order, each counted in a :class:`SampleFlow`: read the file (csv, parquet, xlsx, Stata
 .dta) or simulate the built-in cohort; score raw survey answers when the study asks; check that every
-column the study names exists; apply the population filters; apply the treatment rule; apply the
+column the study names exists; apply the population filters; apply the treatment rule; apply
+``invalid_values`` to infinite or absurdly large values (|x| > 1e12) in a numeric outcome or covariate
+(``error``: refuse; ``drop``: delete the rows, counted in ``dropped_invalid``); apply the
 missing-data policy (``drop``: rows missing the treatment or a covariate are deleted; ``impute``:
 covariates only, numeric by the mean plus a missing indicator, categorical as a level
-``"(missing)"``). Outcomes are never imputed and never delete a row: a row without an outcome is
-left out of that outcome's analyses only, and counted in ``missing_outcome``. Input files are only
-read.
+``"(missing)"``). Outcomes are never imputed and never delete a row for being missing: a row without
+an outcome is left out of that outcome's analyses only, and counted in ``missing_outcome``. Input
+files are only read.
 """
 
 from __future__ import annotations
 
 import difflib
 import hashlib
+import io
+import struct
+import zipfile
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+from xml.etree.ElementTree import ParseError
 
 import numpy as np
 import pandas as pd
@@ -29,6 +37,11 @@ from .study import Study
 
 MISSING_LEVEL = "(missing)"
 DEFAULT_SIMULATED_N = 20000
+# beyond this a value is a data-entry or export error (or overflows the estimators), not a measurement
+INVALID_LIMIT = 1e12
+# what the readers raise on a damaged, truncated or mislabelled file (read from memory, so an
+# OSError here is the reader's, not the disk's); DataError is a ValueError and is re-raised first
+_UNREADABLE = (ValueError, OSError, KeyError, EOFError, struct.error, zipfile.BadZipFile, ParseError)
 
 
 @dataclass(frozen=True)
@@ -54,6 +67,7 @@ class SampleFlow:
     treated: int
     control: int
     missing_outcome: dict[str, int] = field(default_factory=dict)
+    dropped_invalid: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -96,26 +110,124 @@ def _resolve(path: Path, study: Study) -> Path:
 
 
 def read_table(path: str | Path, sheet: str | int | None = None) -> pd.DataFrame:
-    """Read a csv, parquet, xlsx or Stata .dta file (value labels become categories' text)."""
+    """Read a csv, parquet, xlsx or Stata .dta file (value labels become categories' text).
+
+    A csv must be UTF-8 (with or without a byte-order mark): any other encoding is refused rather
+    than guessed, because a wrong guess silently garbles text values (country names, answers) and
+    with them the filters and the categories. A damaged, truncated or empty file, or a header that
+    repeats a column name (which pandas would silently rename to ``name.1``), is a :class:`DataError`.
+    """
     path = Path(path)
     suffix = path.suffix.lower()
+    if suffix not in _READERS:
+        raise DataError(str(path), "unsupported file type; use .csv, .parquet, .xlsx or .dta")
     try:
-        if suffix == ".csv":
-            return pd.read_csv(path)
-        if suffix == ".parquet":
-            return pd.read_parquet(path)
-        if suffix == ".xlsx":
-            return pd.read_excel(path, sheet_name=sheet if sheet is not None else 0)
-        if suffix == ".dta":
-            frame = pd.read_stata(path)
-            # Stata value labels arrive as categoricals: plain text keeps comparisons simple.
-            for column in frame.columns:
-                if isinstance(frame[column].dtype, pd.CategoricalDtype):
-                    frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
-            return frame
-    except (OSError, ValueError, ImportError) as exc:
-        raise DataError(str(path), f"could not be read as {suffix[1:]}: {exc}") from None
-    raise DataError(str(path), "unsupported file type; use .csv, .parquet, .xlsx or .dta")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DataError(
+            str(path), f"could not be opened ({exc.strerror}); check the path and its permissions"
+        ) from None
+    if not data:
+        raise DataError(str(path), "the file is empty (0 bytes); export the data again")
+    try:
+        frame = _READERS[suffix](path, data, sheet)
+    except DataError:
+        raise
+    except _UNREADABLE as exc:
+        raise DataError(
+            str(path),
+            f"could not be read as {suffix[1:]}: the file is damaged or truncated; export the data "
+            f"again (reader: {_detail(exc)})",
+        ) from None
+    if frame.empty:
+        raise DataError(str(path), "holds no rows of data; check that the export is complete")
+    return frame
+
+
+def _read_csv(path: Path, data: bytes, sheet: str | int | None) -> pd.DataFrame:
+    text = _utf8_text(path, data)
+    _check_header(path, pd.read_csv(io.StringIO(text), header=None, nrows=1, dtype=str).iloc[0])
+    return pd.read_csv(io.StringIO(text))
+
+
+def _utf8_text(path: Path, data: bytes) -> str:
+    """The text of a csv file, which must be UTF-8 (see :func:`read_table`)."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise DataError(
+            str(path),
+            f"is not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}, as in a Latin-1 or "
+            "Windows-1252 export); save it again as UTF-8 (in Excel: 'CSV UTF-8')",
+        ) from None
+
+
+def _read_parquet(path: Path, data: bytes, sheet: str | int | None) -> pd.DataFrame:
+    import pyarrow.parquet as pq
+
+    _check_header(path, pq.read_schema(io.BytesIO(data)).names)
+    return pd.read_parquet(io.BytesIO(data))
+
+
+def _read_xlsx(path: Path, data: bytes, sheet: str | int | None) -> pd.DataFrame:
+    with pd.ExcelFile(io.BytesIO(data), engine="openpyxl") as book:
+        name = _sheet_name(path, book.sheet_names, sheet)
+        header = pd.read_excel(book, sheet_name=name, header=None, nrows=1)
+        _check_header(path, header.iloc[0] if len(header) else [])
+        return pd.read_excel(book, sheet_name=name)
+
+
+def _sheet_name(path: Path, names: list[str], sheet: str | int | None) -> str:
+    """The sheet to read: ``sheet`` by name or 0-based position, by default the first."""
+    position = sheet if sheet is not None else 0
+    if isinstance(position, int) and 0 <= position < len(names):
+        return names[position]
+    if position in names:
+        return str(position)
+    raise DataError(
+        str(path),
+        f"has no sheet {position!r} (sheets: {', '.join(names) or 'none'}); check 'data.sheet'",
+    )
+
+
+def _read_dta(path: Path, data: bytes, sheet: str | int | None) -> pd.DataFrame:
+    try:
+        frame = pd.read_stata(io.BytesIO(data))
+    except ValueError as exc:
+        # Read without the labels: a damaged file fails again (and is reported as damaged); a sound
+        # one failed on its value labels, e.g. two codes of a variable sharing one label.
+        pd.read_stata(io.BytesIO(data), convert_categoricals=False)
+        raise DataError(
+            str(path),
+            f"its value labels cannot become text ({_detail(exc)}); give each code of a variable "
+            "its own label in Stata",
+        ) from None
+    _check_header(path, frame.columns)
+    # Stata value labels arrive as categoricals: plain text keeps comparisons simple.
+    for column in frame.columns:
+        if isinstance(frame[column].dtype, pd.CategoricalDtype):
+            frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
+    return frame
+
+
+_READERS = {".csv": _read_csv, ".parquet": _read_parquet, ".xlsx": _read_xlsx, ".dta": _read_dta}
+
+
+def _check_header(path: Path, names: Iterable[Any]) -> None:
+    """Refuse a header that repeats a column name (blank names are pandas' ``Unnamed: n``)."""
+    counts = Counter(str(name) for name in names if not pd.isna(name) and str(name) != "")
+    for name, count in counts.items():
+        if count > 1:
+            raise DataError(
+                str(path), f"column '{name}' appears {count} times in the header; rename or remove one"
+            )
+
+
+def _detail(exc: BaseException, limit: int = 160) -> str:
+    """The first sentence of a library's error message, on one line and at most ``limit`` long."""
+    text = " ".join(str(exc).split()).split(". ")[0].rstrip(".")
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def prepare_sample(study: Study, data_path: str | Path | None = None) -> AnalysisSample:
@@ -126,6 +238,7 @@ def prepare_sample(study: Study, data_path: str | Path | None = None) -> Analysi
 
 def prepare_frame(study: Study, raw: pd.DataFrame, source: DataSource) -> AnalysisSample:
     """The preparation steps of :func:`prepare_sample` on a frame already read."""
+    _check_roles(study)
     frame = raw
     if study.scoring is not None:
         frame = score(frame, study.scoring.scheme, study.scoring.min_answered)
@@ -144,9 +257,10 @@ def prepare_frame(study: Study, raw: pd.DataFrame, source: DataSource) -> Analys
 
     for column in study.outcomes:
         _check_numeric(frame[column], f"outcomes: column '{column}'", "an outcome")
+    frame, treated, dropped_invalid = _invalid_values(study, frame, treated)
 
-    frame, treated, dropped, imputed, covariate_columns, categorical, missing_outcome = (
-        _missing_policy(study, frame, treated)
+    frame, treated, dropped, imputed, covariate_columns, categorical, missing_outcome = _missing_policy(
+        study, frame, treated
     )
     n_treated = int(treated.sum())
     n_control = int(len(treated) - n_treated)
@@ -168,27 +282,49 @@ def prepare_frame(study: Study, raw: pd.DataFrame, source: DataSource) -> Analys
         treated=n_treated,
         control=n_control,
         missing_outcome=missing_outcome,
+        dropped_invalid=dropped_invalid,
     )
     return AnalysisSample(frame, treated.astype(np.int8), flow, source, covariate_columns, categorical)
 
 
-def _referenced_columns(study: Study) -> dict[str, str]:
-    """Every data column the study names, with the field that names it."""
-    named: dict[str, str] = {}
-    for column in study.population:
-        named.setdefault(column, "population")
-    for column in study.treatment.columns:
-        named.setdefault(column, "treatment")
+def _roles(study: Study) -> list[tuple[str, str]]:
+    """Every (data column, field naming it) pair of the study, a column once per field."""
+    roles = [(column, "population") for column in study.population]
+    roles += [(column, "treatment") for column in study.treatment.columns]
     for key in ("outcomes", "covariates", "exact"):
-        for column in getattr(study, key):
-            named.setdefault(column, key)
+        roles += [(column, key) for column in getattr(study, key)]
     if study.cluster is not None:
-        named.setdefault(study.cluster, "cluster")
+        roles.append((study.cluster, "cluster"))
     if study.propensity.column is not None:
-        named.setdefault(study.propensity.column, "propensity.column")
-    for column in _subgroup_columns(study):
-        named.setdefault(column, "sensitivity.heterogeneity.by")
+        roles.append((study.propensity.column, "propensity.column"))
+    roles += [(column, "sensitivity.heterogeneity.by") for column in _subgroup_columns(study)]
+    return roles
+
+
+def _referenced_columns(study: Study) -> dict[str, str]:
+    """Every data column the study names, with the first field that names it."""
+    named: dict[str, str] = {}
+    for column, where in _roles(study):
+        named.setdefault(column, where)
     return named
+
+
+def _check_roles(study: Study) -> None:
+    """Refuse a column that is the treatment (a rule column or its name, under which the analysis
+    frame holds the 0/1 indicator) or an outcome and also plays another role: exact matching,
+    clustering, a given score, subgroups or adjustment on it would compare nothing or the wrong
+    thing. Other shared roles (a covariate that is also a cluster or a subgroup) are fine."""
+    defining = {column: "treatment" for column in study.treatment.columns}
+    defining.setdefault(study.treatment.label, "treatment.name")
+    defining.update({column: "outcomes" for column in study.outcomes if column not in defining})
+    for column, where in _roles(study):
+        other = defining.get(column)
+        if where != "population" and other is not None and other != where:
+            raise DataError(
+                f"{where}: column '{column}'",
+                f"is also named by '{other}'; one column cannot play both roles: change '{where}' "
+                f"or '{other}'",
+            )
 
 
 def _subgroup_columns(study: Study) -> list[str]:
@@ -302,6 +438,38 @@ def _is_categorical(series: pd.Series, column: str, study: Study) -> bool:
     return column in study.categorical or not (
         pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series)
     )
+
+
+def _invalid_values(
+    study: Study, frame: pd.DataFrame, treated: np.ndarray
+) -> tuple[pd.DataFrame, np.ndarray, dict[str, int]]:
+    """Apply ``invalid_values: error | drop`` to the numeric outcomes and covariates: an infinite or
+    absurdly large value (|x| > INVALID_LIMIT) would turn the estimates into NaN or overflow. A
+    missing value (NaN) is not invalid: the missing-data policy handles it."""
+    limit = f"{INVALID_LIMIT:.0e}".replace("e+", "e")
+    columns = [("outcomes", c) for c in study.outcomes] + [
+        ("covariates", c) for c in study.covariates if not _is_categorical(frame[c], c, study)
+    ]
+    invalid: dict[str, np.ndarray] = {}
+    for where, column in columns:
+        values = pd.to_numeric(frame[column]).to_numpy(dtype=float, na_value=np.nan)
+        bad = np.abs(values) > INVALID_LIMIT  # True for +-inf, False for NaN
+        count = int(bad.sum())
+        if count and study.invalid_values == "error":
+            rows = "1 row holds" if count == 1 else f"{count} rows hold"
+            raise DataError(
+                f"{where}: column '{column}'",
+                f"{rows} infinite or absurdly large values (|x| > {limit}); fix them or set "
+                "'invalid_values: drop'",
+            )
+        if count:
+            invalid[column] = bad
+    if not invalid:
+        return frame, treated, {}
+    drop = np.logical_or.reduce(list(invalid.values()))
+    dropped = {column: int(bad.sum()) for column, bad in invalid.items()}
+    dropped["total"] = int(drop.sum())
+    return frame.loc[~drop], treated[~drop], dropped
 
 
 def _missing_policy(study: Study, frame: pd.DataFrame, treated: np.ndarray):

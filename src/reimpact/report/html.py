@@ -141,6 +141,15 @@ def _sample_section(results: StudyResults) -> str:
         )
         for k, v in flow["dropped_missing"].items()
     ]
+    rows += [
+        (
+            f"Dropped for an infinite or absurd value in {k}"
+            if k != "total"
+            else "Dropped for infinite or absurd values (total)",
+            v,
+        )
+        for k, v in flow["dropped_invalid"].items()
+    ]
     rows += [(f"Imputed values in {k}", v) for k, v in flow["imputed"].items()]
     rows += [
         (f"Without {k} (left out of the analyses of {k} only)", v)
