@@ -717,6 +717,12 @@ def _warnings(
             f"{n(dropped)} rows (over 10%) were dropped for missing values; the analysed sample "
             "may differ from the population. Consider 'missing: impute'."
         )
+    invalid = flow.dropped_invalid.get("total", 0)
+    if invalid:
+        out.append(
+            f"{n(invalid)} rows were dropped for infinite or absurdly large values "
+            "('invalid_values: drop'); check how the data were exported."
+        )
     poor = poor_overlap(scores.scores, t, study.estimand)
     if poor is not None:
         outside, extreme = poor
