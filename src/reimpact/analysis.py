@@ -22,8 +22,9 @@ import pandas as pd
 from . import __version__
 from .balance import BalanceTable, balance_table
 from .data import AnalysisSample, prepare_sample
+from .disclosure import Gate, audit, publish
 from .doubly_robust import AIPWEstimator
-from .exceptions import DesignError, ReimpactError
+from .exceptions import DesignError, DisclosureError, ReimpactError
 from .inference import matched_regression, sandwich_se, welch_se
 from .matching import MatchingEstimator
 from .propensity import (
@@ -36,7 +37,6 @@ from .propensity import (
     separated_levels,
     separation_error,
 )
-from .report import privacy
 from .results import Effect, EffectTable
 from .sensitivity import (
     RosenbaumBounds,
@@ -98,6 +98,8 @@ class StudyResults:
     warnings: tuple[str, ...]
     sensitivity: SensitivityResults | None = None
     not_drawn: tuple[dict[str, str], ...] = ()
+    # (figure, the fewest units behind any element it draws), known once the figures are drawn
+    figure_units: tuple[tuple[str, int], ...] = ()
     created: str = field(
         default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds")
     )
@@ -129,21 +131,14 @@ class StudyResults:
     def design_dict(self) -> dict[str, Any]:
         return asdict(self.design)
 
+    @property
+    def gate(self) -> Gate:
+        """The disclosure settings of the study (:mod:`reimpact.disclosure`)."""
+        return Gate(self.study.report.min_cell_size, self.study.report.rounding)
+
     def effect_records(self) -> list[dict]:
-        """The effects as ``results.json`` holds them: an estimate resting on fewer than
-        ``min_cell_size`` treated or control returnees is suppressed, and counts are masked."""
-        records = []
-        for effect in self.effects:
-            record = effect.to_dict()
-            record["notes"] = [privacy.note(n, self.min_cell_size) for n in record["notes"]]
-            if min(effect.n_treated, effect.n_control) < self.min_cell_size:
-                for key in ("estimate", "std_error", "ci_lower", "ci_upper", "p_value"):
-                    record[key] = None
-                record["notes"].append("suppressed: fewer than the minimum cell size")
-            record["n_treated"] = privacy.count(effect.n_treated, self.min_cell_size)
-            record["n_control"] = privacy.count(effect.n_control, self.min_cell_size)
-            records.append(record)
-        return records
+        """The effects as ``results.json`` publishes them (through the disclosure gate)."""
+        return self.to_dict()["effects"]
 
     def provenance(self) -> dict[str, Any]:
         """Package and dependency versions, the data and study files' SHA-256, seed and date."""
@@ -164,39 +159,40 @@ class StudyResults:
             "versions": versions,
         }
 
-    def to_dict(self) -> dict[str, Any]:
-        """The content of ``results.json``: aggregates only, small cells suppressed."""
+    def raw_dict(self) -> dict[str, Any]:
+        """The content of ``results.json`` before the disclosure gate: true counts everywhere.
+        Never written; :meth:`to_dict` is what may be published."""
         truth = None
         if self.truth is not None:
             truth = [
                 {"outcome": r.outcome, "estimand": r.estimand, "effect": r.effect}
                 for r in self.truth.itertuples()
             ]
-        provenance = self.provenance()
         return {
             "reimpact_version": __version__,
             "created": self.created,
             "study": self.resolved_study(),
             "data": {"source": self.sample.source.description, "sha256": self.sample.source.sha256},
-            "sample": privacy.counts(self.sample.flow.to_dict(), self.min_cell_size),
-            "design": privacy.counts(self.design_dict(), self.min_cell_size),
+            "sample": self.sample.flow.to_dict(),
+            "design": self.design_dict(),
             "balance": {
                 "estimand": self.balance.estimand,
                 "rows": self.balance.to_records(),
-                "effective_n": {
-                    s: {g: privacy.count(round(v), self.min_cell_size) for g, v in groups.items()}
-                    for s, groups in self.balance.effective_n.items()
-                },
+                "effective_n": self.balance.effective_n,
             },
-            "effects": self.effect_records(),
-            "sensitivity": (
-                None if self.sensitivity is None else self.sensitivity.to_dict(self.min_cell_size)
-            ),
+            "effects": [effect.to_dict() for effect in self.effects],
+            "sensitivity": None if self.sensitivity is None else self.sensitivity.to_dict(),
             "truth": truth,
             "warnings": list(self.warnings),
             "not_run": self.not_run,
-            "provenance": provenance,
+            "figures": {name: {"min_units": units} for name, units in self.figure_units},
+            "provenance": self.provenance(),
         }
+
+    def to_dict(self) -> dict[str, Any]:
+        """The content of ``results.json``: aggregates only, through the disclosure gate (no
+        count under ``report.min_cell_size`` shown or recoverable by subtraction)."""
+        return publish(self.raw_dict(), self.gate)
 
     def figure(self, name: str):
         """One of the report's figures as a matplotlib Figure: ``love``, ``overlap``, ``ecdf``,
@@ -230,23 +226,35 @@ class StudyResults:
     def write(self, out_dir: str | Path) -> Path:
         """Write ``results.json``, ``study.resolved.yaml``, ``figures/`` and ``report.html`` to
         ``out_dir``, first removing what an earlier run wrote there. A figure that cannot be drawn
-        is recorded under ``not_run`` and in the warnings; the rest is written."""
+        is recorded under ``not_run`` and in the warnings; the rest is written. What is published
+        passes the disclosure gate and then its audit: a leak found by the audit stops the run
+        before anything but the figures is written (and they are removed again)."""
         import yaml
 
         from .report import draw_figures, prepare_output, write_report
 
         out = prepare_output(out_dir)
-        drawn, failed = draw_figures(self, out)
+        drawn, failed, units = draw_figures(self, out)
         published = replace(
             self,
             not_drawn=tuple(failed),
+            figure_units=tuple(units),
             warnings=(*self.warnings, *(_not_run_warning(f) for f in failed)),
         )
+        payload = _clean(published.to_dict())
+        findings = audit(payload, self.gate.min_cell_size, self.gate.rounding)
+        if findings:
+            prepare_output(out)
+            raise DisclosureError(
+                "report.min_cell_size",
+                f"refusing to publish: {findings[0]}"
+                + (f" (and {len(findings) - 1} more)" if len(findings) > 1 else ""),
+            )
         path = out / "results.json"
-        path.write_text(json.dumps(_clean(published.to_dict()), indent=2), encoding="utf-8")
+        path.write_text(json.dumps(payload, indent=2), encoding="utf-8")
         resolved = yaml.safe_dump(self.resolved_study(), sort_keys=False, allow_unicode=True)
         (out / "study.resolved.yaml").write_text(resolved, encoding="utf-8")
-        write_report(published, out, drawn)
+        write_report(published, payload, out, drawn)
         return path
 
 
@@ -704,10 +712,10 @@ def _warnings(
     sensitivity: SensitivityResults | None = None,
 ) -> list[str]:
     """Plain-words warnings; every count of returnees passes through small-cell suppression."""
-    size = study.report.min_cell_size
+    gate = Gate(study.report.min_cell_size, study.report.rounding)
 
     def n(value: int) -> str:
-        return str(privacy.count(int(value), size))
+        return str(gate.count(int(value)))
 
     out = []
     flow = sample.flow

@@ -12,7 +12,9 @@ For every covariate (every level of a categorical one, as a 0/1 indicator) and e
   distribution functions.
 
 Flags: |SMD| >= 0.1 and a variance ratio outside [0.5, 2]. A categorical level held by fewer than
-``min_cell_size`` returnees in either group is suppressed: its numbers are never shown.
+``min_cell_size`` returnees in either group is suppressed: its numbers are never shown. The rule
+applies to every 0/1 covariate (numeric flags too) and to the complement (units without the
+category), in every sample.
 """
 
 from __future__ import annotations
@@ -189,9 +191,7 @@ def balance_table(
     rows = []
     for name, (source, x) in covariate_columns(frame, covariates, categorical).items():
         binary = bool(np.isin(x, (0.0, 1.0)).all())
-        suppressed = (
-            binary and source in categorical and min(x[t == 1].sum(), x[t == 0].sum()) < min_cell_size
-        )
+        suppressed = binary and _small_share(x, t, samples, min_cell_size)
         scale = smd_scale(x, t, estimand)
         for sample, w in samples.items():
             row = {
@@ -215,3 +215,20 @@ def balance_table(
         for sample, w in samples.items()
     }
     return BalanceTable(pd.DataFrame(rows), estimand, effective, min_cell_size)
+
+
+def _small_share(
+    x: np.ndarray, t: np.ndarray, samples: dict[str, np.ndarray], min_cell_size: int
+) -> bool:
+    """Whether a 0/1 covariate's share would disclose a small count in some group and sample:
+    share times the group's size gives the count of 1s, and its complement the count of 0s, so
+    both must be 0 or at least ``min_cell_size`` among the units the sample uses."""
+    for w in samples.values():
+        for group in (0, 1):
+            used = (t == group) & (np.asarray(w) > 0)
+            ones = int(x[used].sum())
+            for count in (ones, int(used.sum()) - ones):
+                if 0 < count < min_cell_size:
+                    return True
+    return False
+

@@ -81,6 +81,28 @@ def _score(args: argparse.Namespace) -> None:
     print(f"{len(scored)} rows scored with scheme '{scheme.name}' written to {out_path}")
 
 
+def _audit(args: argparse.Namespace) -> int:
+    from .disclosure import audit
+
+    path = Path(args.results) / "results.json"
+    if not path.is_file():
+        raise ReimpactError(str(path), "not found; name the folder a 'reimpact run' wrote")
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+        report = payload["study"]["report"]
+    except (ValueError, KeyError, TypeError):
+        raise ReimpactError(str(path), "is not a results.json written by reimpact") from None
+    k = args.min_cell_size or report["min_cell_size"]
+    findings = audit(payload, k, report.get("rounding"))
+    for finding in findings:
+        print(finding)
+    if findings:
+        print(f"{len(findings)} disclosure problem(s) in {args.results} (k = {k})", file=sys.stderr)
+        return 1
+    print(f"{args.results}: no count under {k} and nothing recoverable by subtraction")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="reimpact",
@@ -105,6 +127,15 @@ def build_parser() -> argparse.ArgumentParser:
         "(by default it is recorded under 'not_run' and the run succeeds)",
     )
     run.set_defaults(handler=_run)
+
+    check = commands.add_parser(
+        "audit", help="check a run's outputs for counts under the minimum cell size"
+    )
+    check.add_argument("results", help="the folder a 'reimpact run' wrote")
+    check.add_argument(
+        "--min-cell-size", type=int, help="threshold to check against (default: the study's)"
+    )
+    check.set_defaults(handler=_audit)
 
     simulate = commands.add_parser("simulate", help="write a simulated returnee cohort")
     simulate.add_argument("--n", type=int, default=20000, help="number of returnees (default 20000)")
@@ -134,11 +165,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        args.handler(args)
+        status = args.handler(args)
     except ReimpactError as exc:
         print(f"reimpact: error: {exc}", file=sys.stderr)
         return 2
-    return 0
+    return status or 0
 
 
 if __name__ == "__main__":

@@ -41,5 +41,9 @@ class DesignError(ReimpactError):
     """The design cannot be estimated (no overlap, separation, every treated unit dropped...)."""
 
 
+class DisclosureError(ReimpactError):
+    """Publishing would disclose a group smaller than ``report.min_cell_size``."""
+
+
 class ReimpactWarning(UserWarning):
     """Something the user must know about a result (clipping, poor overlap, units dropped)."""

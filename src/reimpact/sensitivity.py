@@ -406,24 +406,16 @@ class SensitivityResults:
             [n for p in parts for n in p.not_run],
         )
 
-    def to_dict(self, min_cell_size: int) -> dict:
-        """For ``results.json``: suppressed subgroups keep their labels only; counts are masked."""
-        from .report import privacy
+    def to_dict(self) -> dict:
+        """For ``results.json``, before the disclosure gate (true counts)."""
 
         def groups(table: pd.DataFrame | None) -> list[dict] | None:
             if table is None:
                 return None
-            records = []
-            for row in table.to_dict("records"):
-                if row["status"] == "suppressed":
-                    row = {k: row[k] for k in ("by", "level", "outcome", "status")}
-                records.append(
-                    privacy.counts(
-                        {k: (int(v) if k.startswith("n_") and v == v else v) for k, v in row.items()},
-                        min_cell_size,
-                    )
-                )
-            return records
+            return [
+                {k: (int(v) if k.startswith("n_") and v == v else v) for k, v in row.items()}
+                for row in table.to_dict("records")
+            ]
 
         return {
             "evalues": [e.to_dict() for e in self.evalues],

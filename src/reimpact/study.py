@@ -351,9 +351,12 @@ class SensitivitySpec(Section):
 
 
 class ReportSpec(Section):
-    """Report settings; ``min_cell_size`` suppresses any cell describing fewer returnees."""
+    """Report settings: ``min_cell_size`` suppresses any count of fewer returnees (and whatever
+    would recover it by subtraction); ``rounding`` rounds every published count to a multiple of
+    that base (e.g. 5). See :mod:`reimpact.disclosure`."""
 
     min_cell_size: int = Field(default=10, ge=1, le=10_000)
+    rounding: int | None = Field(default=None, ge=2, le=1000)
 
 
 class ScoringSpec(Section):

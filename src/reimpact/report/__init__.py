@@ -83,34 +83,43 @@ def prepare_output(out_dir: str | Path) -> Path:
     return out
 
 
-def draw_figures(results: StudyResults, out: Path) -> tuple[dict[str, bytes | None], list[dict]]:
+def draw_figures(
+    results: StudyResults, out: Path
+) -> tuple[dict[str, bytes | None], list[dict], list[tuple[str, int]]]:
     """Draw every figure into ``out/figures``: the PNG bytes by name (None where the figure does
-    not apply or could not be drawn) and a "not run" record for each figure that failed."""
+    not apply or could not be drawn), a "not run" record for each figure that failed, and the
+    fewest units behind an element of each distribution figure."""
     from ..analysis import failure_reason
     from . import figures as fig
 
     drawn: dict[str, bytes | None] = {}
     failed = []
+    units = []
     for name, file_name in FIGURES.items():
         try:
             with fig.plt.rc_context({"text.parse_math": False}):  # '$' in column names is text
                 drawing = figure(results, name)
+            if drawing is not None and hasattr(drawing, "min_units"):
+                units.append((file_name, int(drawing.min_units)))
             drawn[name] = fig.save(drawing, out / "figures", file_name) if drawing is not None else None
         except Exception as exc:  # noqa: BLE001 - a figure that cannot be drawn must not stop the run
             fig.plt.close("all")
             drawn[name] = None
             failed.append({"check": f"figure {file_name}", "outcome": "", "method": "",
                            "reason": failure_reason(exc)})  # fmt: skip
-    return drawn, failed
+    return drawn, failed, units
 
 
-def write_report(results: StudyResults, out: Path, drawn: dict[str, bytes | None]) -> Path:
-    """Write ``out/report.html`` with the figures ``drawn``."""
+def write_report(
+    results: StudyResults, published: dict, out: Path, drawn: dict[str, bytes | None]
+) -> Path:
+    """Write ``out/report.html`` with the figures ``drawn``; every count and every statistic of
+    a group comes from ``published``, the payload that passed the disclosure gate."""
     from .html import render, sensitivity_section
 
     sensitivity = NOT_CONFIGURED
     if results.sensitivity is not None:
-        sensitivity = sensitivity_section(results, drawn)
+        sensitivity = sensitivity_section(results, published, drawn)
     path = out / "report.html"
-    path.write_text(render(results, drawn, sensitivity), encoding="utf-8")
+    path.write_text(render(results, published, drawn, sensitivity), encoding="utf-8")
     return path

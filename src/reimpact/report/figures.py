@@ -1,7 +1,10 @@
 """Diagnostic figures: love plot, propensity overlap, eCDFs of the worst-balanced covariates, and
 an effects forest plot. Sized for an A4 page (16 cm wide), Okabe-Ito colour-blind-safe palette,
-labelled axes and legends. Bins and points that describe fewer than ``min_cell_size`` returnees are
-not drawn.
+labelled axes and legends. No figure draws an individual: every histogram bin and every step of a
+distribution curve holds at least ``min_cell_size`` returnees of each group (or is not drawn), and
+axis limits come from those bins and steps, never from a minimum or maximum. The distribution
+figures record the fewest units behind any element they draw as ``fig.min_units``, which
+``results.json`` lists under ``figures`` for the disclosure audit.
 """
 
 from __future__ import annotations
@@ -101,12 +104,15 @@ def love_plot(balance: BalanceTable) -> Figure:
 def _masked_histogram(
     values: np.ndarray, weights: np.ndarray, bins: np.ndarray, min_cell_size: int
 ) -> np.ndarray:
-    """Weighted density per bin; bins holding 1 to min_cell_size - 1 units are set to zero."""
+    """Weighted density per bin, bins holding 1 to min_cell_size - 1 units set to zero, and the
+    fewest units in a drawn bin."""
     heights, _ = np.histogram(values, bins=bins, weights=weights)
     units, _ = np.histogram(values, bins=bins)
     heights[(units > 0) & (units < min_cell_size)] = 0.0
     total = heights.sum()
-    return heights / (total * np.diff(bins)) if total > 0 else heights
+    drawn = units[heights > 0]
+    density = heights / (total * np.diff(bins)) if total > 0 else heights
+    return density, int(drawn.min()) if drawn.size else min_cell_size
 
 
 def overlap_plot(
@@ -118,10 +124,12 @@ def overlap_plot(
     fig, axes = plt.subplots(1, len(samples), figsize=(WIDTH, 2.6), sharey=True, squeeze=False)
     bins = np.linspace(0, 1, 31)
     centres = (bins[:-1] + bins[1:]) / 2
+    fewest: list[int] = []
     for ax, (sample, w) in zip(axes[0], samples.items(), strict=True):
         for group, sign in (("treated", 1), ("control", -1)):
             rows = (treated == (1 if group == "treated" else 0)) & (w > 0)
-            density = _masked_histogram(scores[rows], w[rows], bins, min_cell_size)
+            density, units = _masked_histogram(scores[rows], w[rows], bins, min_cell_size)
+            fewest.append(units)
             ax.bar(
                 centres,
                 sign * density,
@@ -139,7 +147,35 @@ def overlap_plot(
     axes[0][0].legend(loc="upper left")
     fig.text(0.01, -0.02, f"Bins with fewer than {min_cell_size} returnees are not drawn.", fontsize=6)
     fig.tight_layout()
+    fig.min_units = min(fewest)
     return fig
+
+
+def safe_grid(
+    x: np.ndarray, masks: list[np.ndarray], min_cell_size: int, points: int = 60
+) -> tuple[np.ndarray, int]:
+    """Grid points for a step curve that draws no individual: below the first point, between
+    two points and above the last, every group (``masks``) holds at least ``min_cell_size``
+    units, so each step shows a cell of at least that size. Points are taken near ``points``
+    pooled quantiles, skipping those that would make a cell too small. Returns the grid (empty
+    when none is possible) and the fewest units in any cell."""
+    order = np.argsort(x, kind="stable")
+    xs = x[order]
+    cumulative = [np.cumsum(mask[order]) for mask in masks]
+    totals = [c[-1] if c.size else 0 for c in cumulative]
+    grid, last, fewest = [], [0] * len(masks), None
+    for value in np.unique(np.quantile(xs, np.linspace(0, 1, points + 2)[1:-1])):
+        position = int(np.searchsorted(xs, value, side="right")) - 1
+        below = [int(c[position]) for c in cumulative]
+        cells = [b - a for a, b in zip(last, below, strict=True)]
+        rest = [t - b for t, b in zip(totals, below, strict=True)]
+        if min(cells) >= min_cell_size and min(rest) >= min_cell_size:
+            grid.append(value)
+            fewest = min(cells + ([fewest] if fewest is not None else []))
+            last = below
+    if grid:
+        fewest = min(fewest, *(t - a for t, a in zip(totals, last, strict=True)))
+    return np.asarray(grid), int(fewest or 0)
 
 
 def _ecdf_on_grid(x: np.ndarray, w: np.ndarray, grid: np.ndarray) -> np.ndarray:
@@ -165,18 +201,23 @@ def ecdf_plot(
         (frame["sample"] == "unadjusted") & (frame["type"] == "continuous") & ~frame.suppressed
     ]
     worst = candidates.sort_values("ecdf_max", ascending=False)["covariate"].head(count).tolist()
-    # a curve needs min_cell_size returnees beyond each end of its grid
-    worst = [name for name in worst if 2 * min_cell_size < columns[name].size]
+    adjusted = next(iter(weights), None)
+    masks_of = {
+        name: [treated == g for g in (0, 1)]
+        + ([(treated == g) & (weights[adjusted] > 0) for g in (0, 1)] if adjusted else [])
+        for name in worst
+    }
+    worst = [name for name in worst if safe_grid(columns[name], masks_of[name], min_cell_size)[0].size]
     if not worst:
         return None
-    adjusted = next(iter(weights), None)
     cols = 2 if len(worst) > 1 else 1
     rows = int(np.ceil(len(worst) / cols))
     fig, axes = plt.subplots(rows, cols, figsize=(WIDTH, 2.3 * rows), squeeze=False)
+    fewest = []
     for ax, name in zip(axes.flat, worst, strict=False):
         x = columns[name]
-        tail = max(0.02, min_cell_size / x.size)
-        grid = np.unique(np.quantile(x, np.linspace(tail, 1 - tail, 60)))
+        grid, units = safe_grid(x, masks_of[name], min_cell_size)
+        fewest.append(units)
         for group, colour in (("treated", PALETTE["treated"]), ("control", PALETTE["control"])):
             rows_g = treated == (1 if group == "treated" else 0)
             ax.step(
@@ -203,11 +244,13 @@ def ecdf_plot(
         ax.set_xlabel(name)
         ax.set_ylabel("Cumulative share")
         ax.set_ylim(0, 1)
+        ax.set_xlim(grid[0], grid[-1])  # limits from the grid, never an individual's value
     for ax in list(axes.flat)[len(worst) :]:
         ax.axis("off")
     axes.flat[0].legend(loc="lower right")
     fig.suptitle("Empirical distribution functions of the least balanced covariates")
     fig.tight_layout()
+    fig.min_units = min(fewest)
     return fig
 
 

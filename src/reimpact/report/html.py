@@ -5,11 +5,11 @@ from __future__ import annotations
 import base64
 import html
 from collections.abc import Iterable
+from dataclasses import replace
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-
-from . import privacy
 
 if TYPE_CHECKING:
     from ..analysis import StudyResults
@@ -121,9 +121,8 @@ def _study_section(results: StudyResults) -> str:
     return f"{table}<details><summary>Full study definition</summary><pre>{_e(dump)}</pre></details>"
 
 
-def _sample_section(results: StudyResults) -> str:
-    flow = privacy.counts(results.sample.flow.to_dict(), results.min_cell_size)
-    design = privacy.counts(results.design_dict(), results.min_cell_size)
+def _sample_section(published: dict) -> str:
+    flow, design = published["sample"], published["design"]
     rows = [("Rows read", flow["rows_read"])]
     rows += [(f"Removed by the population filter on {k}", v) for k, v in flow["filtered_out"].items()]
     rows.append(
@@ -175,13 +174,13 @@ def _sample_section(results: StudyResults) -> str:
     return _table(["Step", "Returnees"], [(_e(k), _e(v)) for k, v in rows])
 
 
-def _warnings_section(results: StudyResults) -> str:
-    if not results.warnings:
+def _warnings_section(published: dict) -> str:
+    if not published["warnings"]:
         return '<p class="ok">No warnings: overlap, balance and the sample flow raised no concern.</p>'
-    return "".join(f'<p class="warning">{_e(w)}</p>' for w in results.warnings)
+    return "".join(f'<p class="warning">{_e(w)}</p>' for w in published["warnings"])
 
 
-def _balance_section(results: StudyResults, figures: dict[str, bytes | None]) -> str:
+def _balance_section(results: StudyResults, published: dict, figures: dict[str, bytes | None]) -> str:
     balance = results.balance
     frame = balance.to_frame()
     samples = [s for s in ("unadjusted", "matched", "weighted") if s in set(frame["sample"])]
@@ -213,10 +212,10 @@ def _balance_section(results: StudyResults, figures: dict[str, bytes | None]) ->
         [
             (
                 _e(s),
-                _e(privacy.count(round(v["treated"]), balance.min_cell_size)),
-                _e(privacy.count(round(v["control"]), balance.min_cell_size)),
+                _e(v["treated"]),
+                _e(v["control"]),
             )
-            for s, v in balance.effective_n.items()
+            for s, v in published["balance"]["effective_n"].items()
         ],
     )
     scale = {"ATT": "treated group", "ATC": "control group"}.get(balance.estimand, "pooled groups")
@@ -240,7 +239,7 @@ def _balance_section(results: StudyResults, figures: dict[str, bytes | None]) ->
     )
 
 
-def _effects_section(results: StudyResults, figures: dict[str, bytes | None]) -> str:
+def _effects_section(results: StudyResults, published: dict, figures: dict[str, bytes | None]) -> str:
     truth = results.truth_by_outcome()
     header = [
         "Outcome",
@@ -253,7 +252,7 @@ def _effects_section(results: StudyResults, figures: dict[str, bytes | None]) ->
         "Treated",
         "Control",
     ] + (["True effect"] if truth else [])
-    records = results.effect_records()
+    records = published["effects"]
     rows = []
     for record in records:
         ci = f"[{_number(record['ci_lower'])}, {_number(record['ci_upper'])}]"
@@ -293,21 +292,23 @@ def _provenance_section(results: StudyResults) -> str:
     return _table(["Item", "Value"], rows, numeric=False)
 
 
-def render(results: StudyResults, figures: dict[str, bytes | None], sensitivity_html: str) -> str:
-    """The whole report as one HTML string."""
+def render(
+    results: StudyResults, published: dict, figures: dict[str, bytes | None], sensitivity_html: str
+) -> str:
+    """The whole report as one HTML string; counts and group statistics from ``published``."""
     title = _e(results.study.display_title)
     nav = "".join(f'<a href="#{key}">{label}</a>' for key, label in SECTIONS)
     parts = {
         "study": _study_section(results),
-        "sample": _sample_section(results),
-        "warnings": _warnings_section(results),
+        "sample": _sample_section(published),
+        "warnings": _warnings_section(published),
         "overlap": _figure(
             figures.get("overlap"),
             "overlap",
             "Propensity scores by group before adjustment and under each adjustment.",
         ),
-        "balance": _balance_section(results, figures),
-        "effects": _effects_section(results, figures),
+        "balance": _balance_section(results, published, figures),
+        "effects": _effects_section(results, published, figures),
         "sensitivity": sensitivity_html,
         "provenance": _provenance_section(results),
     }
@@ -323,9 +324,20 @@ def render(results: StudyResults, figures: dict[str, bytes | None], sensitivity_
     )
 
 
-def sensitivity_section(results: StudyResults, figures: dict[str, bytes | None]) -> str:
-    """E-values, Rosenbaum bounds, omitted-variable bounds, refutations and subgroup effects."""
-    sens = results.sensitivity
+def sensitivity_section(results: StudyResults, published: dict, figures: dict[str, bytes | None]) -> str:
+    """E-values, Rosenbaum bounds, omitted-variable bounds, refutations and subgroup effects, as
+    far as ``published`` (the payload that passed the disclosure gate) shows them."""
+    shown = published["sensitivity"]
+    kept = {(r["outcome"], r["method"]) for key in ("evalues", "refutations") for r in shown[key]}
+    sens = replace(
+        results.sensitivity,
+        evalues=[v for v in results.sensitivity.evalues if (v.outcome, v.method) in kept],
+        refutations=[r for r in results.sensitivity.refutations if (r.outcome, r.method) in kept],
+        omitted_variable=[
+            o for o in results.sensitivity.omitted_variable
+            if o.outcome in {b["outcome"] for b in shown["omitted_variable"]}
+        ],
+    )  # fmt: skip
     size = results.min_cell_size
     parts = []
     if sens.evalues:
@@ -347,26 +359,27 @@ def sensitivity_section(results: StudyResults, figures: dict[str, bytes | None])
             f"continuous outcomes via the standardised effect ({_e(sens.evalues[0].scale)}).</p>"
             + _table(["Outcome", "Method", "Risk ratio", "E-value", "E-value (CI)"], rows)
         )
-    if sens.rosenbaum:
+    if shown["rosenbaum"]:
         rows = []
-        for b in sens.rosenbaum:
-            if b.available:
+        for b in shown["rosenbaum"]:
+            if b["available"]:
                 rows.append(
                     (
-                        _e(b.outcome),
-                        _e(privacy.count(b.n_pairs, size)),
-                        _number(b.p_upper[0], 4),
-                        _number(b.gamma_critical, 2)
-                        if b.gamma_critical
+                        _e(b["outcome"]),
+                        _e(b["n_pairs"]),
+                        _number(b["p_upper"][0], 4),
+                        _number(b["gamma_critical"], 2)
+                        if b["gamma_critical"]
                         else "not significant at Gamma = 1",
                     )
                 )
             else:
-                rows.append((_e(b.outcome), "&ndash;", "&ndash;", _e(b.reason)))
+                rows.append((_e(b["outcome"]), "&ndash;", "&ndash;", _e(b["reason"])))
         parts.append(
             '<h3>Rosenbaum bounds</h3><p class="note">How far the odds of treatment of two matched '
             "returnees may differ because of a hidden confounder before the signed-rank test of the "
-            f"matched pairs loses significance at alpha = {sens.rosenbaum[0].alpha:g}: Gamma*.</p>"
+            "matched pairs loses significance at alpha = "
+            f"{shown['rosenbaum'][0]['alpha']:g}: Gamma*.</p>"
             + _table(["Outcome", "Pairs", "p-value at Gamma = 1", "Gamma*"], rows)
             + _figure(figures.get("gamma"), "gamma", "Upper bound on the p-value against Gamma.")
         )
@@ -457,13 +470,10 @@ def sensitivity_section(results: StudyResults, figures: dict[str, bytes | None])
                 ["Refuter", "Method", "Outcome", "Original", "Refuted", "95% CI", "Rule", "Result"], rows
             )
         )
-    if sens.subgroups is not None:
+    if shown["subgroups"] is not None:
         rows = []
-        for r in sens.subgroups.itertuples():
-            counts = (
-                _e(privacy.count(int(r.n_treated), size)),
-                _e(privacy.count(int(r.n_control), size)),
-            )
+        for r in (SimpleNamespace(**row) for row in shown["subgroups"]):
+            counts = (_e(r.n_treated), _e(r.n_control))
             if r.status != "estimated":
                 rows.append(
                     (
@@ -513,7 +523,7 @@ def sensitivity_section(results: StudyResults, figures: dict[str, bytes | None])
             )
             + _figure(figures.get("subgroups"), "subgroups", "Effects by subgroup.")
         )
-    if sens.cate is not None:
+    if shown["cate"] is not None:
         rows = [
             (
                 _e(r.by),
@@ -525,7 +535,7 @@ def sensitivity_section(results: StudyResults, figures: dict[str, bytes | None])
                 else "&ndash;",
                 _e(r.status),
             )
-            for r in sens.cate.itertuples()
+            for r in (SimpleNamespace(**row) for row in shown["cate"])
         ]
         parts.append(
             '<p class="note">Conditional average effects by level from EconML\'s LinearDRLearner '

@@ -1,0 +1,175 @@
+"""Disclosure control attacked: subtraction across published tables and side channels must give
+back no count under ``report.min_cell_size``; the audit finds such leaks where they exist."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from reimpact.analysis import run_study
+from reimpact.cli import main
+from reimpact.data import write_table
+from reimpact.disclosure import SECONDARY, Gate, audit, publish
+from reimpact.report.figures import safe_grid
+from reimpact.study import Study
+
+K = 10
+
+
+def _flow(**changes) -> dict:
+    sample = {
+        "rows_read": 1000,
+        "filtered_out": {"country": 300},
+        "excluded_by_treatment_rule": 4,
+        "dropped_missing": {"age": 1, "education": 1, "income": 200, "total": 202},
+        "dropped_invalid": {},
+        "imputed": {},
+        "analysed": 494,
+        "treated": 200,
+        "control": 294,
+        "missing_outcome": {},
+    }
+    sample.update(changes)
+    return {"study": {"estimand": "ATT", "report": {"min_cell_size": K}}, "sample": sample}
+
+
+def test_secondary_suppression_of_the_sample_flow():
+    """The 4 excluded rows can no longer be had from rows_read minus the other steps, and the two
+    suppressed missing-value cells (1 and 1) cannot be had from the total: more cells are
+    suppressed until the suppressed cells of every identity sum to at least k."""
+    raw = _flow()
+    assert audit(publish(raw, Gate(1)), K)  # unprotected: leaks
+    published = publish(raw, Gate(K))
+    sample = published["sample"]
+    assert sample["excluded_by_treatment_rule"] == "<10"
+    assert sample["dropped_missing"]["age"] == sample["dropped_missing"]["education"] == "<10"
+    assert sample["dropped_missing"]["income"] == SECONDARY  # 1 + 1 < k: one more hidden
+    assert audit(published, K) == []
+    assert raw["sample"]["excluded_by_treatment_rule"] == 4  # the input is not modified
+
+
+def test_rounding_and_the_audit_with_rounding():
+    published = publish(_flow(), Gate(K, rounding=5))
+    assert published["sample"]["analysed"] == 495 and published["sample"]["rows_read"] == 1000
+    assert audit(published, K, rounding=5) == []
+
+
+def test_audit_names_the_subtraction():
+    leaky = publish(_flow(), Gate(1))
+    findings = audit(leaky, K)
+    assert "sample.excluded_by_treatment_rule = 4: a count under 10" in findings
+    assert "sample.dropped_missing.age = 1: a count under 10" in findings
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_figure_grid_never_draws_fewer_than_k(seed):
+    rng = np.random.default_rng(seed)
+    x = np.round(rng.gamma(2.0, 10.0, 700))
+    t = rng.random(700) < 0.2
+    masks = [t, ~t, t & (rng.random(700) < 0.7)]
+    grid, fewest = safe_grid(x, masks, K)
+    assert grid.size > 3 and fewest >= K
+    for mask in masks:  # the ECDF at g counts the units <= g: cells (g_i-1, g_i]
+        below = np.searchsorted(np.sort(x[mask]), grid, side="right")
+        cells = np.diff(np.r_[0, below, mask.sum()])
+        assert cells.min() >= K
+    assert grid[0] > x.min() and grid[-1] < x.max()  # no individual's extreme value
+
+
+@pytest.fixture(scope="module")
+def five_returnee_country(tmp_path_factory, cohort):
+    """A country with 5 returnees (3 treated), a subgroup analysis by country and every method:
+    once published with the default gate and once with suppression switched off (k = 1)."""
+    import copy
+
+    from conftest import BASE_STUDY
+
+    tmp = tmp_path_factory.mktemp("five")
+    data = cohort.data[cohort.data.country.isin(["GIN", "SEN", "MAR"])].head(3000).copy()
+    small = data.index[:5]
+    data.loc[small, "country"] = "ZZZ"
+    data.loc[small, "mentored"] = [1, 1, 1, 0, 0]
+    path = write_table(data, tmp / "export.csv")
+    study = copy.deepcopy(BASE_STUDY)
+    study["data"] = {"path": str(path)}
+    study["population"] = {"country": ["GIN", "SEN", "MAR", "ZZZ"]}
+    study["methods"] = {"psm": {"replace": False, "caliper": 0.05}, "ipw": {}, "aipw": {}}
+    study["sensitivity"] = {"heterogeneity": {"by": ["country", "vulnerable"]}}
+    outs = {}
+    for k in (K, 1):
+        study["report"] = {"min_cell_size": k}
+        outs[k] = tmp / f"k{k}"
+        run_study(Study.from_dict(study), out_dir=outs[k])
+    return outs
+
+
+def _known(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _attacks(payload: dict) -> list[str]:
+    """Subtraction and side-channel attacks written independently of the package's identities:
+    each returns what it recovers exactly, as 'route: value'."""
+    found = []
+    s = payload["sample"]
+    steps = [*s["filtered_out"].values(), s["excluded_by_treatment_rule"],
+             s["dropped_missing"].get("total", 0), s["dropped_invalid"].get("total", 0), s["analysed"]]  # fmt: skip
+    unknown = [v for v in steps if not _known(v)]
+    if len(unknown) == 1 and _known(s["rows_read"]):
+        found.append(f"flow: {s['rows_read'] - sum(v for v in steps if _known(v))}")
+    m = payload["design"].get("matching") or {}
+    trio = [m.get("focal_units"), m.get("matched_focal_units"), m.get("dropped_by_caliper")]
+    if m and sum(not _known(v) for v in trio) == 1:
+        found.append("matching: one of focal, matched, dropped")
+    for key in ("dropped_missing", "dropped_invalid"):
+        block = s[key]
+        if "total" in block and _known(block["total"]):
+            hidden = [v for k, v in block.items() if k != "total" and not _known(v)]
+            rest = block["total"] - sum(v for k, v in block.items() if k != "total" and _known(v))
+            if hidden and (len(hidden) == 1 or 0 < rest < K):
+                found.append(f"{key}: suppressed cells sum to {rest}")
+    for by in {r["by"] for r in payload["sensitivity"]["subgroups"]}:
+        rows = [r for r in payload["sensitivity"]["subgroups"] if r["by"] == by
+                and r["outcome"] == payload["study"]["outcomes"][0]]  # fmt: skip
+        for count, total in (("n_treated", s["treated"]), ("n_control", s["control"])):
+            hidden = [r for r in rows if not _known(r.get(count))]
+            rest = total - sum(r[count] for r in rows if _known(r.get(count)))
+            if hidden and (len(hidden) == 1 or 0 < rest < K):
+                found.append(f"subgroups {by} {count}: {rest}")
+    for row in payload["balance"]["rows"]:
+        if row["sample"] == "unadjusted" and row["type"] == "binary" and not row["suppressed"]:
+            for group, n in (("treated", s["treated"]), ("control", s["control"])):
+                ones = round(row[f"mean_{group}"] * n)
+                for count in (ones, n - ones):
+                    if 0 < count < K:
+                        found.append(f"balance {row['covariate']} {group}: {count}")
+    for effect in payload["effects"]:
+        if effect["method"] != "psm" and _known(effect["n_treated"]) and _known(s["treated"]):
+            gap = s["treated"] - effect["n_treated"]
+            if 0 < gap < K:
+                found.append(f"effect counts {effect['outcome']}: {gap}")
+    text = json.dumps({k: v for k, v in payload.items() if k != "study"})
+    if "ZZZ" in text:
+        for key in ("evalues", "refutations", "omitted_variable"):
+            assert "ZZZ" not in json.dumps(payload["sensitivity"][key])
+    return found
+
+
+def test_nothing_recoverable_from_the_published_outputs(five_returnee_country, capsys):
+    payload = json.loads((five_returnee_country[K] / "results.json").read_text())
+    assert _attacks(payload) == []
+    zzz = [r for r in payload["sensitivity"]["subgroups"] if r["level"] == "ZZZ"]
+    assert zzz and all(r["status"] == "suppressed" and "estimate" not in r for r in zzz)
+    assert all(r["n_treated"] in ("<10", SECONDARY) for r in zzz)
+    assert main(["audit", str(five_returnee_country[K])]) == 0
+    assert "nothing recoverable by subtraction" in capsys.readouterr().out
+
+
+def test_the_audit_finds_the_leaks_of_unsuppressed_outputs(five_returnee_country, capsys):
+    payload = json.loads((five_returnee_country[1] / "results.json").read_text())
+    assert _attacks(payload), "the attacks work on unprotected outputs"
+    assert main(["audit", str(five_returnee_country[1]), "--min-cell-size", str(K)]) == 1
+    out = capsys.readouterr().out
+    assert "a count under 10" in out
