@@ -114,8 +114,8 @@ def _attacks(payload: dict) -> list[str]:
     each returns what it recovers exactly, as 'route: value'."""
     found = []
     s = payload["sample"]
-    steps = [*s["filtered_out"].values(), s["excluded_by_treatment_rule"],
-             s["dropped_missing"].get("total", 0), s["dropped_invalid"].get("total", 0), s["analysed"]]  # fmt: skip
+    drops = [s[key].get("total", 0) for key in ("dropped_missing", "dropped_invalid")]
+    steps = [*s["filtered_out"].values(), s["excluded_by_treatment_rule"], *drops, s["analysed"]]
     unknown = [v for v in steps if not _known(v)]
     if len(unknown) == 1 and _known(s["rows_read"]):
         found.append(f"flow: {s['rows_read'] - sum(v for v in steps if _known(v))}")
