@@ -233,3 +233,23 @@ def test_scores_never_reach_0_or_1_and_matching_refuses_them_clearly():
     assert 0 < expit(np.array([-800.0]))[0] and expit(np.array([800.0]))[0] < 1
     with pytest.raises(DesignError, match="scores of exactly 0 or 1 cannot be matched on the logit"):
         MatchingEstimator().fit(np.array([0.2, 1.0, 0.5, 0.3]), np.array([1, 1, 0, 0]))
+
+
+def test_fuzz_findings_end_in_one_line_or_a_run(tmp_path, capsys, study_dict, cohort):
+    """Cases the fuzz campaign found: a line break inside a column name, string cluster labels
+    with two-way clustering, and a covariate that duplicates another (a singular model)."""
+    study_dict["covariates"] = "age\nsex"
+    _one_line_error(capsys, ["validate", str(_write(tmp_path, study_dict))], "column 'age\\nsex'")
+    data = cohort.data.copy()
+    data["site"] = np.where(data["age"] > 30, "north", "south")
+    data["age_copy"] = data["age"]
+    path = tmp_path / "d.csv"
+    data.to_csv(path, index=False)
+    study_dict["data"] = {"path": str(path)}
+    study_dict["covariates"] = ["age", "age_copy", "sex", "education", "vulnerable", "country"]
+    study_dict["cluster"] = "site"
+    study_dict["methods"] = {"psm": {"replace": False}, "ipw": {}, "aipw": {}}
+    results = run_study(Study.from_dict(study_dict))
+    psm = results.effects.get("composite_score", "psm")
+    assert psm.se_type == "two-way cluster-robust by site and matched set"
+    assert all(np.isfinite(e.std_error) for e in results.effects)

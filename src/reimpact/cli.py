@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -165,7 +166,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        status = args.handler(args)
+        with warnings.catch_warnings():
+            # what a user must know reaches results.json and the report; libraries' warnings
+            # (a file's fallback encoding, a convergence note) would break the one-line contract
+            warnings.simplefilter("ignore")
+            status = args.handler(args)
     except ReimpactError as exc:
         print(f"reimpact: error: {exc}", file=sys.stderr)
         return 2

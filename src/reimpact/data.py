@@ -19,6 +19,7 @@ import hashlib
 import io
 import struct
 import zipfile
+import zlib
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
@@ -41,7 +42,9 @@ DEFAULT_SIMULATED_N = 20000
 INVALID_LIMIT = 1e12
 # what the readers raise on a damaged, truncated or mislabelled file (read from memory, so an
 # OSError here is the reader's, not the disk's); DataError is a ValueError and is re-raised first
-_UNREADABLE = (ValueError, OSError, KeyError, EOFError, struct.error, zipfile.BadZipFile, ParseError)
+_UNREADABLE = (
+    ValueError, OSError, KeyError, EOFError, struct.error, zipfile.BadZipFile, zlib.error, ParseError
+)  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,9 @@ class ReimpactError(ValueError):
     def __init__(self, field: str, message: str) -> None:
         self.field = field
         self.message = message
-        super().__init__(f"{field}: {message}" if field else message)
+        text = f"{field}: {message}" if field else message
+        # one line, whatever the user's text holds (a column name with a line break, say)
+        super().__init__(text.replace("\r", "\\r").replace("\n", "\\n"))
 
     def __reduce__(self):
         # pickle with both arguments, so that an error raised in a worker process reaches the parent

@@ -35,9 +35,11 @@ def two_way_se(psi: np.ndarray, first: np.ndarray, second: np.ndarray) -> float:
     """Two-way cluster-robust standard error (Cameron, Gelbach & Miller 2011):
     V = V_first + V_second - V_(first x second), each term a :func:`sandwich_se` variance. When
     the difference is not positive (small samples), the larger one-way variance is used."""
-    both = np.unique(np.column_stack([first, second]), axis=0, return_inverse=True)[1]
-    v_first, v_second = sandwich_se(psi, first) ** 2, sandwich_se(psi, second) ** 2
-    variance = v_first + v_second - sandwich_se(psi, both.ravel()) ** 2
+    a = np.unique(first, return_inverse=True)[1].ravel()
+    b = np.unique(second, return_inverse=True)[1].ravel()
+    both = a * (b.max() + 1) + b  # one code per (first, second) pair, for any label type
+    v_first, v_second = sandwich_se(psi, a) ** 2, sandwich_se(psi, b) ** 2
+    variance = v_first + v_second - sandwich_se(psi, both) ** 2
     return float(np.sqrt(max(variance, v_first, v_second)))
 
 

@@ -90,7 +90,8 @@ class IPWEstimator:
         if self.x_ is not None:
             e = self.e_
             info = (self.x_ * (e * (1.0 - e))[:, None]).T @ self.x_
-            self.score_terms_ = np.linalg.solve(info, (self.x_ * (self.t_ - e)[:, None]).T).T
+            # pseudo-inverse: collinear covariates make the information matrix singular
+            self.score_terms_ = (np.linalg.pinv(info) @ (self.x_ * (self.t_ - e)[:, None]).T).T
         return self
 
     def _hajek(self, y: np.ndarray, e: np.ndarray) -> list[tuple[float, np.ndarray, float]]:
