@@ -231,3 +231,12 @@ def test_method_with_empty_value_runs_with_defaults(study_dict):
     study_dict["methods"] = {"ipw": None, "aipw": {}}
     study = Study.from_dict(study_dict)
     assert study.methods.names == ["ipw", "aipw"]
+
+
+def test_the_readme_error_table_lists_tested_kinds():
+    """Every kind in the README's error table is a case of BAD (so it gives one line, exit 2)."""
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    table = readme.split("### Errors", 1)[1].split("\n\n")[2]
+    kinds = [line.split("|")[1].strip() for line in table.splitlines()[2:]]
+    assert len(kinds) >= 17
+    assert set(kinds) <= {b[0] for b in BAD}
