@@ -306,25 +306,31 @@ def _with_invalid_values(cohort, path: Path) -> Path:
     return write_table(frame, path)
 
 
-def test_infinite_outcome_is_refused(tmp_path, study_dict, cohort):
-    path = _with_invalid_values(cohort, tmp_path / "inf.csv")
+@pytest.mark.parametrize(
+    "file_name,outcome,message",
+    [
+        (
+            "inf.csv",
+            "composite_score",
+            "outcomes: column 'composite_score': 3 rows hold infinite or absurdly large values "
+            "(|x| > 1e12); fix them or set 'invalid_values: drop'",
+        ),
+        (
+            "inf.parquet",
+            "economic_score",
+            "covariates: column 'age': 1 row holds infinite or absurdly large values (|x| > 1e12); "
+            "fix them or set 'invalid_values: drop'",
+        ),
+    ],
+)
+def test_infinite_or_absurd_values_are_refused(
+    tmp_path, study_dict, cohort, file_name, outcome, message
+):
+    path = _with_invalid_values(cohort, tmp_path / file_name)
+    study_dict["outcomes"] = [outcome]
     with pytest.raises(DataError) as raised:
         prepare_sample(Study.from_dict(study_dict), data_path=path)
-    assert str(raised.value) == (
-        "outcomes: column 'composite_score': 3 rows hold infinite or absurdly large values "
-        "(|x| > 1e12); fix them or set 'invalid_values: drop'"
-    )
-
-
-def test_absurd_covariate_is_refused(tmp_path, study_dict, cohort):
-    path = _with_invalid_values(cohort, tmp_path / "inf.parquet")
-    study_dict["outcomes"] = ["economic_score"]
-    with pytest.raises(DataError) as raised:
-        prepare_sample(Study.from_dict(study_dict), data_path=path)
-    assert str(raised.value) == (
-        "covariates: column 'age': 1 row holds infinite or absurdly large values (|x| > 1e12); "
-        "fix them or set 'invalid_values: drop'"
-    )
+    assert str(raised.value) == message
 
 
 def test_invalid_values_drop(tmp_path, study_dict, cohort):
