@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 STUDY  ?= studies/orion_mentoring.yaml
 OUT    ?= results/orion-mentoring
 
-.PHONY: run test bench lint clean browser notebooks
+.PHONY: run test bench lint clean browser notebooks fuzz
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,9 @@ notebooks: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
+
+fuzz: $(STAMP)
+	$(BIN)/python benchmarks/fuzz.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks notebooks/execute.py
