@@ -24,7 +24,7 @@ from .balance import BalanceTable, balance_table
 from .data import AnalysisSample, prepare_sample
 from .disclosure import Gate, audit, publish
 from .doubly_robust import AIPWEstimator
-from .exceptions import DesignError, DisclosureError, ReimpactError
+from .exceptions import DesignError, DisclosureError, failure_reason
 from .inference import matched_regression, sandwich_se, welch_se
 from .matching import MatchingEstimator
 from .propensity import (
@@ -564,16 +564,6 @@ class _Attempts:
                 {"check": check, "outcome": outcome, "method": method, "reason": failure_reason(exc)}
             )
             return None
-
-
-def failure_reason(exc: BaseException) -> str:
-    """One line that says why a check failed: a package error's own message, or the exception's
-    type and first line."""
-    if isinstance(exc, ReimpactError):
-        return str(exc)
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    reason = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-    return reason if len(reason) <= 200 else reason[:197] + "..."
 
 
 def _sensitivity(

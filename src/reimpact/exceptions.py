@@ -49,3 +49,13 @@ class DisclosureError(ReimpactError):
 
 class ReimpactWarning(UserWarning):
     """Something the user must know about a result (clipping, poor overlap, units dropped)."""
+
+
+def failure_reason(exc: BaseException) -> str:
+    """One line that says why a check failed: a package error's own message, or the exception's
+    type and first line."""
+    if isinstance(exc, ReimpactError):
+        return str(exc)
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    reason = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return reason if len(reason) <= 200 else reason[:197] + "..."

@@ -89,7 +89,7 @@ def draw_figures(
     """Draw every figure into ``out/figures``: the PNG bytes by name (None where the figure does
     not apply or could not be drawn), a "not run" record for each figure that failed, and the
     fewest units behind an element of each distribution figure."""
-    from ..analysis import failure_reason
+    from ..exceptions import failure_reason
     from . import figures as fig
 
     drawn: dict[str, bytes | None] = {}
