@@ -36,6 +36,12 @@ def test_every_interval_covers_the_true_effect(study_run):
     assert methods == {"naive", "psm", "ipw", "aipw"}
 
 
+def test_the_audit_finds_nothing_in_a_shipped_study(study_run, capsys):
+    _, out = study_run
+    assert main(["audit", str(out)]) == 0
+    assert "no count under 10 and nothing recoverable by subtraction" in capsys.readouterr().out
+
+
 def test_results_json_schema(study_run):
     results, out = study_run
     payload = json.loads((out / "results.json").read_text())

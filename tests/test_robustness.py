@@ -253,3 +253,20 @@ def test_fuzz_findings_end_in_one_line_or_a_run(tmp_path, capsys, study_dict, co
     psm = results.effects.get("composite_score", "psm")
     assert psm.se_type == "two-way cluster-robust by site and matched set"
     assert all(np.isfinite(e.std_error) for e in results.effects)
+
+
+def test_a_bootstrap_too_large_for_memory_is_refused_before_it_starts():
+    from reimpact.exceptions import DesignError
+    from reimpact.matching import MatchingEstimator
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(2000, 3))
+    e = 1 / (1 + np.exp(-x[:, 0]))
+    t = (rng.random(2000) < e).astype(np.int8)
+    design = np.column_stack([np.ones(2000), x])
+    psm = MatchingEstimator(replace=False, se="bootstrap", n_bootstrap=100_000)
+    psm.fit(e, t, covariates=x, score_design=design)
+    start = time.perf_counter()
+    with pytest.raises(DesignError, match="methods.psm.n_bootstrap: 100000 replicates of 2,000 rows"):
+        psm.estimate(x[:, 0] + t)
+    assert time.perf_counter() - start < 5
