@@ -615,17 +615,22 @@ def text_op(rnd: Rnd) -> dict:
     return op
 
 
+def _cut_or_flip(data: bytes, op: dict, rnd: random.Random) -> bytes:
+    """Truncate the bytes at ``op["fraction"]`` of their length, or flip ``op["count"]`` bits."""
+    if op["op"] == "truncate":
+        return data[: int(len(data) * op["fraction"])]
+    buffer = bytearray(data)
+    for _ in range(op["count"]):
+        if buffer:
+            buffer[rnd.randrange(len(buffer))] ^= 1 << rnd.randrange(8)
+    return bytes(buffer)
+
+
 def apply_text_op(text: bytes, op: dict) -> bytes:
     rnd = random.Random(op.get("seed", 0))
     kind = op["op"]
-    if kind == "truncate":
-        return text[: int(len(text) * op["fraction"])]
-    if kind == "flip":
-        data = bytearray(text)
-        for _ in range(op["count"]):
-            if data:
-                data[rnd.randrange(len(data))] ^= 1 << rnd.randrange(8)
-        return bytes(data)
+    if kind in ("truncate", "flip"):
+        return _cut_or_flip(text, op, rnd)
     if kind == "insert":
         where = rnd.randrange(len(text) + 1)
         return text[:where] + bytes.fromhex(op["bytes"].replace(" ", "")) + text[where:]
@@ -889,14 +894,8 @@ def byte_op(rnd: Rnd, fmt: str) -> dict:
 def apply_byte_op(data: bytes, op: dict) -> bytes:
     rnd = random.Random(op.get("seed", 0))
     kind = op["op"]
-    if kind == "truncate":
-        return data[: int(len(data) * op["fraction"])]
-    if kind == "flip":
-        buffer = bytearray(data)
-        for _ in range(op["count"]):
-            if buffer:
-                buffer[rnd.randrange(len(buffer))] ^= 1 << rnd.randrange(8)
-        return bytes(buffer)
+    if kind in ("truncate", "flip"):
+        return _cut_or_flip(data, op, rnd)
     if kind == "insert":
         where = int(len(data) * op["fraction"])
         return data[:where] + bytes(rnd.randrange(256) for _ in range(op["count"])) + data[where:]
