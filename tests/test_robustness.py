@@ -270,3 +270,12 @@ def test_a_bootstrap_too_large_for_memory_is_refused_before_it_starts():
     with pytest.raises(DesignError, match="methods.psm.n_bootstrap: 100000 replicates of 2,000 rows"):
         psm.estimate(x[:, 0] + t)
     assert time.perf_counter() - start < 5
+
+
+def test_a_huge_integer_in_the_study_file(tmp_path, capsys, study_dict):
+    """Found by the fuzz campaign: YAML reads 1 followed by 400 zeros as an int too large for a
+    float; comparing it with the data must not overflow."""
+    study_dict["treatment"]["treated"] = [10**400]
+    _one_line_error(
+        capsys, ["validate", str(_write(tmp_path, study_dict))], "no row has a treated value"
+    )

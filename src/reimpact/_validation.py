@@ -81,7 +81,9 @@ def value_key(value: Any) -> str:
     ' yes', compare equal (YAML reads unquoted yes/no as true/false: quote them)."""
     if isinstance(value, (bool, np.bool_)):
         return str(bool(value)).lower()
-    if isinstance(value, (int, float, np.integer, np.floating)):
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))  # exact, however large
+    if isinstance(value, (float, np.floating)):
         number = float(value)
         return str(int(number)) if number.is_integer() else repr(number)
     return str(value).strip().lower()
