@@ -156,9 +156,10 @@ def identities(payload: dict) -> list[Identity]:
 
 def _effect_identities(payload: dict) -> list[Identity]:
     """What the effects' unit counts are, by definition: a naive, IPW or AIPW effect counts the
-    analysed units that have its outcome (the whole sample, or the sample less the rows without
-    that outcome); a matching effect on a fully observed outcome counts the matched units, which
-    for the ATT (ATC) are the matched treated (control) focal units."""
+    compared units that have its outcome (the sample less the units of levels left out by the
+    separation rule, and less the rows without that outcome); a matching effect on a fully
+    observed outcome counts the matched units, which for the ATT (ATC) are the matched treated
+    (control) focal units; the focal units are the compared treated (control) units."""
     sample = payload.get("sample") or {}
     missing = sample.get("missing_outcome") or {}
     matching = (payload.get("design") or {}).get("matching") or {}
@@ -166,9 +167,14 @@ def _effect_identities(payload: dict) -> list[Identity]:
     out = []
     base = ("design", "matching")
     psm = ((payload.get("study") or {}).get("methods") or {}).get("psm") or {}
+    # units of levels held by one group, left out of the comparison (propensity.separation)
+    excluded = {"treated": [], "control": []}
+    for i, level in enumerate((payload.get("design") or {}).get("separated_levels") or []):
+        if level.get("action") == "excluded":
+            excluded[level["group"]].append(("design", "separated_levels", i, "units"))
     if matching and estimand in ("ATT", "ATC"):
         group, other = ("treated", "control") if estimand == "ATT" else ("control", "treated")
-        out.append(Identity((*base, "focal_units"), (("sample", group),)))
+        out.append(Identity(("sample", group), ((*base, "focal_units"), *excluded[group])))
         out.append(Identity((*base, f"matched_{group}"), ((*base, "matched_focal_units"),)))
         if psm.get("ratio") == 1 and psm.get("replace") is False:  # 1:1 pairs: one match each
             out.append(Identity((*base, f"matched_{other}"), ((*base, "matched_focal_units"),)))
@@ -180,11 +186,14 @@ def _effect_identities(payload: dict) -> list[Identity]:
                 out += [Identity(n_t, ((*base, "matched_treated"),)),
                         Identity(n_c, ((*base, "matched_control"),))]  # fmt: skip
         elif outcome in missing:
-            out.append(
-                Identity(("sample", "analysed"), (n_t, n_c, ("sample", "missing_outcome", outcome)))
-            )
+            parts = (n_t, n_c, ("sample", "missing_outcome", outcome), *excluded["treated"],
+                     *excluded["control"])  # fmt: skip
+            out.append(Identity(("sample", "analysed"), parts))
         else:
-            out += [Identity(n_t, (("sample", "treated"),)), Identity(n_c, (("sample", "control"),))]
+            out += [
+                Identity(("sample", "treated"), (n_t, *excluded["treated"])),
+                Identity(("sample", "control"), (n_c, *excluded["control"])),
+            ]
     return out
 
 
