@@ -178,19 +178,25 @@ def test_the_audit_finds_the_leaks_of_unsuppressed_outputs(five_returnee_country
 def test_units_left_out_by_the_separation_rule_are_not_recoverable(tmp_path, capsys):
     """3 treated units in a level without controls leave the comparison: the treated count minus
     the effects' treated count would give them back, so one more cell is suppressed."""
+    import pandas as pd
+
     rng = np.random.default_rng(2)
     n = 800
     frame = {"x": rng.normal(size=n), "country": rng.choice(["A", "B"], n)}
     t = (rng.random(n) < 0.4).astype(int)
     frame["country"][:3] = "G"
     t[:3] = 1
-    import pandas as pd
-
     data = pd.DataFrame(frame).assign(t=t, y=lambda d: d.x + d.t + rng.normal(size=n))
     path = tmp_path / "d.csv"
     data.to_csv(path, index=False)
-    study = {"name": "sep", "data": {"path": str(path)}, "treatment": {"column": "t"},
-             "outcomes": ["y"], "covariates": ["x", "country"], "methods": {"psm": {}, "ipw": {}}}  # fmt: skip
+    study = {
+        "name": "sep",
+        "data": {"path": str(path)},
+        "treatment": {"column": "t"},
+        "outcomes": ["y"],
+        "covariates": ["x", "country"],
+        "methods": {"psm": {}, "ipw": {}},
+    }
     run_study(Study.from_dict(study), out_dir=tmp_path / "out")
     payload = json.loads((tmp_path / "out" / "results.json").read_text())
     assert payload["design"]["separated_levels"][0]["units"] == "<10"
