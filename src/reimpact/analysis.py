@@ -134,7 +134,7 @@ class StudyResults:
     @property
     def gate(self) -> Gate:
         """The disclosure settings of the study (:mod:`reimpact.disclosure`)."""
-        return Gate(self.study.report.min_cell_size, self.study.report.rounding)
+        return Gate.of(self.study.report)
 
     def effect_records(self) -> list[dict]:
         """The effects as ``results.json`` publishes them (through the disclosure gate)."""
@@ -702,7 +702,7 @@ def _warnings(
     sensitivity: SensitivityResults | None = None,
 ) -> list[str]:
     """Plain-words warnings; every count of returnees passes through small-cell suppression."""
-    gate = Gate(study.report.min_cell_size, study.report.rounding)
+    gate = Gate.of(study.report)
 
     def n(value: int) -> str:
         return str(gate.count(int(value)))

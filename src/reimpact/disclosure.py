@@ -50,6 +50,11 @@ class Gate:
     min_cell_size: int = 10
     rounding: int | None = None
 
+    @classmethod
+    def of(cls, report: Any) -> Gate:
+        """The gate a study's ``report`` section sets."""
+        return cls(report.min_cell_size, report.rounding)
+
     def small(self, n: float) -> bool:
         """A count that describes 1 to k - 1 units."""
         return 0 < n < self.min_cell_size
@@ -64,16 +69,6 @@ class Gate:
         if self.rounding and n:
             return int(self.rounding * round(n / self.rounding))
         return n
-
-    def counts(self, tree: Any) -> Any:
-        """Every integer count in a nested dict/list, as published (primary suppression only)."""
-        if isinstance(tree, dict):
-            return {k: self.counts(v) for k, v in tree.items()}
-        if isinstance(tree, list):
-            return [self.counts(v) for v in tree]
-        if isinstance(tree, int) and not isinstance(tree, bool):
-            return self.count(tree)
-        return tree
 
     def note(self, text: str) -> str:
         """A note or warning whose leading number counts units, as published."""
