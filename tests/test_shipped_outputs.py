@@ -1,0 +1,34 @@
+"""The three shipped studies give the same effects as before the redesign of issue 13.
+
+``tests/data/shipped_effects.json`` holds the published effect records (estimate, standard error,
+counts after the disclosure gate, standard-error type) of every shipped study, written by the
+code before the redesign; a refactoring that changes any number fails here.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from reimpact.analysis import run_study
+from reimpact.study import load_study
+
+ROOT = Path(__file__).resolve().parents[1]
+EXPECTED = json.loads((ROOT / "tests" / "data" / "shipped_effects.json").read_text())
+KEYS = ("outcome", "method", "estimand", "estimate", "std_error", "n_treated", "n_control", "se_type")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_shipped_study_effects_are_unchanged(name: str) -> None:
+    records = run_study(load_study(ROOT / "studies" / name)).effect_records()
+    found = [{k: r[k] for k in KEYS} for r in records]
+    assert len(found) == len(EXPECTED[name])
+    for got, want in zip(found, EXPECTED[name], strict=True):
+        for key in KEYS:
+            if isinstance(want[key], float):
+                assert got[key] == pytest.approx(want[key], rel=1e-9, abs=1e-12), (got, key)
+            else:
+                assert got[key] == want[key], (got, key)
