@@ -26,6 +26,10 @@ import pandas as pd
 
 from .scoring import DIMENSIONS, SCORE_COLUMNS, _dimension_scores, load_scheme, score
 
+# np.where(condition, values, _NONE): the values, or None where the condition fails (an object
+# array, as np.where(..., None) gives, spelled so that numpy's type stubs accept it)
+_NONE = np.array(None, dtype=object)
+
 COUNTRIES = (
     "GIN", "SEN", "MAR", "MLI", "CIV", "NGA", "GMB", "GHA", "CMR",
     "NER", "BFA", "ETH", "SOM", "SDN", "IRQ", "AFG", "BGD",
@@ -92,7 +96,9 @@ def _truth_table(data: pd.DataFrame, effects: pd.DataFrame, index: pd.Index | No
     if index is not None:
         data, effects = data.loc[index], effects.loc[index]
     rows = []
-    for treatment, outcome in effects.columns:
+    columns = effects.columns
+    assert isinstance(columns, pd.MultiIndex)  # (treatment, outcome), as simulate_returnees builds it
+    for treatment, outcome in columns:
         treated = data[treatment].to_numpy() == 1
         values = effects[(treatment, outcome)].to_numpy()
         for estimand, mask in (("ATT", treated), ("ATE", np.ones_like(treated)), ("ATC", ~treated)):
@@ -282,7 +288,7 @@ def simulate_returnees(n: int = 20000, seed: int = 0) -> SimulatedCohort:
     )
     data["economic_activity"] = economic.astype(int)
     data["economic_level"] = np.where(
-        economic, np.where(individual_level, "individual", "community"), None
+        economic, np.where(individual_level, "individual", "community"), _NONE
     )
     data["social_activity"] = social.astype(int)
     data["psychosocial_activity"] = psychosocial_draw.astype(int)
@@ -330,7 +336,7 @@ def _delivery(
     picked[np.arange(n), keys.argmax(axis=1)] = True
     by_referral = referral[:, None] & has & (picked | (rng.random(has.shape) < 0.4))
     return {
-        kind: np.where(has[:, j], np.where(by_referral[:, j], "referral", "direct"), None)
+        kind: np.where(has[:, j], np.where(by_referral[:, j], "referral", "direct"), _NONE)
         for j, kind in enumerate(kinds)
     }
 

@@ -114,13 +114,13 @@ def identities(payload: dict) -> list[Identity]:
     out: list[Identity] = []
     sample = payload.get("sample") or {}
     if sample:
-        removed = [("sample", "filtered_out", k) for k in sample.get("filtered_out", {})]
+        removed: list[Path_] = [("sample", "filtered_out", k) for k in sample.get("filtered_out", {})]
         removed.append(("sample", "excluded_by_treatment_rule"))
         for key in ("dropped_missing", "dropped_invalid"):
             block = sample.get(key) or {}
             if "total" in block:
                 removed.append(("sample", key, "total"))
-                parts = tuple(("sample", key, k) for k in block if k != "total")
+                parts: tuple[Path_, ...] = tuple(("sample", key, k) for k in block if k != "total")
                 out.append(Identity(("sample", key, "total"), parts))
         out.append(Identity(("sample", "rows_read"), (*removed, ("sample", "analysed"))))
         out.append(Identity(("sample", "analysed"), (("sample", "treated"), ("sample", "control"))))
@@ -163,7 +163,7 @@ def _effect_identities(payload: dict) -> list[Identity]:
     base = ("design", "matching")
     psm = ((payload.get("study") or {}).get("methods") or {}).get("psm") or {}
     # units of levels held by one group, left out of the comparison (propensity.separation)
-    excluded = {"treated": [], "control": []}
+    excluded: dict[str, list[Path_]] = {"treated": [], "control": []}
     for i, level in enumerate((payload.get("design") or {}).get("separated_levels") or []):
         if level.get("action") == "excluded":
             excluded[level["group"]].append(("design", "separated_levels", i, "units"))
