@@ -145,7 +145,7 @@ def test_a_figure_that_fails_is_recorded(tmp_path, study_dict, monkeypatch):
 
 
 def test_refutations_repeat_with_the_same_seed():
-    from reimpact.refutation import refute
+    from reimpact.sensitivity.refutation import refute
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(300, 2))

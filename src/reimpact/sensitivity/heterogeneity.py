@@ -12,9 +12,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .doubly_robust import AIPWEstimator
-from .exceptions import DesignError
-from .sensitivity import holm
+from ..doubly_robust import AIPWEstimator
+from ..exceptions import DesignError
+from .multiplicity import holm
 
 COLUMNS = [
     "by",

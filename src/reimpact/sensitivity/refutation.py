@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ._progress import progress
+from .._progress import progress
 
 REFUTERS = ("placebo_treatment", "random_common_cause", "data_subset", "unobserved_common_cause")
 RULES = {
@@ -46,9 +46,9 @@ def _estimate(
     method: str, options: dict, data: pd.DataFrame, treatment: str, outcome: str, covariates: list[str]
 ) -> float:
     """Fit the score and the estimator on ``data`` and return the estimate."""
-    from .doubly_robust import AIPWEstimator
-    from .matching import MatchingEstimator
-    from .propensity import expit, fit_logistic
+    from ..doubly_robust import AIPWEstimator
+    from ..matching import MatchingEstimator
+    from ..propensity import expit, fit_logistic
 
     x = data[covariates].to_numpy(dtype=float)
     t = data[treatment].to_numpy().astype(np.int8)
