@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reimpact.analysis import run_study
+from reimpact.pipeline import run_study
 from reimpact.cli import main
 from reimpact.exceptions import DesignError
 from reimpact.results import EFFECT_COLUMNS
@@ -183,9 +183,9 @@ def test_mean_imputation_of_a_covariate_leaves_aipw_unbiased():
     within 3 standard errors of the true effect 2 (n = 20,000). Imputing with the mean must not
     import a difference between the groups. (Single imputation cannot recover confounding carried
     by the missing values themselves; the README says so.)"""
-    from reimpact.data import DataSource, prepare_frame
     from reimpact.doubly_robust import AIPWEstimator
     from reimpact.propensity import covariate_design
+    from reimpact.sample import DataSource, prepare_frame
 
     rng = np.random.default_rng(8)
     n = 20_000
@@ -271,12 +271,10 @@ def test_rosenbaum_needs_pairs(study_run):
 
 def test_matching_options_reach_the_estimator(study_dict):
     """Every ``methods.psm`` key is a MatchingEstimator parameter of the same name."""
-    from reimpact.analysis import estimator_options
-    from reimpact.matching import MatchingEstimator
+    from reimpact.registry import build_estimator
 
     psm = {"caliper": 0.1, "caliper_scale": "all", "ties": "first", "adjust": False, "replace": False}
-    options = estimator_options(_study(study_dict, methods={"psm": psm}), "psm")
-    params = MatchingEstimator(**options).get_params()
+    params = build_estimator(_study(study_dict, methods={"psm": psm}), "psm").get_params()
     assert {k: params[k] for k in psm} == psm
     assert params["estimand"] == "ATT" and params["random_state"] == 0
 

@@ -11,9 +11,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from reimpact.data import prepare_sample, read_table, write_table
 from reimpact.datasets import simulate_returnees
 from reimpact.exceptions import DataError
+from reimpact.io import read_table, write_table
+from reimpact.sample import prepare_sample
 from reimpact.study import Study
 
 

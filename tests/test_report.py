@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reimpact.analysis import run_study
+from reimpact.pipeline import run_study
 from reimpact.balance import balance_table, ecdf_differences, smd_scale, weighted_variance
-from reimpact.data import write_table
+from reimpact.io import write_table
 from reimpact.study import Study, load_study
 
 STUDIES = Path(__file__).parents[1] / "studies"

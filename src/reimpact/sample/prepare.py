@@ -1,0 +1,106 @@
+"""The analysis sample: :func:`prepare_sample` runs the steps in order (read, score, check, filter,
+treatment rule, invalid values, missing data) and counts what each kept in a :class:`SampleFlow`."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..exceptions import DataError
+from ..scoring import score
+from ..study import Study
+from .missing import apply_invalid_values, apply_missing_policy
+from .rules import check_columns, check_numeric, check_roles, population_mask, treatment_indicator
+from .source import DataSource, read_data
+
+
+@dataclass(frozen=True)
+class SampleFlow:
+    """How many rows each step kept (the sample flow of the report)."""
+
+    rows_read: int
+    filtered_out: dict[str, int]
+    excluded_by_treatment_rule: int
+    dropped_missing: dict[str, int]
+    imputed: dict[str, int]
+    analysed: int
+    treated: int
+    control: int
+    missing_outcome: dict[str, int] = field(default_factory=dict)
+    dropped_invalid: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class AnalysisSample:
+    """The analysis sample: the rows kept (original index), the 0/1 treatment and the flow."""
+
+    frame: pd.DataFrame
+    treatment: np.ndarray
+    flow: SampleFlow
+    source: DataSource
+    covariate_columns: list[str] = field(default_factory=list)
+    categorical: list[str] = field(default_factory=list)
+
+
+def prepare_sample(study: Study, data_path: str | Path | None = None) -> AnalysisSample:
+    """Read, score, check, filter and apply the treatment rule and the missing-data policy."""
+    raw, source = read_data(study, data_path)
+    return prepare_frame(study, raw, source)
+
+
+def prepare_frame(study: Study, raw: pd.DataFrame, source: DataSource) -> AnalysisSample:
+    """The preparation steps of :func:`prepare_sample` on a frame already read."""
+    check_roles(study)
+    frame = raw
+    if study.scoring is not None:
+        frame = score(frame, study.scoring.scheme, study.scoring.min_answered)
+    check_columns(study, frame)
+    rows_read = len(frame)
+
+    filtered_out: dict[str, int] = {}
+    for column, rule in study.population.items():
+        keep = population_mask(frame[column], rule, column)
+        filtered_out[column] = int((~keep).sum())
+        frame = frame.loc[keep]
+
+    treated, in_design = treatment_indicator(study, frame)
+    excluded = int((~in_design).sum())
+    frame, treated = frame.loc[in_design], treated[in_design]
+
+    for column in study.outcomes:
+        check_numeric(frame[column], f"outcomes: column '{column}'", "an outcome")
+    frame, treated, dropped_invalid = apply_invalid_values(study, frame, treated)
+
+    frame, treated, dropped, imputed, covariate_columns, categorical, missing_outcome = (
+        apply_missing_policy(study, frame, treated)
+    )
+    n_treated = int(treated.sum())
+    n_control = int(len(treated) - n_treated)
+    for label, count in (("treated", n_treated), ("control", n_control)):
+        if count < 2:
+            raise DataError(
+                "treatment",
+                f"only {count} {label} unit(s) remain after filtering and missing values; "
+                "at least 2 per group are needed: widen the population filter or check the "
+                "treatment rule",
+            )
+    flow = SampleFlow(
+        rows_read=rows_read,
+        filtered_out=filtered_out,
+        excluded_by_treatment_rule=excluded,
+        dropped_missing=dropped,
+        imputed=imputed,
+        analysed=len(frame),
+        treated=n_treated,
+        control=n_control,
+        missing_outcome=missing_outcome,
+        dropped_invalid=dropped_invalid,
+    )
+    return AnalysisSample(frame, treated.astype(np.int8), flow, source, covariate_columns, categorical)

@@ -1,0 +1,51 @@
+"""Where the rows come from: the study's data file (through :mod:`reimpact.io`) or the built-in
+simulated cohort, with a :class:`DataSource` recording which, and the file's SHA-256, for the report."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from ..datasets import SimulatedCohort, simulate_returnees
+from ..exceptions import DataError
+from ..io import read_table
+from ..study import Study
+
+DEFAULT_SIMULATED_N = 20000
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """What was read: a description, the file's SHA-256 (None for simulated data), and, for the
+    simulated cohort, the cohort itself (it knows the true effects)."""
+
+    description: str
+    sha256: str | None
+    cohort: SimulatedCohort | None = None
+
+
+def read_data(study: Study, data_path: str | Path | None = None) -> tuple[pd.DataFrame, DataSource]:
+    """Read the study's data (or ``data_path``, which replaces the study's data source)."""
+    if data_path is None and study.data.builtin is not None:
+        n = study.data.n or DEFAULT_SIMULATED_N
+        seed = study.data.seed if study.data.seed is not None else 0
+        cohort = simulate_returnees(n=n, seed=seed)
+        return cohort.data, DataSource(f"simulated-returnees (n={n}, seed={seed})", None, cohort)
+    path = _resolve(Path(data_path) if data_path is not None else Path(study.data.path), study)
+    frame = read_table(path, sheet=study.data.sheet if data_path is None else None)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    return frame, DataSource(str(path), digest)
+
+
+def _resolve(path: Path, study: Study) -> Path:
+    candidates = [path]
+    if not path.is_absolute() and study.source is not None:
+        candidates.append(study.source.parent / path)
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    tried = " or ".join(str(c) for c in candidates)
+    raise DataError("data.path", f"file not found (looked for {tried}); check the path")
