@@ -12,6 +12,7 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
+from . import __version__
 from .exceptions import ReimpactError
 
 
@@ -109,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="reimpact",
         description="Causal impact evaluation of reintegration assistance for returning migrants.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     validate = commands.add_parser("validate", help="check a study file and its data")
