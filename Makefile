@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 STUDY  ?= studies/orion_mentoring.yaml
 OUT    ?= results/orion-mentoring
 
-.PHONY: run test bench lint clean browser notebooks fuzz
+.PHONY: run test check lint bench clean browser notebooks fuzz
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/reimpact run $(STUDY) --out $(OUT)
 
-test: $(STAMP) browser
+test: $(STAMP) browser check
 	$(BIN)/python -m pytest -q
 
 # The report test opens report.html in headless Chromium: install Debian's chromium and
@@ -37,8 +37,12 @@ bench: $(STAMP)
 fuzz: $(STAMP)
 	$(BIN)/python benchmarks/fuzz.py
 
-lint: $(STAMP)
+# ruff, then mypy over src/reimpact ([tool.mypy] in pyproject.toml); `make test` runs it first
+check: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks notebooks/execute.py
+	$(BIN)/mypy
+
+lint: check
 
 clean:
 	rm -rf $(VENV) results build src/*.egg-info
