@@ -1,0 +1,199 @@
+"""Figures of the design: the love plot of standardised mean differences, the overlap of the
+propensity scores, and the eCDFs of the least balanced covariates, each before and after
+adjustment. The two distribution figures draw only cells of :mod:`.cells` and record the fewest
+units behind them as ``fig.min_units``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ...balance import SMD_THRESHOLD, BalanceTable
+from .cells import masked_histogram, safe_grid
+from .style import MARKERS, PALETTE, SAMPLE_LABELS, WIDTH, CountedFigure, plt
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+MAX_LOVE_ROWS = 40
+
+
+def love_plot(balance: BalanceTable) -> Figure:
+    """Standardised mean differences per covariate, before and after adjustment, with the +/-0.1
+    threshold lines."""
+    table = balance.wide("smd")
+    note = ""
+    if len(table) > MAX_LOVE_ROWS:
+        table = table.reindex(table["unadjusted"].abs().sort_values(ascending=False).index)
+        table = table.iloc[:MAX_LOVE_ROWS]
+        note = f" (the {MAX_LOVE_ROWS} most imbalanced before adjustment)"
+    table = table.iloc[::-1]
+    height = 1.2 + 0.2 * len(table)
+    fig, ax = plt.subplots(figsize=(WIDTH, min(height, 9.5)))
+    y = np.arange(len(table))
+    for sample in table.columns:
+        ax.scatter(
+            table[sample],
+            y,
+            marker=MARKERS[sample],
+            s=22,
+            color=PALETTE[sample],
+            label=SAMPLE_LABELS[sample],
+            zorder=3,
+        )
+    for x in (-SMD_THRESHOLD, SMD_THRESHOLD):
+        ax.axvline(x, color="#444444", linestyle="--", linewidth=0.8)
+    ax.axvline(0, color="#444444", linewidth=0.6)
+    ax.set_yticks(y, table.index)
+    ax.set_xlabel(f"Standardised mean difference (thresholds at \u00b1{SMD_THRESHOLD})")
+    ax.set_title(f"Covariate balance{note}")
+    ax.grid(axis="y", color="#dddddd", linewidth=0.5)
+    ax.legend(loc="lower right", frameon=True)
+    if balance.suppressed:
+        fig.text(
+            0.01,
+            0.0,
+            f"{len(balance.suppressed)} small categories suppressed "
+            f"(fewer than {balance.min_cell_size} returnees in a group).",
+            fontsize=6,
+        )
+    fig.tight_layout()
+    return fig
+
+
+def overlap_plot(
+    scores: np.ndarray, treated: np.ndarray, weights: dict[str, np.ndarray], min_cell_size: int
+) -> Figure:
+    """Mirrored histograms of the propensity score by group (treated up, control down), before
+    adjustment and under each set of weights."""
+    samples = {"unadjusted": np.ones(scores.size), **weights}
+    fig, axes = plt.subplots(
+        1, len(samples), figsize=(WIDTH, 2.6), sharey=True, squeeze=False, FigureClass=CountedFigure
+    )
+    assert isinstance(fig, CountedFigure)
+    bins = np.linspace(0, 1, 31)
+    centres = (bins[:-1] + bins[1:]) / 2
+    fewest: list[int] = []
+    for ax, (sample, w) in zip(axes[0], samples.items(), strict=True):
+        for group, sign in (("treated", 1), ("control", -1)):
+            rows = (treated == (1 if group == "treated" else 0)) & (w > 0)
+            density, units = masked_histogram(scores[rows], w[rows], bins, min_cell_size)
+            fewest.append(units)
+            ax.bar(
+                centres,
+                sign * density,
+                width=np.diff(bins),
+                color=PALETTE[group],
+                edgecolor="white",
+                linewidth=0.3,
+                label=group.capitalize(),
+            )
+        ax.axhline(0, color="#444444", linewidth=0.6)
+        ax.set_title(SAMPLE_LABELS[sample])
+        ax.set_xlabel("Propensity score")
+        ax.set_xlim(0, 1)
+    axes[0][0].set_ylabel("Density (treated up, control down)")
+    axes[0][0].legend(loc="upper left")
+    fig.text(0.01, -0.02, f"Bins with fewer than {min_cell_size} returnees are not drawn.", fontsize=6)
+    fig.tight_layout()
+    fig.min_units = min(fewest)
+    return fig
+
+
+def _ecdf_on_grid(x: np.ndarray, w: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """The weighted empirical CDF of ``x`` evaluated at the points of ``grid``."""
+    order = np.argsort(x, kind="stable")
+    xs, cum = x[order], np.cumsum(w[order]) / w.sum()
+    position = np.searchsorted(xs, grid, side="right")
+    return np.where(position > 0, cum[np.maximum(position - 1, 0)], 0.0)
+
+
+def _least_balanced(balance: BalanceTable, count: int) -> list[str]:
+    """The ``count`` continuous covariates (not suppressed) with the largest unadjusted KS distance."""
+    frame = balance.to_frame()
+    candidates = frame[
+        (frame["sample"] == "unadjusted") & (frame["type"] == "continuous") & ~frame.suppressed
+    ]
+    return candidates.sort_values("ecdf_max", ascending=False)["covariate"].head(count).tolist()
+
+
+def _ecdf_panel(
+    ax: Axes,
+    name: str,
+    x: np.ndarray,
+    treated: np.ndarray,
+    grid: np.ndarray,
+    adjusted: tuple[str, np.ndarray] | None,
+) -> None:
+    """One covariate's eCDFs by group: unadjusted dashed, under the ``adjusted`` (sample, weights)
+    solid, drawn on ``grid`` only."""
+    for group, colour in (("treated", PALETTE["treated"]), ("control", PALETTE["control"])):
+        rows_g = treated == (1 if group == "treated" else 0)
+        ax.step(
+            grid,
+            _ecdf_on_grid(x[rows_g], np.ones(rows_g.sum()), grid),
+            where="post",
+            color=colour,
+            linestyle="--",
+            linewidth=1,
+            label=f"{group.capitalize()}, unadjusted",
+        )
+        if adjusted is not None:
+            sample, weights = adjusted
+            w = weights[rows_g]
+            keep = w > 0
+            ax.step(
+                grid,
+                _ecdf_on_grid(x[rows_g][keep], w[keep], grid),
+                where="post",
+                color=colour,
+                linewidth=1.4,
+                label=f"{group.capitalize()}, {SAMPLE_LABELS[sample].lower()}",
+            )
+    ax.set_title(name)
+    ax.set_xlabel(name)
+    ax.set_ylabel("Cumulative share")
+    ax.set_ylim(0, 1)
+    ax.set_xlim(grid[0], grid[-1])  # limits from the grid, never an individual's value
+
+
+def ecdf_plot(
+    columns: dict[str, np.ndarray],
+    treated: np.ndarray,
+    weights: dict[str, np.ndarray],
+    balance: BalanceTable,
+    min_cell_size: int,
+    count: int = 4,
+) -> Figure | None:
+    """Empirical CDFs by group of the continuous covariates with the largest unadjusted
+    Kolmogorov-Smirnov distance, before (dashed) and after (solid) adjustment. The curves are
+    drawn on pooled quantiles that leave at least ``min_cell_size`` returnees beyond each end."""
+    sample = next(iter(weights), None)
+    adjusted = (sample, weights[sample]) if sample is not None else None
+    masks = [treated == g for g in (0, 1)]
+    if adjusted is not None:  # the cells must hold enough units under the weights too
+        masks += [(treated == g) & (adjusted[1] > 0) for g in (0, 1)]
+    worst = _least_balanced(balance, count)
+    worst = [name for name in worst if safe_grid(columns[name], masks, min_cell_size)[0].size]
+    if not worst:
+        return None
+    cols = 2 if len(worst) > 1 else 1
+    rows = int(np.ceil(len(worst) / cols))
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(WIDTH, 2.3 * rows), squeeze=False, FigureClass=CountedFigure
+    )
+    assert isinstance(fig, CountedFigure)
+    fewest = []
+    for ax, name in zip(axes.flat, worst, strict=False):
+        grid, units = safe_grid(columns[name], masks, min_cell_size)
+        fewest.append(units)
+        _ecdf_panel(ax, name, columns[name], treated, grid, adjusted)
+    for ax in list(axes.flat)[len(worst) :]:
+        ax.axis("off")
+    axes.flat[0].legend(loc="lower right")
+    fig.suptitle("Empirical distribution functions of the least balanced covariates")
+    fig.tight_layout()
+    fig.min_units = min(fewest)
+    return fig

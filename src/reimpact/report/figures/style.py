@@ -1,0 +1,56 @@
+"""The look every figure shares: a non-interactive backend, an A4 text width, the Okabe-Ito
+colour-blind-safe palette, the labels of samples and methods, font sizes, and how a figure is
+saved (PNG to embed in the report, SVG to print)."""
+
+from __future__ import annotations
+
+import io
+import sys
+from pathlib import Path
+
+import matplotlib
+
+if "ipykernel" not in sys.modules:  # notebooks keep their inline backend
+    matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+WIDTH = 6.3  # inches: an A4 text width
+PALETTE = {
+    "unadjusted": "#D55E00",  # vermillion
+    "matched": "#0072B2",  # blue
+    "weighted": "#009E73",  # bluish green
+    "treated": "#E69F00",  # orange
+    "control": "#56B4E9",  # sky blue
+    "naive": "#999999",
+    "psm": "#0072B2",
+    "ipw": "#009E73",
+    "aipw": "#CC79A7",  # reddish purple
+    "truth": "#000000",
+}
+SERIES = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9"]  # Okabe-Ito, in order
+MARKERS = {"unadjusted": "o", "matched": "s", "weighted": "^"}
+SAMPLE_LABELS = {"unadjusted": "Unadjusted", "matched": "Matched", "weighted": "Weighted (IPW)"}
+METHOD_LABELS = {"naive": "Naive difference", "psm": "Matching", "ipw": "IPW", "aipw": "AIPW"}
+
+plt.rcParams.update({"font.size": 8, "axes.titlesize": 9, "axes.labelsize": 8, "legend.fontsize": 7})
+
+
+class CountedFigure(Figure):
+    """A figure of distributions that records the fewest units behind any element it draws, so
+    ``results.json`` can list it for the disclosure audit. Create it with
+    ``plt.subplots(..., FigureClass=CountedFigure)``."""
+
+    min_units: int
+
+
+def save(fig: Figure, folder: Path, name: str) -> bytes:
+    """Write ``name.png`` and ``name.svg`` to ``folder``; return the PNG bytes (for embedding)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=150, bbox_inches="tight")
+    (folder / f"{name}.png").write_bytes(buffer.getvalue())
+    fig.savefig(folder / f"{name}.svg", bbox_inches="tight")
+    plt.close(fig)
+    return buffer.getvalue()
