@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 STUDY  ?= studies/orion_mentoring.yaml
 OUT    ?= results/orion-mentoring
 
-.PHONY: run test check lint bench clean browser notebooks fuzz
+.PHONY: run test check lint docs bench clean browser notebooks fuzz
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,5 +44,10 @@ check: $(STAMP)
 
 lint: check
 
+# The user guide and API reference (Sphinx) into docs/_build/html; installs the docs extra if missing
+docs: $(STAMP)
+	$(BIN)/python -c "import sphinx" 2>/dev/null || $(BIN)/python -m pip install --quiet -e ".[docs]"
+	$(BIN)/sphinx-build -q -b html docs docs/_build/html
+
 clean:
-	rm -rf $(VENV) results build src/*.egg-info
+	rm -rf $(VENV) results build src/*.egg-info docs/_build
