@@ -88,7 +88,7 @@ def _read_parquet(path: Path, data: bytes, sheet: str | int | None) -> pd.DataFr
 
 def _read_xlsx(path: Path, data: bytes, sheet: str | int | None) -> pd.DataFrame:
     with pd.ExcelFile(io.BytesIO(data), engine="openpyxl") as book:
-        name = _sheet_name(path, book.sheet_names, sheet)
+        name = _sheet_name(path, [str(name) for name in book.sheet_names], sheet)
         header = pd.read_excel(book, sheet_name=name, header=None, nrows=1)
         _check_header(path, header.iloc[0] if len(header) else [])
         return pd.read_excel(book, sheet_name=name)

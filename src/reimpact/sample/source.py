@@ -34,7 +34,9 @@ def read_data(study: Study, data_path: str | Path | None = None) -> tuple[pd.Dat
         seed = study.data.seed if study.data.seed is not None else 0
         cohort = simulate_returnees(n=n, seed=seed)
         return cohort.data, DataSource(f"simulated-returnees (n={n}, seed={seed})", None, cohort)
-    path = _resolve(Path(data_path) if data_path is not None else Path(study.data.path), study)
+    named = data_path if data_path is not None else study.data.path
+    assert named is not None  # the study's data holds exactly one of builtin and path
+    path = _resolve(Path(named), study)
     frame = read_table(path, sheet=study.data.sheet if data_path is None else None)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     return frame, DataSource(str(path), digest)

@@ -110,7 +110,7 @@ class SensitivityResults:
             if table is None:
                 return None
             return [
-                {k: (int(v) if k.startswith("n_") and v == v else v) for k, v in row.items()}
+                {k: (int(v) if str(k).startswith("n_") and v == v else v) for k, v in row.items()}
                 for row in table.to_dict("records")
             ]
 
