@@ -24,6 +24,7 @@ def study_run(request, tmp_path_factory):
     return run_study(load_study(STUDIES / f"{request.param}.yaml"), out_dir=out), out
 
 
+@pytest.mark.slow
 def test_every_interval_covers_the_true_effect(study_run):
     results, _ = study_run
     truth = dict(zip(results.truth.outcome, results.truth.effect, strict=True))
@@ -36,12 +37,14 @@ def test_every_interval_covers_the_true_effect(study_run):
     assert methods == {"naive", "psm", "ipw", "aipw"}
 
 
+@pytest.mark.slow
 def test_the_audit_finds_nothing_in_a_shipped_study(study_run, capsys):
     _, out = study_run
     assert main(["audit", str(out)]) == 0
     assert "no count under 10 and nothing recoverable by subtraction" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_results_json_schema(study_run):
     results, out = study_run
     payload = json.loads((out / "results.json").read_text())
@@ -53,6 +56,7 @@ def test_results_json_schema(study_run):
     assert payload["sample"]["treated"] + payload["sample"]["control"] == payload["sample"]["analysed"]
 
 
+@pytest.mark.slow
 def test_published_directions(study_run):
     """Mentoring small positive; economic support positive on all dimensions; referral negative on
     economic and social scores and satisfaction."""
@@ -69,6 +73,7 @@ def test_published_directions(study_run):
             assert aipw[outcome].ci_upper < 0
 
 
+@pytest.mark.slow
 def test_naive_is_further_from_the_truth_than_adjusted(study_run):
     results, _ = study_run
     truth = dict(zip(results.truth.outcome, results.truth.effect, strict=True))
@@ -107,6 +112,7 @@ def test_trimming_is_counted(study_dict):
     assert psm.n_treated + psm.n_control <= results.sample.flow.analysed - results.design.n_trimmed + 1
 
 
+@pytest.mark.slow
 def test_gradient_boosting_scores_reach_every_method(study_dict):
     """``propensity.model: gradient_boosting`` gives cross-fitted scores to matching and is what
     AIPW's score nuisance uses unless ``propensity_learner`` says otherwise."""
@@ -225,6 +231,7 @@ def test_design_errors_exit_2(tmp_path, capsys, study_dict):
     assert "covariates: 'pilot_country': is constant" in err
 
 
+@pytest.mark.slow
 def test_sensitivity_checks_run_for_every_study(study_run):
     """The mean placebo effect is within 3 standard errors of 0 and the random common cause
     leaves the estimate within one standard error (DoWhy's refuters on reimpact's PSM and AIPW)."""
@@ -259,6 +266,7 @@ def test_sensitivity_checks_run_for_every_study(study_run):
     assert "Subgroup effects" in html and "Refutations (DoWhy)" in html and "E-values" in html
 
 
+@pytest.mark.slow
 def test_rosenbaum_needs_pairs(study_run):
     results, _ = study_run
     psm = results.study.methods.psm

@@ -88,6 +88,7 @@ def test_weights_and_effective_sample_size():
     assert effective_sample_size(np.array([1.0, 0.0])) == pytest.approx(1)
 
 
+@pytest.mark.slow
 def test_aipw_agrees_with_econml(cohort):
     """Our cross-fitted AIPW ATE and EconML's LinearDRLearner ATE agree within one standard error."""
     from econml.dr import LinearDRLearner
@@ -274,6 +275,7 @@ def test_bounding_that_moves_an_estimate_is_warned():
     assert "1 lowered to 0.99" in " ".join(effect.notes)
 
 
+@pytest.mark.slow
 def test_gradient_boosting_scores_are_cross_fitted_and_calibrated():
     """With a treatment independent of the covariates, in-sample boosted scores spread out (the
     model memorises noise) while cross-fitted, calibrated scores stay near the treated share."""

@@ -23,6 +23,7 @@ EXPECTED = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_notebook_reproduces_its_finding(name):
     notebook = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
