@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reimpact.pipeline import run_study
 from reimpact.cli import main
 from reimpact.exceptions import DesignError
+from reimpact.pipeline import run_study
 from reimpact.results import EFFECT_COLUMNS
 from reimpact.study import Study, load_study
 

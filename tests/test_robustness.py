@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 from reimpact import exceptions
-from reimpact.analysis import run_study
 from reimpact.cli import main
+from reimpact.pipeline import run_study
 from reimpact.study import Study
 
 
@@ -100,12 +100,12 @@ def test_a_failing_check_is_recorded_and_strict_turns_it_into_exit_2(
 ):
     """A sensitivity check that raises is recorded as "not run" with its reason, the run writes
     everything else and exits 0; ``--strict`` exits 2 (after writing)."""
-    import reimpact.analysis
+    import reimpact.sensitivity.runner
 
     def broken(*args, **kwargs):
         raise RuntimeError("the check broke\nsecond line")
 
-    monkeypatch.setattr(reimpact.analysis, "omitted_variable_bounds", broken)
+    monkeypatch.setattr(reimpact.sensitivity.runner, "omitted_variable_bounds", broken)
     study_dict["sensitivity"] = {"rosenbaum": False}
     path = _write(tmp_path, study_dict)
     out = tmp_path / "out"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from reimpact.analysis import run_study
+from reimpact.pipeline import run_study
 from reimpact.study import load_study
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,26 +12,39 @@ from typing import Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
+    # study files and data
     "Study": "study",
     "load_study": "study",
+    "prepare_sample": "sample",
+    "read_table": "io",
+    "write_table": "io",
+    "simulate_returnees": "datasets",
+    "score": "scoring",
+    "load_scheme": "scoring",
+    "derive_weights": "scoring",
+    # running a study
+    "run_study": "pipeline",
+    "StudyResults": "results",
+    "write_outputs": "report.outputs",
+    # estimators (one contract, one registry)
+    "EffectEstimator": "estimators",
+    "NaiveEstimator": "estimators",
+    "MatchingEstimator": "estimators",
+    "IPWEstimator": "estimators",
+    "AIPWEstimator": "estimators",
+    "PropensityModel": "propensity",
+    "METHODS": "registry",
+    "register": "registry",
+    "Effect": "results",
+    "EffectTable": "results",
+    # errors
     "ReimpactError": "exceptions",
     "StudyError": "exceptions",
     "DataError": "exceptions",
     "DesignError": "exceptions",
     "SchemeError": "exceptions",
-    "Effect": "results",
-    "EffectTable": "results",
-    "simulate_returnees": "datasets",
-    "score": "scoring",
-    "load_scheme": "scoring",
-    "derive_weights": "scoring",
-    "prepare_sample": "data",
-    "read_table": "data",
-    "run_study": "analysis",
-    "MatchingEstimator": "matching",
-    "IPWEstimator": "weighting",
-    "AIPWEstimator": "doubly_robust",
-    "PropensityModel": "propensity",
+    "DisclosureError": "exceptions",
+    "NotFittedError": "exceptions",
 }
 
 __all__ = ["__version__", *_EXPORTS]
@@ -41,3 +54,7 @@ def __getattr__(name: str) -> Any:
     if name in _EXPORTS:
         return getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
     raise AttributeError(f"module 'reimpact' has no attribute '{name}'")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -87,3 +87,13 @@ def value_key(value: Any) -> str:
         number = float(value)
         return str(int(number)) if number.is_integer() else repr(number)
     return str(value).strip().lower()
+
+
+def default_or_off(value: Any) -> Any:
+    """An optional section: ``key:`` (null) or ``key: {}`` means "with defaults", ``key: false``
+    turns it off (None)."""
+    if value is None:
+        return {}
+    if value is False:
+        return None
+    return value

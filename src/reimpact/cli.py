@@ -17,7 +17,7 @@ from .exceptions import ReimpactError
 
 
 def _validate(args: argparse.Namespace) -> None:
-    from .data import prepare_sample
+    from .sample import prepare_sample
     from .study import load_study
 
     study = load_study(args.study)
@@ -30,7 +30,7 @@ def _validate(args: argparse.Namespace) -> None:
 
 
 def _run(args: argparse.Namespace) -> None:
-    from .analysis import run_study
+    from .pipeline import run_study
     from .study import load_study
 
     study = load_study(args.study)
@@ -50,8 +50,8 @@ def _run(args: argparse.Namespace) -> None:
 
 
 def _simulate(args: argparse.Namespace) -> None:
-    from .data import write_table
     from .datasets import simulate_returnees
+    from .io import write_table
 
     if args.n < 50:
         raise ReimpactError("--n", "simulate at least 50 returnees")
@@ -65,7 +65,7 @@ def _simulate(args: argparse.Namespace) -> None:
 
 
 def _score(args: argparse.Namespace) -> None:
-    from .data import read_table, write_table
+    from .io import read_table, write_table
     from .scoring import load_scheme, score
 
     if args.min_answered is not None and not 0 < args.min_answered <= 1:

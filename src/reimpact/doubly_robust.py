@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._deprecation import moved
 from ._progress import progress
 from .inference import sandwich_se
 from .propensity import PropensityKind, PropensityModel, bound_scores, bounding_warning, stratified_folds
@@ -55,7 +56,7 @@ class _Boosting:
         return np.column_stack([m.predict(x) for m in self.models_])
 
 
-class AIPWEstimator:
+class CrossFittedAIPW:
     """Cross-fitted AIPW for the ATE, ATT or ATC of several outcomes at once.
 
     ``outcome_learner`` fits the outcome regressions (``linear``: OLS; ``gradient_boosting``:
@@ -87,7 +88,7 @@ class AIPWEstimator:
 
     def fit(
         self, x: np.ndarray, t: np.ndarray, y: np.ndarray, propensity: np.ndarray | None = None
-    ) -> AIPWEstimator:
+    ) -> CrossFittedAIPW:
         """Cross-fit the nuisances; ``y`` is n x (number of outcomes)."""
         y = np.asarray(y, dtype=float).reshape(t.size, -1)
         t = np.asarray(t).astype(np.int8)
@@ -164,3 +165,9 @@ class AIPWEstimator:
             notes=tuple(notes),
             warnings=warnings,
         )
+
+
+# the old name of the nuisance fits (the estimator with the shared contract: reimpact.AIPWEstimator)
+__getattr__ = moved(
+    "reimpact.doubly_robust", {"AIPWEstimator": "reimpact.doubly_robust:CrossFittedAIPW"}
+)

@@ -59,3 +59,8 @@ def failure_reason(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     reason = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
     return reason if len(reason) <= 200 else reason[:197] + "..."
+
+
+class NotFittedError(ValueError, AttributeError):
+    """A fitted attribute (``effect_``, ``effects_``...) was read before ``fit`` (the same bases
+    as scikit-learn's ``NotFittedError``, so code that catches either works)."""

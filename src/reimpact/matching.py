@@ -31,7 +31,9 @@ from typing import TYPE_CHECKING, Literal
 import numba
 import numpy as np
 
+from ._deprecation import moved
 from ._progress import progress
+from .estimators.matching import matching_option_problem
 from .exceptions import DesignError
 from .inference import (
     abadie_imbens_se,
@@ -43,7 +45,6 @@ from .inference import (
 )
 from .propensity import expit, fit_logistic
 from .results import Effect
-from .study import matching_option_problem
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -328,7 +329,7 @@ def same_group_neighbours(distance: np.ndarray, group: np.ndarray, k: int) -> np
     return out
 
 
-class MatchingEstimator:
+class PropensityMatcher:
     """Propensity-score matching estimates of the ATT, ATC or ATE, with valid standard errors.
 
     The ATT matches treated units to controls, the ATC the reverse; the ATE matches in both
@@ -405,7 +406,7 @@ class MatchingEstimator:
         covariates: np.ndarray | None = None,
         score_design: np.ndarray | None = None,
         feature_names: Sequence[str] | None = None,
-    ) -> MatchingEstimator:
+    ) -> PropensityMatcher:
         """Match on the propensity score (logit by default). ``covariates`` (a design matrix,
         ``feature_names`` its column names) are what ``adjust`` adjusts for; without them the
         estimate is the plain matched difference. ``score_design`` is the design matrix (with
@@ -489,6 +490,19 @@ class MatchingEstimator:
                 "weight": np.concatenate([r.weight for r in self.results_]),
             }
         )
+
+    def summary(self) -> dict[str, int | float | None]:
+        """Focal units, matched focal units, units dropped by the caliper, the caliper's width and
+        the matched units of each group (``results.json``'s ``design.matching``)."""
+        t, used = self.treated_, self.weights_ > 0
+        return {
+            "focal_units": int(sum(r.n_focal for r in self.results_)),
+            "matched_focal_units": int(sum(r.n_focal_matched for r in self.results_)),
+            "dropped_by_caliper": self.dropped_by_caliper_,
+            "caliper_width": self.caliper_width_,
+            "matched_treated": int(np.sum(used & (t == 1))),
+            "matched_control": int(np.sum(used & (t == 0))),
+        }
 
     @property
     def dropped_by_caliper_(self) -> int:
@@ -734,7 +748,7 @@ class MatchingEstimator:
             np.std(estimates, ddof=1)
         ), f"bootstrap ({len(estimates)} replicates, score refitted)"
 
-    def _replicates(self, rng: np.random.Generator) -> list[tuple[np.ndarray, MatchingEstimator]]:
+    def _replicates(self, rng: np.random.Generator) -> list[tuple[np.ndarray, PropensityMatcher]]:
         """Resample units, refit the logistic score and match again, ``n_bootstrap`` times."""
         t, x = self.treated_, self.score_design_
         params = {**self.get_params(), "se": "matched-sets", "verbose": False}
@@ -743,7 +757,7 @@ class MatchingEstimator:
             idx = rng.integers(0, t.size, t.size)
             try:
                 score = expit(x[idx] @ fit_logistic(x[idx], t[idx]))
-                fit = MatchingEstimator(**params).fit(
+                fit = PropensityMatcher(**params).fit(
                     score,
                     t[idx],
                     _rows(self.strata_, idx),
@@ -790,3 +804,7 @@ def nearest_in_group(
     self_pos[members] = np.arange(members.size)
     picks = _knn_kernel(values, distance, start, k, -1.0, self_pos)
     return np.where(picks >= 0, members[np.maximum(picks, 0)], _NONE)
+
+
+# the old name of the matching design (the contract estimator: reimpact.MatchingEstimator)
+__getattr__ = moved("reimpact.matching", {"MatchingEstimator": "reimpact.matching:PropensityMatcher"})

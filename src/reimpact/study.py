@@ -4,20 +4,21 @@ A study file is YAML read with ``yaml.safe_load`` and validated into a frozen :c
 section is a strict model: an unknown key, a wrong type or an invalid choice raises a
 :class:`~reimpact.exceptions.StudyError` whose one-line message names the field and the valid choices.
 Checks that need the data (do the columns exist? is the treatment binary?) happen in
-:mod:`reimpact.data` when the data are loaded.
+:mod:`reimpact.sample` when the data are loaded.
 """
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
 
-from ._validation import Section, first_message, location, show
+from ._validation import Section, default_or_off, first_message, location, show
 from .exceptions import StudyError
+from .registry import METHODS, methods_model
 
 Estimand = Literal["ATT", "ATE", "ATC"]
 Scalar = str | int | float | bool
@@ -169,117 +170,6 @@ class PropensitySpec(Section):
         return "column" if self.column is not None else (self.model or "logistic")
 
 
-class PSMSpec(Section):
-    """Nearest-neighbour propensity-score matching (options as MatchIt defines them).
-
-    The defaults are the Abadie-Imbens matching estimator (as Stata's ``teffects psmatch``): one
-    match with replacement, no caliper, bias-corrected, Abadie-Imbens standard errors with the
-    estimated-score term. Every focal unit keeps its match, so the estimand stays the one asked
-    for. Greedy matching without replacement (``replace: false``) runs out of good controls when
-    many units are treated; a caliper then drops focal units and changes the estimand.
-
-    ``adjust`` (default true): without replacement, a regression of the outcome on the covariates
-    in the matched sample with the matching weights (g-computation); with replacement, the
-    Abadie-Imbens bias correction. ``false`` gives the plain difference in matched means.
-    ``caliper_scale``: the caliper is in ``pooled`` standard deviations of the distance (Austin
-    2011) or in the SD over ``all`` units (MatchIt). ``ties`` (with replacement): ``all`` uses every
-    control tied at the k-th distance (Abadie & Imbens), ``first`` only the first.
-    """
-
-    ratio: int = Field(default=1, ge=1, le=20)
-    replace: bool = True
-    caliper: float | None = Field(default=None, gt=0.0)
-    caliper_scale: Literal["pooled", "all"] = "pooled"
-    order: Literal["largest", "smallest", "random", "data"] = "largest"
-    distance: Literal["logit", "propensity"] = "logit"
-    ties: Literal["all", "first"] = "all"
-    se: Literal["auto", "abadie-imbens", "matched-sets", "bootstrap"] = "auto"
-    adjust: bool = True
-    n_bootstrap: int = Field(default=499, ge=50, le=100_000)
-
-    renamed: ClassVar[dict[str, str]] = {
-        "bias_correction": "use 'adjust' (default true: the Abadie-Imbens bias correction with "
-        "replacement, a regression in the matched sample without)"
-    }
-
-
-def matching_option_problem(estimand: str, replace: bool, se: str) -> tuple[str, str] | None:
-    """The one place that says which matching options go together: (option, message) or None."""
-    if estimand == "ATE" and not replace:
-        return "replace", (
-            "the ATE by matching needs 'replace: true' (matching without replacement targets the "
-            "ATT or the ATC)"
-        )
-    if se == "abadie-imbens" and not replace:
-        return "se", (
-            "the Abadie-Imbens variance is for matching with replacement; use 'matched-sets' or "
-            "set 'replace: true'"
-        )
-    if se == "matched-sets" and replace:
-        return "se", (
-            "matched sets overlap when matching with replacement; use 'abadie-imbens' (or 'auto') "
-            "or set 'replace: false'"
-        )
-    if se == "bootstrap" and replace:
-        return "se", (
-            "the bootstrap is invalid for matching with replacement (Abadie & Imbens 2008); use "
-            "'abadie-imbens'"
-        )
-    return None
-
-
-class IPWSpec(Section):
-    """Inverse-probability weighting with normalised (Hajek) weights, or overlap weights (ATO)."""
-
-    weights: Literal["hajek", "overlap"] = "hajek"
-
-
-class AIPWSpec(Section):
-    """Cross-fitted augmented IPW (doubly robust). ``outcome_learner`` fits the outcome models;
-    ``propensity_learner`` the score (default: the study's ``propensity.model``)."""
-
-    folds: int = Field(default=5, ge=2, le=20)
-    outcome_learner: Literal["linear", "gradient_boosting"] = "linear"
-    propensity_learner: Literal["logistic", "gradient_boosting"] | None = None
-
-    renamed: ClassVar[dict[str, str]] = {
-        "learner": "use 'outcome_learner' (linear or gradient_boosting) and 'propensity_learner' "
-        "(logistic or gradient_boosting; default: propensity.model)"
-    }
-
-
-class MethodsSpec(Section):
-    """The estimators to run; leave a method out to skip it. The naive difference always runs."""
-
-    psm: PSMSpec | None = None
-    ipw: IPWSpec | None = None
-    aipw: AIPWSpec | None = None
-
-    @field_validator("psm", "ipw", "aipw", mode="before")
-    @classmethod
-    def _empty_is_default(cls, value: Any) -> Any:
-        return _default_or_off(value)
-
-    @model_validator(mode="after")
-    def _at_least_one(self) -> MethodsSpec:
-        if self.psm is None and self.ipw is None and self.aipw is None:
-            raise ValueError("name at least one method: psm, ipw or aipw")
-        return self
-
-    @property
-    def names(self) -> list[str]:
-        return [name for name in ("psm", "ipw", "aipw") if getattr(self, name) is not None]
-
-
-def _default_or_off(value: Any) -> Any:
-    """``key:`` (null) or ``key: {}`` means "with defaults"; ``key: false`` turns it off."""
-    if value is None:
-        return {}
-    if value is False:
-        return None
-    return value
-
-
 class RosenbaumSpec(Section):
     """Rosenbaum bounds for 1:1 matched pairs over Gamma = 1, 1 + step, ..., gamma_max."""
 
@@ -347,7 +237,7 @@ class SensitivitySpec(Section):
     @field_validator("rosenbaum", "omitted_variable", "refutations", mode="before")
     @classmethod
     def _switch(cls, value: Any) -> Any:
-        return _default_or_off(value)
+        return default_or_off(value)
 
 
 class ReportSpec(Section):
@@ -384,7 +274,8 @@ class Study(Section):
     # infinite or absurdly large values in an outcome or covariate: refuse (default) or drop the rows
     invalid_values: Literal["error", "drop"] = "error"
     propensity: PropensitySpec = Field(default_factory=PropensitySpec)
-    methods: MethodsSpec = Field(default_factory=lambda: MethodsSpec(psm=PSMSpec()))
+    # validated against the registry of methods (reimpact.registry.METHODS): default psm
+    methods: Any = Field(default=None, validate_default=True)
     scoring: ScoringSpec | None = None
     sensitivity: SensitivitySpec | None = None
     report: ReportSpec = Field(default_factory=ReportSpec)
@@ -401,6 +292,14 @@ class Study(Section):
                 f"got {show(value)}"
             )
         return value
+
+    @field_validator("methods", mode="before")
+    @classmethod
+    def _methods(cls, value: Any) -> Any:
+        model = methods_model()
+        if isinstance(value, model):
+            return value
+        return model.model_validate({"psm": {}} if value is None else value)
 
     @field_validator("population", mode="before")
     @classmethod
@@ -455,16 +354,12 @@ class Study(Section):
             if column not in self.covariates:
                 raise ValueError(f"categorical: '{column}' is not in covariates; add it there first")
         self._check_sensitivity()
-        psm = self.methods.psm
-        if psm is not None:
-            problem = matching_option_problem(self.estimand, psm.replace, psm.se)
+        for name in self.methods.names:
+            estimator = METHODS[name].estimator
+            spec = getattr(self.methods, name)
+            problem = estimator.option_problem(spec.model_dump(), self.estimand, self.cluster)
             if problem is not None:
-                raise ValueError(f"methods.psm.{problem[0]}: {problem[1]}")
-            if psm.se == "bootstrap" and self.cluster is not None:
-                raise ValueError(
-                    "methods.psm.se: the bootstrap resamples units, not clusters; with 'cluster' "
-                    "use 'auto' (two-way cluster-robust by cluster and matched set)"
-                )
+                raise ValueError(f"methods.{name}.{problem[0]}: {problem[1]}")
         return self
 
     def _check_sensitivity(self) -> None:

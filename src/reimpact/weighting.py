@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._deprecation import moved
 from .inference import sandwich_se
 from .propensity import PropensityScores, bounding_warning
 from .results import Effect
@@ -72,14 +73,14 @@ def effective_sample_size(w: np.ndarray) -> float:
     return float(w.sum() ** 2 / np.sum(w**2))
 
 
-class IPWEstimator:
+class PropensityWeighting:
     """Hajek IPW (``weights='hajek'``: the study's estimand) or overlap weights (ATO)."""
 
     def __init__(self, estimand: str = "ATT", weights: str = "hajek") -> None:
         self.estimand = estimand
         self.weights = weights
 
-    def fit(self, propensity: PropensityScores, treated: np.ndarray) -> IPWEstimator:
+    def fit(self, propensity: PropensityScores, treated: np.ndarray) -> PropensityWeighting:
         self.target_ = "ATO" if self.weights == "overlap" else self.estimand
         self.t_ = np.asarray(treated).astype(np.int8)
         self.bounds_ = propensity.bounded(self.t_, self.target_)
@@ -154,3 +155,7 @@ class IPWEstimator:
             notes=tuple(notes),
             warnings=warnings,
         )
+
+
+# the old name of the design object (the estimator with the shared contract is reimpact.IPWEstimator)
+__getattr__ = moved("reimpact.weighting", {"IPWEstimator": "reimpact.weighting:PropensityWeighting"})

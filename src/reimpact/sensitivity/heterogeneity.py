@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..doubly_robust import AIPWEstimator
+from ..estimators import AIPWEstimator
 from ..exceptions import DesignError
 from .multiplicity import holm
 
@@ -58,11 +58,11 @@ def subgroup_effects(
     min_cell_size: int = 10,
 ) -> pd.DataFrame:
     """AIPW effect of every outcome in every level of every ``by`` column (tidy frame);
-    ``aipw_options`` are :class:`~reimpact.doubly_robust.AIPWEstimator`'s settings. Within a
+    ``aipw_options`` are :class:`~reimpact.estimators.AIPWEstimator`'s parameters. Within a
     subgroup a covariate level often belongs to one group only, so a logistic score is fitted by
     Firth's penalised likelihood there, which stays finite under separation."""
-    if aipw_options.get("propensity_learner") == "logistic":
-        aipw_options = {**aipw_options, "propensity_learner": "firth"}
+    if AIPWEstimator(**aipw_options).score_learner == "logistic":
+        aipw_options = {**aipw_options, "propensity_learner": None, "propensity_model": "firth"}
     rows = []
     for column, level, inside, n1, n0, small in _subgroups(frame, by, t, min_cell_size):
         base = {"by": column, "level": level, "n_treated": n1, "n_control": n0}
@@ -70,8 +70,7 @@ def subgroup_effects(
             rows += [{**base, "outcome": o, "status": "suppressed"} for o in outcomes]
             continue
         try:
-            aipw = AIPWEstimator(**aipw_options)
-            aipw.fit(_varying(x[inside]), t[inside], y[inside])
+            aipw = AIPWEstimator(**aipw_options).nuisances(_varying(x[inside]), t[inside], y[inside])
         except (DesignError, np.linalg.LinAlgError) as exc:
             reason = exc.message if isinstance(exc, DesignError) else "singular model"
             rows += [{**base, "outcome": o, "status": f"not estimable: {reason}"} for o in outcomes]

@@ -45,19 +45,19 @@ RULES = {
 def _estimate(
     method: str, options: dict, data: pd.DataFrame, treatment: str, outcome: str, covariates: list[str]
 ) -> float:
-    """Fit the score and the estimator on ``data`` and return the estimate."""
-    from ..doubly_robust import AIPWEstimator
-    from ..matching import MatchingEstimator
+    """Fit the score and the estimator on ``data`` and return the estimate (``options``: the
+    estimator's parameters, :meth:`~reimpact.estimators.EffectEstimator.get_params`)."""
+    from ..estimators import AIPWEstimator, MatchingEstimator
     from ..propensity import expit, fit_logistic
 
     x = data[covariates].to_numpy(dtype=float)
     t = data[treatment].to_numpy().astype(np.int8)
     y = data[outcome].to_numpy(dtype=float)
     if method == "aipw":
-        return AIPWEstimator(**options).fit(x, t, y).influence(0)[0]
+        return AIPWEstimator(**options).nuisances(x, t, y).influence(0)[0]
     design = np.column_stack([np.ones(t.size), x])
     score = expit(design @ fit_logistic(design, t))
-    return MatchingEstimator(**options).fit(score, t, covariates=x).point_estimate(y)
+    return MatchingEstimator(**options).matcher().fit(score, t, covariates=x).point_estimate(y)
 
 
 def _wrapper_class():

@@ -1,0 +1,22 @@
+"""Effect estimators sharing one contract (:mod:`reimpact.estimators._base`): the naive
+difference, propensity-score matching, inverse-probability weighting and cross-fitted AIPW."""
+
+from ._base import CONTEXT, ESTIMANDS, EffectEstimator, Estimand, EstimationData, check_inputs
+from .aipw import AIPWEstimator
+from .matching import MatchingEstimator, matching_option_problem
+from .naive import NaiveEstimator
+from .weighting import IPWEstimator
+
+__all__ = [
+    "CONTEXT",
+    "ESTIMANDS",
+    "AIPWEstimator",
+    "EffectEstimator",
+    "Estimand",
+    "EstimationData",
+    "IPWEstimator",
+    "MatchingEstimator",
+    "NaiveEstimator",
+    "check_inputs",
+    "matching_option_problem",
+]

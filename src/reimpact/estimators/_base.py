@@ -1,0 +1,284 @@
+"""The contract every effect estimator follows (scikit-learn conventions).
+
+* Settings are keyword-only ``__init__`` arguments stored unchanged; no work in the constructor.
+  ``get_params``/``set_params`` read them from the signature, so ``sklearn.base.clone`` works.
+* ``fit(X, t, y, *, sample_weight=None, cluster=None, strata=None, propensity=None)`` validates the
+  inputs in one place (:func:`check_inputs`), estimates the effect on every outcome column of ``y``
+  and returns ``self``.
+* Learned results end in ``_``: ``effects_`` (one :class:`~reimpact.results.Effect` per outcome),
+  ``effect_`` (the only one), ``n_features_in_``, ``feature_names_in_``. Reading them before
+  ``fit`` raises :class:`~reimpact.exceptions.NotFittedError`.
+* The estimand is checked against :data:`Estimand` before anything is computed.
+
+A study file sets an estimator's parameters by name (``methods: {psm: {ratio: 2}}``); the
+parameters the study supplies itself (:data:`CONTEXT`: estimand, seed, the propensity model and its
+bound, progress bars) are not keys of the method's section. See :mod:`reimpact.registry`.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal, get_args
+
+import numpy as np
+import pandas as pd
+
+from ..exceptions import DataError, DesignError, NotFittedError
+from ..propensity import CovariateDesign, PropensityScores, estimate_propensity
+from ..results import Effect, EffectTable
+
+Estimand = Literal["ATT", "ATC", "ATE"]
+ESTIMANDS: tuple[str, ...] = get_args(Estimand)
+PropensityKind = Literal["logistic", "gradient_boosting", "firth"]
+# parameters the study (not the method's own section) supplies, by name
+CONTEXT = frozenset({"estimand", "random_state", "verbose", "clip", "propensity_model"})
+
+
+@dataclass(frozen=True)
+class EstimationData:
+    """The validated inputs of one ``fit``: arrays, with the names taken from pandas inputs."""
+
+    x: np.ndarray
+    feature_names: list[str]
+    t: np.ndarray
+    y: np.ndarray
+    outcomes: list[str]
+    sample_weight: np.ndarray | None
+    cluster: np.ndarray | None
+    cluster_name: str
+    strata: np.ndarray | None
+    propensity: PropensityScores | None
+
+    @property
+    def n(self) -> int:
+        return self.t.size
+
+
+def _column(values: Any, n: int, name: str) -> np.ndarray | None:
+    if values is None:
+        return None
+    array = np.asarray(values)
+    if array.ndim != 1 or array.size != n:
+        raise DataError(name, f"must have one value per row ({n}), got shape {array.shape}")
+    return array
+
+
+def check_inputs(
+    X: Any,
+    t: Any,
+    y: Any,
+    *,
+    sample_weight: Any = None,
+    cluster: Any = None,
+    strata: Any = None,
+    propensity: PropensityScores | Any = None,
+    clip: float = 0.01,
+) -> EstimationData:
+    """Check and convert the inputs of ``fit``: ``X`` (n x p covariates, numeric), ``t`` (0/1),
+    ``y`` (n outcomes, or n x k for k outcomes at once), optional row-aligned ``sample_weight``,
+    ``cluster`` ids, exact-matching ``strata`` and precomputed ``propensity`` scores (a
+    :class:`~reimpact.propensity.PropensityScores` or an array strictly inside (0, 1))."""
+    if isinstance(X, pd.DataFrame):
+        names = [str(c) for c in X.columns]
+    x = np.asarray(X, dtype=float)
+    if x.ndim == 1:
+        x = x[:, None]
+    if x.ndim != 2:
+        raise DataError("X", f"must be a 2-D array of covariates, got shape {x.shape}")
+    if not isinstance(X, pd.DataFrame):
+        names = [f"x{j}" for j in range(x.shape[1])]
+    tt = np.asarray(t)
+    if tt.ndim != 1 or tt.size != x.shape[0]:
+        raise DataError("t", f"must hold one treatment value per row of X ({x.shape[0]})")
+    if not np.isin(tt, (0, 1)).all():
+        raise DataError("t", "must be binary (0 = control, 1 = treated)")
+    tt = tt.astype(np.int8)
+    if min(tt.sum(), tt.size - tt.sum()) < 2:
+        raise DesignError("t", "needs at least 2 treated and 2 control units")
+    if isinstance(y, pd.DataFrame):
+        outcomes = [str(c) for c in y.columns]
+    elif isinstance(y, pd.Series) and y.name is not None:
+        outcomes = [str(y.name)]
+    else:
+        outcomes = None
+    yy = np.asarray(y, dtype=float)
+    if yy.ndim == 1:
+        yy = yy[:, None]
+    if yy.ndim != 2 or yy.shape[0] != tt.size:
+        raise DataError("y", f"must hold one outcome value per row of X ({tt.size})")
+    if outcomes is None:
+        outcomes = ["outcome"] if yy.shape[1] == 1 else [f"outcome{j}" for j in range(yy.shape[1])]
+    for array, name in ((x, "X"), (yy, "y")):
+        if not np.all(np.isfinite(array)):
+            raise DataError(name, "holds missing or infinite values; drop or impute them first")
+    weights = _column(sample_weight, tt.size, "sample_weight")
+    if weights is not None:
+        weights = weights.astype(float)
+        if not np.all(np.isfinite(weights)) or np.any(weights < 0) or not weights.any():
+            raise DataError("sample_weight", "must be finite, non-negative and not all zero")
+    cluster_name = str(cluster.name) if isinstance(cluster, pd.Series) and cluster.name else "cluster"
+    scores = propensity
+    if propensity is not None and not isinstance(propensity, PropensityScores):
+        given = _column(propensity, tt.size, "propensity").astype(float)
+        scores = estimate_propensity(CovariateDesign(x, names, names), tt, "column", clip, given)
+    elif propensity is not None and propensity.scores.size != tt.size:
+        raise DataError("propensity", f"must hold one score per row of X ({tt.size})")
+    return EstimationData(
+        x=x,
+        feature_names=names,
+        t=tt,
+        y=yy,
+        outcomes=outcomes,
+        sample_weight=weights,
+        cluster=_column(cluster, tt.size, "cluster"),
+        cluster_name=cluster_name,
+        strata=_column(strata, tt.size, "strata"),
+        propensity=scores,
+    )
+
+
+class EffectEstimator:
+    """Base class of the effect estimators: parameters, validation, the fitted results.
+
+    Subclasses set ``name`` (the key of the study file's ``methods`` section and of the results),
+    ``label`` (how the report names the method) and implement :meth:`_estimate`, which returns one
+    :class:`~reimpact.results.Effect` per outcome column. ``uses_design_score`` says whether the
+    estimator matches or weights on the study's propensity score (the pipeline then passes the
+    score it fitted once as ``propensity``); ``supports`` lists the optional inputs it uses.
+    """
+
+    name: ClassVar[str] = ""
+    label: ClassVar[str] = ""
+    uses_design_score: ClassVar[bool] = False
+    supports: ClassVar[frozenset[str]] = frozenset()
+    # estimators that imply unit weights set ``weights_``; balance is then checked under this label
+    balance_label: ClassVar[str | None] = None
+    # study-file keys of earlier versions: old key -> what to write instead
+    renamed_params: ClassVar[dict[str, str]] = {}
+
+    # -- parameters (scikit-learn's protocol) --------------------------------------------------
+    @classmethod
+    def param_names(cls) -> list[str]:
+        signature = inspect.signature(cls.__init__)
+        return [p.name for p in signature.parameters.values() if p.kind is p.KEYWORD_ONLY]
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The constructor's settings, by name."""
+        return {name: getattr(self, name) for name in self.param_names()}
+
+    def set_params(self, **params: Any) -> EffectEstimator:
+        """Change settings (by name) and return ``self``."""
+        valid = self.param_names()
+        for key, value in params.items():
+            if key not in valid:
+                raise ValueError(f"{type(self).__name__} has no parameter '{key}'; valid: {valid}")
+            setattr(self, key, value)
+        return self
+
+    def __repr__(self) -> str:
+        defaults = {
+            p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values()
+        }
+        changed = [f"{k}={v!r}" for k, v in self.get_params().items() if defaults.get(k) != v]
+        return f"{type(self).__name__}({', '.join(changed)})"
+
+    @classmethod
+    def option_problem(
+        cls, params: dict[str, Any], estimand: str, cluster: str | None
+    ) -> tuple[str, str] | None:
+        """(key, message) when the study-file ``params`` of this method do not go together with
+        each other or with the study's estimand and cluster; None when they do."""
+        return None
+
+    # -- fitting --------------------------------------------------------------------------------
+    def _check_params(self) -> None:
+        """Check the settings before fitting; subclasses add their own rules."""
+        estimand = getattr(self, "estimand", "ATT")
+        if estimand not in ESTIMANDS:
+            raise DesignError("estimand", f"must be one of {', '.join(ESTIMANDS)}, got {estimand!r}")
+
+    def fit(
+        self,
+        X: Any,
+        t: Any,
+        y: Any,
+        *,
+        sample_weight: Any = None,
+        cluster: Any = None,
+        strata: Any = None,
+        propensity: Any = None,
+    ) -> EffectEstimator:
+        """Estimate the effect of ``t`` on each column of ``y`` adjusting for ``X``.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame, shape (n, p)
+            Covariates (numeric; categorical ones dummy-coded). DataFrame columns name them.
+        t : array-like, shape (n,)
+            Treatment indicator, 1 treated and 0 control.
+        y : array-like, Series or DataFrame, shape (n,) or (n, k)
+            One or several outcomes (a Series' name or the DataFrame's columns name them).
+        sample_weight : array-like, shape (n,), optional
+            Sampling weights (only estimators that list ``"sample_weight"`` in ``supports``).
+        cluster : array-like or Series, shape (n,), optional
+            Cluster ids: standard errors become cluster-robust (a Series' name names them).
+        strata : array-like, shape (n,), optional
+            Exact-matching strata (matching only).
+        propensity : PropensityScores or array-like, shape (n,), optional
+            Propensity scores for these rows; estimators that need one fit their own otherwise.
+
+        Returns
+        -------
+        self
+        """
+        self._check_params()
+        for key, value in (("sample_weight", sample_weight), ("strata", strata)):
+            if value is not None and key not in self.supports:
+                raise DesignError(key, f"the {self.name} estimator does not use {key}; leave it out")
+        data = check_inputs(
+            X, t, y, sample_weight=sample_weight, cluster=cluster, strata=strata,
+            propensity=propensity, clip=getattr(self, "clip", 0.01),
+        )  # fmt: skip
+        self.effects_ = tuple(self._estimate(data))
+        self.n_features_in_ = data.x.shape[1]
+        self.feature_names_in_ = np.asarray(data.feature_names, dtype=object)
+        return self
+
+    def _estimate(self, data: EstimationData) -> list[Effect]:
+        raise NotImplementedError
+
+    # -- results --------------------------------------------------------------------------------
+    def __getattr__(self, name: str) -> Any:
+        # only reached when normal lookup fails: a learned attribute read before fit
+        if name.endswith("_") and not name.startswith("__"):
+            raise NotFittedError(
+                f"this {type(self).__name__} is not fitted yet: call fit(X, t, y) before reading {name}"
+            )
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    @property
+    def effect_(self) -> Effect:
+        """The estimated effect (when ``y`` had one outcome)."""
+        effects = self.effects_
+        if len(effects) != 1:
+            raise ValueError(f"{len(effects)} outcomes were estimated: read effects_")
+        return effects[0]
+
+    def summary(self) -> str:
+        """The fitted effects as a text table."""
+        return EffectTable(self.effects_).summary()
+
+    def to_frame(self) -> pd.DataFrame:
+        """The fitted effects as a tidy DataFrame, one row per outcome."""
+        return EffectTable(self.effects_).to_frame()
+
+
+def fit_scores(data: EstimationData, kind: str, clip: float, random_state: int) -> PropensityScores:
+    """The rows' propensity scores: the given ones, or the model ``kind`` fitted on ``data.x``
+    (``firth``: Firth's penalised logistic regression)."""
+    if data.propensity is not None:
+        return data.propensity
+    design = CovariateDesign(data.x, data.feature_names, data.feature_names)
+    model = "logistic" if kind == "firth" else kind
+    return estimate_propensity(design, data.t, model, clip, None, random_state, kind == "firth")

@@ -1,0 +1,212 @@
+"""Runs a study as a sequence of small named steps, one way: study -> sample -> design ->
+methods (from the registry) -> balance and sensitivity -> :class:`~reimpact.results.StudyResults`.
+Writing the outputs is the report's job (:func:`reimpact.report.write_outputs`).
+
+    sample = prepare_sample(study)            # population, treatment rule, missing values
+    comparison = comparison(study, sample)    # the separation rule
+    design = fit_design(...)                  # covariates, score, trimming
+    effects, fitted = fit_methods(...)        # every registered method the study names
+    balance = balance_table(...)              # before and after each method's weights
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from .balance import balance_table
+from .design import Comparison, FittedDesign, comparison, fit_design
+from .exceptions import DesignError
+from .messages import study_warnings
+from .registry import METHODS, build_estimator
+from .results import DesignSummary, Effect, EffectTable, StudyResults
+from .sample import AnalysisSample, prepare_sample
+from .sensitivity import SensitivityResults
+from .sensitivity.runner import run_sensitivity
+
+if TYPE_CHECKING:
+    from .estimators import EffectEstimator
+    from .study import Study
+
+
+def fit_methods(
+    study: Study,
+    design: FittedDesign,
+    outcomes: list[str],
+    quiet: bool,
+    outcome: np.ndarray | None = None,
+) -> tuple[list[Effect], dict[str, EffectEstimator]]:
+    """Every method of the study (registry order) on ``outcomes`` with ``design``: the effects
+    and the fitted estimators. Estimators that match or weight on the study's score get the one
+    fitted for the design; a given score goes to every method. ``outcome`` replaces the outcomes
+    when only the fitted designs are wanted."""
+    frame, t = design.frame, design.t
+    x = pd.DataFrame(design.covariates.matrix, columns=design.covariates.names)
+    y = frame[outcomes].astype(float) if outcome is None else pd.DataFrame({"outcome": outcome})
+    cluster = frame[study.cluster] if study.cluster else None
+    strata = None
+    if study.exact:
+        strata = frame[study.exact].astype(str).agg("|".join, axis=1).to_numpy()
+    effects: list[Effect] = []
+    fitted: dict[str, EffectEstimator] = {}
+    for method in METHODS.values():
+        if not (method.always or method.name in study.methods.names):
+            continue
+        estimator = build_estimator(study, method.name, verbose=not quiet)
+        inputs: dict[str, Any] = {"cluster": cluster}
+        if method.estimator.uses_design_score or design.scores.kind == "column":
+            inputs["propensity"] = design.scores
+        if strata is not None and "strata" in method.estimator.supports:
+            inputs["strata"] = strata
+        fitted[method.name] = estimator.fit(x, t, y, **inputs)
+        effects += estimator.effects_
+    constant = {name for name in y.columns if np.ptp(y[name].to_numpy()) == 0}
+    note = "the outcome is constant in the analysed rows: every method estimates no effect (0)"
+    effects = [replace(e, notes=(*e.notes, note)) if e.outcome in constant else e for e in effects]
+    return effects, fitted
+
+
+def outcome_groups(study: Study, frame: pd.DataFrame) -> list[tuple[np.ndarray, list[str]]]:
+    """The outcomes grouped by the rows where they are observed (the fully observed first)."""
+    groups: dict[bytes, tuple[np.ndarray, list[str]]] = {}
+    for name in study.outcomes:
+        mask = frame[name].notna().to_numpy()
+        groups.setdefault(mask.tobytes(), (mask, []))[1].append(name)
+    return sorted(groups.values(), key=lambda group: not group[0].all())
+
+
+@dataclass
+class _Fits:
+    """What the outcome groups produced, gathered for the results."""
+
+    effects: list[Effect]
+    sensitivity: list[SensitivityResults]
+    truths: list[pd.DataFrame]
+    main: dict[str, EffectEstimator]
+
+
+def analyse_outcomes(
+    study: Study, sample: AnalysisSample, compared: Comparison, main: FittedDesign, quiet: bool
+) -> _Fits:
+    """Every method on every outcome, group by group of observed outcomes: the fully observed ones
+    with the main design, the others with a design refitted on their rows (said in their notes)."""
+    fits = _Fits([], [], [], {})
+    for mask, names in outcome_groups(study, compared.frame):
+        design = main
+        if not mask.all():
+            t = compared.t[mask]
+            if min(t.sum(), (1 - t).sum()) < 2:
+                raise DesignError(
+                    f"outcomes: '{names[0]}'",
+                    "is observed for fewer than 2 treated or control units; remove it or check the data",
+                )
+            design = fit_design(study, compared, compared.frame.loc[mask], t)
+        found, fitted = fit_methods(study, design, names, quiet)
+        if mask.all():
+            fits.main = fitted
+        else:
+            note = (
+                f"{int((~mask).sum())} returnees without this outcome were left out of its analyses; "
+                f"the score and the design were refitted on the {int(mask.sum())} others"
+            )
+            found = [replace(e, notes=(*e.notes, note)) for e in found]
+        fits.effects += found
+        if study.sensitivity is not None:
+            table = EffectTable(tuple(found))
+            fits.sensitivity.append(run_sensitivity(study, design, fitted, names, table, quiet))
+        truth = true_effects(study, sample, design.frame, names)
+        if truth is not None:
+            fits.truths.append(truth)
+    if not fits.main:
+        # no outcome is observed on every row: fit the design's methods for balance alone (their
+        # weights do not depend on the outcome)
+        fits.main = fit_methods(study, main, [], quiet, outcome=np.zeros(main.t.size))[1]
+    return fits
+
+
+def summarise_design(
+    study: Study, compared: Comparison, main: FittedDesign, fitted: dict[str, EffectEstimator]
+) -> DesignSummary:
+    """What the design did: score model, bounds by estimand, trimming, matching, separation."""
+    bounds = main.scores.bounded(main.t, study.estimand)
+    matcher = fitted.get("psm")
+    return DesignSummary(
+        propensity_model=main.scores.kind,
+        clip=main.scores.clip,
+        n_bounded_below=bounds.n_below,
+        n_bounded_above=bounds.n_above,
+        trim=study.propensity.trim,
+        n_trimmed=main.n_trimmed,
+        matching=matcher.matching_summary_ if matcher is not None else {},
+        separated_levels=compared.levels,
+    )
+
+
+def run_study(
+    study: Study,
+    data_path: str | Path | None = None,
+    out_dir: str | Path | None = None,
+    quiet: bool = True,
+) -> StudyResults:
+    """Run every method of the study on every outcome; with ``out_dir``, write ``results.json``,
+    the figures and ``report.html`` there. ``quiet=False`` shows progress bars for long steps.
+
+    Rows without an outcome are left out of that outcome's analyses only: the design (score,
+    trimming, matching, weights) is fitted once on the analysis sample, and once more on the rows
+    of every other pattern of observed outcomes, each such effect noting how many were left out.
+    Balance, the design summary and the figures describe the design on the analysis sample."""
+    sample = prepare_sample(study, data_path)
+    compared = comparison(study, sample)
+    main = fit_design(study, compared, compared.frame, compared.t)
+    fits = analyse_outcomes(study, sample, compared, main, quiet)
+    order = {name: j for j, name in enumerate(study.outcomes)}
+    methods = list(METHODS)
+    fits.effects.sort(key=lambda e: (methods.index(e.method), order[e.outcome]))
+    table = EffectTable(tuple(fits.effects))
+    weights = {type(e).balance_label: e.weights_ for e in fits.main.values() if type(e).balance_label}
+    balance = balance_table(
+        main.frame, compared.covariates, compared.categorical, main.t, weights, study.estimand,
+        study.report.min_cell_size,
+    )  # fmt: skip
+    summary = summarise_design(study, compared, main, fits.main)
+    sensitivity = SensitivityResults.combine(fits.sensitivity) if study.sensitivity else None
+    warnings = study_warnings(study, summary, sample, balance, main.scores, main.t, table, sensitivity)
+    results = StudyResults(
+        study=study,
+        sample=sample,
+        frame=main.frame,
+        treated=main.t,
+        propensity=main.scores,
+        design=summary,
+        weights=weights,
+        balance=balance,
+        effects=table,
+        truth=pd.concat(fits.truths, ignore_index=True) if fits.truths else None,
+        warnings=tuple(warnings),
+        sensitivity=sensitivity,
+    )
+    if out_dir is not None:
+        from .report.outputs import write_outputs
+
+        write_outputs(results, out_dir)
+    return results
+
+
+def true_effects(
+    study: Study, sample: AnalysisSample, frame: pd.DataFrame, outcomes: list[str]
+) -> pd.DataFrame | None:
+    """For simulated data, the true effects of ``outcomes`` over the analysed rows ``frame`` for
+    the study's estimand."""
+    cohort = sample.source.cohort
+    if cohort is None or study.treatment.label not in {c[0] for c in cohort.individual_effects}:
+        return None
+    table = cohort.truth_for(frame.index)
+    return table[
+        (table.treatment == study.treatment.label)
+        & (table.outcome.isin(outcomes))
+        & (table.estimand == study.estimand)
+    ].reset_index(drop=True)

@@ -1,0 +1,146 @@
+"""The one registry of effect estimators (``METHODS``): name -> estimator class and its section of
+the study file.
+
+The study file, the pipeline, the report and ``results.json`` all read it, so adding an estimator
+means one module (an :class:`~reimpact.estimators.EffectEstimator` subclass), one call to
+:func:`register` and its tests. A method's study-file section is derived from the estimator's
+keyword-only ``__init__`` arguments, their types (``Annotated`` with pydantic constraints) and their
+defaults, so each default is written once; the arguments the study supplies itself
+(:data:`~reimpact.estimators.CONTEXT`) are not keys of the section.
+"""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from pydantic import create_model, field_validator, model_validator
+
+from ._validation import Section, default_or_off
+from .estimators import (
+    CONTEXT,
+    AIPWEstimator,
+    EffectEstimator,
+    IPWEstimator,
+    MatchingEstimator,
+    NaiveEstimator,
+)
+
+if TYPE_CHECKING:
+    from .study import Study
+
+
+@dataclass(frozen=True)
+class Method:
+    """A registered estimator: ``always`` runs whatever the study says (the naive difference)."""
+
+    name: str
+    estimator: type[EffectEstimator]
+    spec: type[Section]
+    always: bool = False
+
+    @property
+    def label(self) -> str:
+        return self.estimator.label or self.name
+
+
+METHODS: dict[str, Method] = {}
+
+
+def spec_model(estimator: type[EffectEstimator]) -> type[Section]:
+    """The study-file section of ``estimator``: one key per keyword-only ``__init__`` argument
+    outside :data:`~reimpact.estimators.CONTEXT`, with its type, constraints and default."""
+    hints = typing.get_type_hints(estimator.__init__, include_extras=True)
+    fields: dict[str, Any] = {}
+    for parameter in inspect.signature(estimator.__init__).parameters.values():
+        if parameter.kind is parameter.KEYWORD_ONLY and parameter.name not in CONTEXT:
+            fields[parameter.name] = (hints[parameter.name], parameter.default)
+    model = create_model(  # type: ignore[call-overload]
+        f"{estimator.__name__}Spec", __base__=Section, __doc__=estimator.__doc__, **fields
+    )
+    model.renamed = dict(estimator.renamed_params)
+    return model
+
+
+def register(estimator: type[EffectEstimator], *, always: bool = False) -> type[EffectEstimator]:
+    """Make ``estimator`` a method of study files (``methods: {<estimator.name>: {...}}``), of the
+    pipeline, ``results.json`` and the report. Usable as a class decorator."""
+    name = estimator.name
+    if not name or not name.isidentifier() or name in ("names",):
+        raise ValueError(f"{estimator.__name__}.name must be a Python identifier, got {name!r}")
+    if name in METHODS and METHODS[name].estimator is not estimator:
+        raise ValueError(f"a method named '{name}' is already registered; unregister it first")
+    METHODS[name] = Method(name, estimator, spec_model(estimator), always)
+    methods_model.cache_clear()
+    return estimator
+
+
+def unregister(name: str) -> None:
+    """Remove a method registered with :func:`register`."""
+    del METHODS[name]
+    methods_model.cache_clear()
+
+
+class MethodsSection(Section):
+    """The estimators to run: a key per method (``psm: {}`` for its defaults, ``psm: false`` or
+    leaving it out to skip it). The naive difference always runs."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _empty_is_default(cls, value: Any) -> Any:
+        return default_or_off(value)
+
+    @model_validator(mode="after")
+    def _at_least_one(self) -> MethodsSection:
+        if not self.names:
+            raise ValueError(f"name at least one method: {', '.join(type(self).model_fields)}")
+        return self
+
+    @property
+    def names(self) -> list[str]:
+        """The methods switched on, in registry order."""
+        return [name for name in type(self).model_fields if getattr(self, name) is not None]
+
+
+@lru_cache(maxsize=1)
+def methods_model() -> type[MethodsSection]:
+    """The ``methods`` section for the methods registered now."""
+    fields: dict[str, Any] = {m.name: (m.spec | None, None) for m in METHODS.values() if not m.always}
+    return create_model("MethodsSpec", __base__=MethodsSection, **fields)  # type: ignore[call-overload]
+
+
+def study_context(study: Study) -> dict[str, Any]:
+    """The estimator arguments a study supplies itself (:data:`~reimpact.estimators.CONTEXT`):
+    its estimand and seed, the propensity model (Firth's for a penalised logistic model) and the
+    bound on inverted scores."""
+    spec = study.propensity
+    model = spec.model or "logistic"
+    if model == "logistic" and spec.separation == "penalise":
+        model = "firth"
+    return {
+        "estimand": study.estimand,
+        "random_state": study.seed,
+        "propensity_model": model,
+        "clip": spec.clip,
+    }
+
+
+def build_estimator(study: Study, name: str, verbose: bool = False) -> EffectEstimator:
+    """The estimator ``name`` with the study's settings: its section of ``methods`` (the defaults
+    when the study does not run it but needs it, e.g. AIPW for subgroups) and the study context."""
+    method = METHODS[name]
+    spec = getattr(study.methods, name, None) if not method.always else None
+    params = spec.model_dump() if spec is not None else {}
+    accepted = set(method.estimator.param_names())
+    context = {**study_context(study), "verbose": verbose}
+    params.update({k: v for k, v in context.items() if k in accepted})
+    return method.estimator(**params)
+
+
+register(NaiveEstimator, always=True)
+register(MatchingEstimator)
+register(IPWEstimator)
+register(AIPWEstimator)

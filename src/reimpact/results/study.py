@@ -1,0 +1,235 @@
+"""What a run produced (:class:`StudyResults`) and what the design did (:class:`DesignSummary`),
+with the content of ``results.json`` before and after the disclosure gate."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import platform
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from .. import __version__
+from ..disclosure import Gate, publish
+from .effects import EffectTable
+
+if TYPE_CHECKING:
+    from ..balance import BalanceTable
+    from ..propensity import PropensityScores
+    from ..sample import AnalysisSample
+    from ..sensitivity import SensitivityResults
+    from ..study import Study
+
+DEPENDENCIES = (
+    "numpy",
+    "pandas",
+    "scipy",
+    "scikit-learn",
+    "matplotlib",
+    "numba",
+    "pydantic",
+    "dowhy",
+    "econml",
+)
+
+
+@dataclass(frozen=True)
+class DesignSummary:
+    """What the design did: propensity model, bounding (by estimand, where scores are inverted)
+    and trimming, matching counts."""
+
+    propensity_model: str
+    clip: float
+    n_bounded_below: int
+    n_bounded_above: int
+    trim: float | None
+    n_trimmed: int
+    matching: dict[str, Any] = field(default_factory=dict)
+    separated_levels: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class StudyResults:
+    """Everything a run produced: the sample flow, the design, the weights, balance, the effects
+    and (for simulated data) the true effects of the analysed sample.
+
+    ``frame``, ``treated`` and ``scores`` are the analysed rows after trimming; ``weights`` holds
+    the matching (``matched``) and IPW (``weighted``) weights of those rows.
+    """
+
+    study: Study
+    sample: AnalysisSample
+    frame: pd.DataFrame
+    treated: np.ndarray
+    propensity: PropensityScores
+    design: DesignSummary
+    weights: dict[str, np.ndarray]
+    balance: BalanceTable
+    effects: EffectTable
+    truth: pd.DataFrame | None
+    warnings: tuple[str, ...]
+    sensitivity: SensitivityResults | None = None
+    not_drawn: tuple[dict[str, str], ...] = ()
+    # (figure, the fewest units behind any element it draws), known once the figures are drawn
+    figure_units: tuple[tuple[str, int], ...] = ()
+    created: str = field(
+        default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds")
+    )
+
+    @property
+    def min_cell_size(self) -> int:
+        return self.study.report.min_cell_size
+
+    def summary(self) -> str:
+        flow = self.sample.flow
+        lines = [
+            f"{self.study.display_title}",
+            f"treatment '{self.study.treatment.label}', estimand {self.study.estimand}; "
+            f"{flow.analysed} returnees analysed ({flow.treated} treated, {flow.control} control)",
+            "",
+            self.effects.summary(),
+        ]
+        if self.truth is not None:
+            lines += ["", "true effects (simulated data):"]
+            lines += [f"  {k}: {v:.4f}" for k, v in self.truth_by_outcome().items()]
+        lines += [f"warning: {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+    def truth_by_outcome(self) -> dict[str, float]:
+        if self.truth is None:
+            return {}
+        return dict(zip(self.truth.outcome, self.truth.effect, strict=True))
+
+    def design_dict(self) -> dict[str, Any]:
+        return asdict(self.design)
+
+    @property
+    def gate(self) -> Gate:
+        """The disclosure settings of the study (:mod:`reimpact.disclosure`)."""
+        return Gate.of(self.study.report)
+
+    def effect_records(self) -> list[dict]:
+        """The effects as ``results.json`` publishes them (through the disclosure gate)."""
+        return self.to_dict()["effects"]
+
+    def provenance(self) -> dict[str, Any]:
+        """Package and dependency versions, the data and study files' SHA-256, seed and date."""
+        versions = {"python": platform.python_version(), "reimpact": __version__}
+        for name in DEPENDENCIES:
+            try:
+                versions[name] = metadata.version(name)
+            except metadata.PackageNotFoundError:
+                versions[name] = "not installed"
+        source = self.study.source
+        return {
+            "created": self.created,
+            "data": self.sample.source.description,
+            "data_sha256": self.sample.source.sha256 or "simulated in memory (no file)",
+            "study_file": str(source) if source else "(built in Python)",
+            "study_sha256": hashlib.sha256(source.read_bytes()).hexdigest() if source else "none",
+            "seed": self.study.seed,
+            "versions": versions,
+        }
+
+    def raw_dict(self) -> dict[str, Any]:
+        """The content of ``results.json`` before the disclosure gate: true counts everywhere.
+        Never written; :meth:`to_dict` is what may be published."""
+        truth = None
+        if self.truth is not None:
+            truth = [
+                {"outcome": r.outcome, "estimand": r.estimand, "effect": r.effect}
+                for r in self.truth.itertuples()
+            ]
+        return {
+            "reimpact_version": __version__,
+            "created": self.created,
+            "study": self.resolved_study(),
+            "data": {"source": self.sample.source.description, "sha256": self.sample.source.sha256},
+            "sample": self.sample.flow.to_dict(),
+            "design": self.design_dict(),
+            "balance": {
+                "estimand": self.balance.estimand,
+                "rows": self.balance.to_records(),
+                "effective_n": self.balance.effective_n,
+            },
+            "effects": [effect.to_dict() for effect in self.effects],
+            "sensitivity": None if self.sensitivity is None else self.sensitivity.to_dict(),
+            "truth": truth,
+            "warnings": list(self.warnings),
+            "not_run": self.not_run,
+            "figures": {name: {"min_units": units} for name, units in self.figure_units},
+            "provenance": self.provenance(),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """The content of ``results.json``: aggregates only, through the disclosure gate (no
+        count under ``report.min_cell_size`` shown or recoverable by subtraction)."""
+        return publish(self.raw_dict(), self.gate)
+
+    def figure(self, name: str):
+        """One of the report's figures as a matplotlib Figure: ``love``, ``overlap``, ``ecdf``,
+        ``forest``, ``gamma``, ``contour`` or ``subgroups`` (None when it does not apply).
+        Kept for one release; use :func:`reimpact.report.figure`."""
+        import warnings
+
+        from ..report import figure
+
+        warnings.warn(
+            "StudyResults.figure is deprecated; use reimpact.report.figure(results, name)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return figure(self, name)
+
+    @property
+    def not_run(self) -> list[dict[str, str]]:
+        """The optional checks and figures that could not run, with the reason."""
+        sensitivity = self.sensitivity.not_run if self.sensitivity is not None else []
+        return [*sensitivity, *self.not_drawn]
+
+    def resolved_study(self) -> dict[str, Any]:
+        """The study with every default filled in, as a study file holds it: a section that is
+        off is ``false`` (``null`` would turn it back on), and a data file is named by the path
+        that was read. ``reimpact run`` on it (or on ``results.json``) reproduces the run."""
+        raw = self.study.model_dump(mode="json")
+        raw["methods"] = {k: False if v is None else v for k, v in raw["methods"].items()}
+        if raw["sensitivity"] is not None:
+            for name in ("rosenbaum", "omitted_variable", "refutations"):
+                if raw["sensitivity"][name] is None:
+                    raw["sensitivity"][name] = False
+        if raw["data"]["path"] is not None:
+            raw["data"]["path"] = str(Path(self.sample.source.description).resolve())
+        return raw
+
+    def write(self, out_dir: str | Path) -> Path:
+        """Write the outputs to ``out_dir``. Kept for one release; use
+        :func:`reimpact.report.outputs.write_outputs`."""
+        import warnings
+
+        from ..report.outputs import write_outputs
+
+        warnings.warn(
+            "StudyResults.write is deprecated; use reimpact.write_outputs(results, out_dir)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return write_outputs(self, out_dir)
+
+
+def json_safe(value: Any) -> Any:
+    """JSON-safe values: NaN and infinity become null, numpy scalars become Python numbers."""
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
