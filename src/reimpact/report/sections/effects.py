@@ -1,0 +1,63 @@
+"""The effects: every outcome x method with its estimate, standard error, interval, p-value and
+group sizes, the true effect for simulated data, the estimators' notes and the forest plot."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..markup import embedded_figure, escape, interval, number, table
+
+if TYPE_CHECKING:
+    from ...results import StudyResults
+
+HEADER = [
+    "Outcome",
+    "Method",
+    "Estimand",
+    "Estimate",
+    "Std. error",
+    "95% CI",
+    "p-value",
+    "Treated",
+    "Control",
+]
+
+
+def _effect_row(record: dict[str, Any], truth: dict[str, float]) -> list[str]:
+    """One published effect as table cells; the true effect last when the data are simulated."""
+    row = [
+        escape(record["outcome"]),
+        escape(record["method"]),
+        escape(record["estimand"]),
+        number(record["estimate"]),
+        number(record["std_error"]),
+        interval(record["ci_lower"], record["ci_upper"]),
+        number(record["p_value"], 4),
+        escape(record["n_treated"]),
+        escape(record["n_control"]),
+    ]
+    if truth:
+        row.append(number(truth.get(record["outcome"])))
+    return row
+
+
+def effects_section(results: StudyResults, published: dict, figures: dict[str, bytes | None]) -> str:
+    """The table of published effects, a note when the data are simulated, the estimators'
+    notes and the forest plot."""
+    truth = results.truth_by_outcome()
+    records = published["effects"]
+    header = HEADER + (["True effect"] if truth else [])
+    rows = [_effect_row(record, truth) for record in records]
+    notes = sorted({n for r in records for n in r["notes"]})
+    note_html = "".join(f"<li>{escape(n)}</li>" for n in notes)
+    simulated = (
+        '<p class="note">The data are simulated: the true effect is known and shown for comparison.</p>'
+        if truth
+        else ""
+    )
+    return (
+        table(header, rows)
+        + simulated
+        + (f'<ul class="note">{note_html}</ul>' if note_html else "")
+        + embedded_figure(figures.get("forest"), "forest", "Effects with 95% confidence intervals.")
+    )

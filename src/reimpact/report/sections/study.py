@@ -1,0 +1,59 @@
+"""What was run: the study definition (a summary table and the full YAML) and its provenance
+(versions, data, time)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..markup import escape, table
+
+if TYPE_CHECKING:
+    from ...results import StudyResults
+
+
+def _treatment_rule(results: StudyResults) -> str:
+    """Who counts as treated and, when the study names them, who as control."""
+    spec = results.study.treatment
+    rule = (
+        f"{spec.column} in {spec.treated}" if spec.column else f"any of {spec.any_of} in {spec.treated}"
+    )
+    if spec.control is not None:
+        rule += f"; controls: value in {spec.control}"
+    return rule
+
+
+def study_section(results: StudyResults) -> str:
+    """The study's settings as a table, with the full study definition folded away below it."""
+    import yaml
+
+    study = results.study
+    rows = [
+        ("Title", study.display_title),
+        ("Treatment", f"{study.treatment.label} ({_treatment_rule(results)})"),
+        ("Estimand", study.estimand),
+        ("Outcomes", ", ".join(study.outcomes)),
+        ("Covariates", ", ".join(study.covariates)),
+        ("Population", "; ".join(f"{k}: {v}" for k, v in study.population.items()) or "everyone"),
+        ("Exact matching on", ", ".join(study.exact) or "none"),
+        ("Missing values", study.missing),
+        (
+            "Propensity score",
+            f"{study.propensity.kind}; where inverted, bounded at {study.propensity.clip:g} on the "
+            f"side the {study.estimand} needs",
+        ),
+        ("Methods", ", ".join(study.methods.names)),
+        ("Data", results.sample.source.description),
+    ]
+    summary = table(["Field", "Value"], [(escape(k), escape(v)) for k, v in rows], numeric=False)
+    dump = yaml.safe_dump(study.model_dump(mode="json"), sort_keys=False)
+    return (
+        f"{summary}<details><summary>Full study definition</summary><pre>{escape(dump)}</pre></details>"
+    )
+
+
+def provenance_section(results: StudyResults) -> str:
+    """Where the numbers come from: the provenance record, one row per item and package version."""
+    info = results.provenance()
+    rows = [(escape(k), escape(v)) for k, v in info.items() if k != "versions"]
+    rows += [(escape(f"version of {k}"), escape(v)) for k, v in info["versions"].items()]
+    return table(["Item", "Value"], rows, numeric=False)
