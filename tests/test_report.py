@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reimpact.pipeline import run_study
-from reimpact.balance import balance_table, ecdf_differences, smd_scale, weighted_variance
+from reimpact.diagnostics.balance import balance_table, ecdf_differences, smd_scale, weighted_variance
 from reimpact.io import write_table
+from reimpact.pipeline import run_study
 from reimpact.study import Study, load_study
 
 STUDIES = Path(__file__).parents[1] / "studies"
@@ -119,6 +119,21 @@ def test_report_files(orion):
         assert f'<section id="{section}">' in html
     assert html.count("data:image/png;base64,") == 7
     assert "dowhy" in html and "study_sha256" in html
+
+
+def test_report_names_stay_importable_from_their_modules():
+    """report/html.py and report/figures.py were split into modules; what callers import from
+    them still resolves there, and is the same object as in its new module."""
+    import reimpact.report.figures as figures
+    from reimpact.report import draw_figures, figure, prepare_output, write_report
+    from reimpact.report.figures.cells import safe_grid
+    from reimpact.report.html import render, sensitivity_section
+    from reimpact.report.sections.sensitivity import sensitivity_section as section
+
+    assert all(callable(f) for f in (draw_figures, figure, prepare_output, write_report, render))
+    assert sensitivity_section is section and figures.safe_grid is safe_grid
+    for name in ("love_plot", "overlap_plot", "ecdf_plot", "forest_plot", "gamma_plot", "save"):
+        assert callable(getattr(figures, name)), name
 
 
 def _chromium():
