@@ -3,7 +3,7 @@
 Every design draws covariates, a treatment and potential outcomes with known individual effects;
 the target is the *population* ATT, ATE or ATC, computed once on two million draws. The estimators
 are built from a study file's defaults (``methods: {psm: {}, ipw: {}, aipw: {}}``, the study's
-estimand and ``propensity.clip``) through :func:`reimpact.analysis.estimator_options`, so the study
+estimand and ``propensity.clip``) through :func:`reimpact.registry.build_estimator`, so the study
 defaults are what is checked. The propensity and outcome models are the package's defaults
 (logistic score, linear outcome models) on the covariates as observed.
 
@@ -40,12 +40,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from reimpact.analysis import estimator_options
-from reimpact.doubly_robust import AIPWEstimator
-from reimpact.matching import MatchingEstimator
-from reimpact.propensity import CovariateDesign, estimate_propensity, poor_overlap
+from reimpact.design.covariates import CovariateDesign
+from reimpact.design.propensity import estimate_propensity
+from reimpact.diagnostics.overlap import poor_overlap
+from reimpact.registry import METHODS, build_estimator
 from reimpact.study import Study
-from reimpact.weighting import IPWEstimator
 
 
 def _expit(v: np.ndarray) -> np.ndarray:
@@ -166,16 +165,12 @@ def estimate_once(draw: Draw, study: Study) -> tuple[dict[str, object], bool]:
     x = (draw.x - draw.x.mean(axis=0)) / draw.x.std(axis=0)
     design = CovariateDesign(x, names, names)
     scores = estimate_propensity(design, draw.t, "logistic", study.propensity.clip)
-    c = draw.clusters
-    psm = MatchingEstimator(**estimator_options(study, "psm"))
-    psm.fit(scores.scores, draw.t, covariates=x, score_design=scores.design, feature_names=names)
-    effects = {
-        "psm": psm.estimate(draw.y, "y", c),
-        "ipw": IPWEstimator(study.estimand).fit(scores, draw.t).estimate(draw.y, "y", c),
-        "aipw": AIPWEstimator(**estimator_options(study, "aipw"))
-        .fit(x, draw.t, draw.y)
-        .estimate(0, "y", c),
-    }
+    cluster = None if draw.clusters is None else pd.Series(draw.clusters, name="site")
+    effects = {}
+    for method in DEFAULTS:
+        given = {"propensity": scores} if METHODS[method].estimator.uses_design_score else {}
+        fitted = build_estimator(study, method).fit(x, draw.t, draw.y, cluster=cluster, **given)
+        effects[method] = fitted.effect_
     return effects, poor_overlap(scores.scores, draw.t, study.estimand) is not None
 
 
@@ -250,11 +245,10 @@ def options_coverage(reps: int, seed: int = 0, design: str = "austin") -> pd.Dat
         for label, psm in OPTIONS.items():
             raw = default_study("ATT", x.shape[1], False).model_dump(mode="json")
             raw["methods"]["psm"] = psm
-            options = estimator_options(Study.from_dict(raw), "psm")
-            fit = MatchingEstimator(**options).fit(scores.scores, draw.t, covariates=x,
-                                                    score_design=scores.design)  # fmt: skip
-            effect = fit.estimate(draw.y)
-            rows.append((label, fit.dropped_by_caliper_, effect.estimate - truth, effect.std_error,
+            psm = build_estimator(Study.from_dict(raw), "psm")
+            effect = psm.fit(x, draw.t, draw.y, propensity=scores).effect_
+            dropped = psm.matching_summary_["dropped_by_caliper"]
+            rows.append((label, dropped, effect.estimate - truth, effect.std_error,
                          effect.covers(truth)))  # fmt: skip
     frame = pd.DataFrame(rows, columns=["setting", "dropped", "error", "std_error", "covers"])
     return frame.groupby("setting", sort=False).agg(

@@ -34,34 +34,34 @@ def make_data(n: int, seed: int = 0):
 
 
 def _design(x):
-    from reimpact.propensity import CovariateDesign
+    from reimpact.design.covariates import CovariateDesign
 
     names = [f"x{i}" for i in range(x.shape[1])]
     return CovariateDesign(x, names, names)
 
 
 def task_reimpact_psm(n: int) -> float:
-    from reimpact.matching import MatchingEstimator
-    from reimpact.propensity import estimate_propensity
+    from reimpact.design.propensity import estimate_propensity
+    from reimpact.estimators.matching.matcher import PropensityMatcher
 
     x, t, y = make_data(2000, 1)  # compile (or load) the numba kernels before timing
     scores = estimate_propensity(_design(x), t, "logistic", 0.01)
-    MatchingEstimator().fit(scores.scores, t, score_design=scores.design).estimate(y)
+    PropensityMatcher().fit(scores.scores, t, score_design=scores.design).estimate(y)
     x, t, y = make_data(n)
     start = time.perf_counter()
     scores = estimate_propensity(_design(x), t, "logistic", 0.01)
-    MatchingEstimator(ratio=1, replace=False, caliper=0.2).fit(
+    PropensityMatcher(ratio=1, replace=False, caliper=0.2).fit(
         scores.scores, t, score_design=scores.design
     ).estimate(y)
     return time.perf_counter() - start
 
 
 def task_reimpact_aipw(n: int) -> float:
-    from reimpact.doubly_robust import AIPWEstimator
+    from reimpact.estimators.aipw import CrossFittedAIPW
 
     x, t, y = make_data(n)
     start = time.perf_counter()
-    AIPWEstimator("ATE", folds=5, learner="linear").fit(x, t, y).estimate()
+    CrossFittedAIPW("ATE", folds=5, outcome_learner="linear").fit(x, t, y).estimate()
     return time.perf_counter() - start
 
 

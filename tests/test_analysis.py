@@ -189,8 +189,8 @@ def test_mean_imputation_of_a_covariate_leaves_aipw_unbiased():
     within 3 standard errors of the true effect 2 (n = 20,000). Imputing with the mean must not
     import a difference between the groups. (Single imputation cannot recover confounding carried
     by the missing values themselves; the README says so.)"""
-    from reimpact.doubly_robust import AIPWEstimator
-    from reimpact.propensity import covariate_design
+    from reimpact.design.covariates import covariate_design
+    from reimpact.estimators.aipw import CrossFittedAIPW
     from reimpact.sample import DataSource, prepare_frame
 
     rng = np.random.default_rng(8)
@@ -216,7 +216,7 @@ def test_mean_imputation_of_a_covariate_leaves_aipw_unbiased():
     assert sample.covariate_columns == ["x1", "x2", "x2_missing"]
     design = covariate_design(sample.frame, sample.covariate_columns, sample.categorical)
     y_obs = sample.frame["y"].to_numpy()
-    effect = AIPWEstimator("ATT").fit(design.matrix, sample.treatment, y_obs).estimate()
+    effect = CrossFittedAIPW("ATT").fit(design.matrix, sample.treatment, y_obs).estimate()
     assert abs(effect.estimate - 2.0) < 3 * effect.std_error
 
 

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 
 from reimpact.datasets import COUNTRIES, OUTCOMES, PILOT_COUNTRIES, TREATMENTS, simulate_returnees
-from reimpact.inference import welch_se
 from reimpact.scoring import score
+from reimpact.stats.sandwich import welch_se
 
 
 def test_same_seed_same_data():

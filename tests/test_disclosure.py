@@ -8,10 +8,10 @@ import json
 import numpy as np
 import pytest
 
-from reimpact.pipeline import run_study
 from reimpact.cli import main
 from reimpact.disclosure import SECONDARY, Gate, audit, publish
 from reimpact.io import write_table
+from reimpact.pipeline import run_study
 from reimpact.report.figures import safe_grid
 from reimpact.study import Study
 

@@ -6,21 +6,24 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reimpact.doubly_robust import AIPWEstimator
-from reimpact.exceptions import DesignError
-from reimpact.matching import MatchingEstimator
-from reimpact.propensity import (
-    PropensityModel,
-    PropensityScores,
+from reimpact.design.covariates import (
     SeparatedLevel,
-    bound_scores,
     covariate_design,
-    cross_fitted_scores,
-    estimate_propensity,
     separated_levels,
     separation_error,
 )
-from reimpact.weighting import IPWEstimator, balancing_weights, effective_sample_size
+from reimpact.design.propensity import (
+    PropensityModel,
+    PropensityScores,
+    bound_scores,
+    cross_fitted_scores,
+    estimate_propensity,
+)
+from reimpact.design.weights import balancing_weights, effective_sample_size
+from reimpact.estimators.aipw import CrossFittedAIPW
+from reimpact.estimators.matching.matcher import PropensityMatcher
+from reimpact.estimators.weighting import PropensityWeighting
+from reimpact.exceptions import DesignError
 
 
 def simulate(n, seed):
@@ -52,15 +55,15 @@ def test_every_estimator_recovers_known_effects(data, estimand):
     checks = [
         (effect, tau[target].mean())
         for effect in [
-            MatchingEstimator(estimand=estimand, replace=True, caliper=None)
+            PropensityMatcher(estimand=estimand, replace=True, caliper=None)
             .fit(scores.scores, t, score_design=scores.design)
             .estimate(y),
-            IPWEstimator(estimand).fit(scores, t).estimate(y),
-            AIPWEstimator(estimand).fit(design.matrix, t, y).estimate(),
+            PropensityWeighting(estimand).fit(scores, t).estimate(y),
+            CrossFittedAIPW(estimand).fit(design.matrix, t, y).estimate(),
         ]
     ]
     if estimand == "ATT":  # without replacement needs a larger pool than focal units (not so for ATC)
-        psm = MatchingEstimator(estimand=estimand, replace=False, caliper=0.2)
+        psm = PropensityMatcher(estimand=estimand, replace=False, caliper=0.2)
         psm.fit(scores.scores, t, score_design=scores.design)
         checks.append((psm.estimate(y), tau[psm.results_[0].matched_focal].mean()))
     for effect, truth in checks:
@@ -70,7 +73,7 @@ def test_every_estimator_recovers_known_effects(data, estimand):
 
 def test_overlap_weights_target_the_overlap_population(data):
     design, scores, t, y, tau = data
-    effect = IPWEstimator("ATT", weights="overlap").fit(scores, t).estimate(y)
+    effect = PropensityWeighting("ATT", weights="overlap").fit(scores, t).estimate(y)
     e = scores.scores
     ato = np.sum(e * (1 - e) * tau) / np.sum(e * (1 - e))  # E[e(1-e) tau(X)] / E[e(1-e)]
     assert effect.estimand == "ATO"
@@ -110,7 +113,7 @@ def test_aipw_agrees_with_econml(cohort):
     design = covariate_design(data, covariates, ["sex", "education", "return_type", "country"])
     t = data["economic_support"].to_numpy()
     y = data["composite_score"].to_numpy()
-    ours = AIPWEstimator("ATE", folds=5, random_state=0).fit(design.matrix, t, y).estimate()
+    ours = CrossFittedAIPW("ATE", folds=5, random_state=0).fit(design.matrix, t, y).estimate()
     learner = LinearDRLearner(
         model_propensity=LogisticRegression(C=1e6, max_iter=2000),
         model_regression=LinearRegression(),
@@ -163,8 +166,8 @@ def test_lalonde_intervals_cover_the_experimental_benchmark():
     y = frame.re78.to_numpy()
     scores = estimate_propensity(design, t, "logistic", clip=0.001)
     naive = y[t == 1].mean() - y[t == 0].mean()
-    psm = MatchingEstimator().fit(scores.scores, t, covariates=design.matrix, score_design=scores.design)
-    aipw = AIPWEstimator("ATT", folds=5).fit(design.matrix, t, y)
+    psm = PropensityMatcher().fit(scores.scores, t, covariates=design.matrix, score_design=scores.design)
+    aipw = CrossFittedAIPW("ATT", folds=5).fit(design.matrix, t, y)
     for effect in (psm.estimate(y, "re78"), aipw.estimate(0, "re78")):
         assert effect.covers(1794.0), effect.summary()
     assert naive < -8000  # the raw comparison with CPS controls is badly biased
@@ -198,7 +201,7 @@ def test_separation_by_a_category_names_the_level():
 def test_firth_penalised_fit_stays_finite_under_separation():
     """Firth's penalty keeps the coefficients finite where maximum likelihood diverges; on data
     without separation it is close to maximum likelihood."""
-    from reimpact.propensity import fit_logistic
+    from reimpact.design.propensity import fit_logistic
 
     x = np.column_stack([np.ones(40), np.r_[np.ones(5), np.zeros(35)], np.arange(40) % 7])
     t = np.r_[np.zeros(5), np.tile([0, 1], 17), [1]]
@@ -252,8 +255,8 @@ def test_lalonde_ipw_and_overlap_weights_equal_hand_computed_hajek():
     hand_att = y[t == 1].mean() - np.sum(odds * y[t == 0]) / odds.sum()
     w1, w0 = 1 - e[t == 1], e[t == 0]
     hand_ato = np.sum(w1 * y[t == 1]) / w1.sum() - np.sum(w0 * y[t == 0]) / w0.sum()
-    att = IPWEstimator("ATT").fit(scores, t).estimate(y)
-    ato = IPWEstimator("ATT", weights="overlap").fit(scores, t).estimate(y)
+    att = PropensityWeighting("ATT").fit(scores, t).estimate(y)
+    ato = PropensityWeighting("ATT", weights="overlap").fit(scores, t).estimate(y)
     assert att.estimate == pytest.approx(hand_att, rel=0.02)
     assert ato.estimate == pytest.approx(hand_ato, rel=0.02)
     assert 1000 < hand_att < 2500 and hand_ato > 0
@@ -270,7 +273,7 @@ def test_bounding_that_moves_an_estimate_is_warned():
     e[np.flatnonzero(t == 0)[0]] = 0.999
     y = x + rng.normal(size=n)
     y[np.flatnonzero(t == 0)[0]] = 50.0
-    effect = IPWEstimator("ATT").fit(PropensityScores(e, "column", 0.01, None), t).estimate(y)
+    effect = PropensityWeighting("ATT").fit(PropensityScores(e, "column", 0.01, None), t).estimate(y)
     assert len(effect.warnings) == 1 and "bounding the propensity scores moved" in effect.warnings[0]
     assert "1 lowered to 0.99" in " ".join(effect.notes)
 
@@ -298,7 +301,7 @@ def test_gradient_boosting_scores_are_cross_fitted_and_calibrated():
 
 def test_aipw_uses_the_chosen_propensity_learner():
     x, t, y, _ = simulate(1500, 4)
-    logistic = AIPWEstimator("ATT", folds=3).fit(x, t, y)
-    boosted = AIPWEstimator("ATT", folds=3, propensity_learner="gradient_boosting").fit(x, t, y)
+    logistic = CrossFittedAIPW("ATT", folds=3).fit(x, t, y)
+    boosted = CrossFittedAIPW("ATT", folds=3, propensity_learner="gradient_boosting").fit(x, t, y)
     assert not np.allclose(logistic.raw_e_, boosted.raw_e_)
     assert "gradient_boosting propensity score, linear outcome models" in boosted.estimate().notes[0]

@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from reimpact.design.matching import caliper_width, match, nearest_in_group
+from reimpact.estimators.matching.matcher import PropensityMatcher
 from reimpact.exceptions import DesignError
-from reimpact.matching import MatchingEstimator, caliper_width, match, nearest_in_group
 
 
 def brute_force(distance, focal, ratio, replace, caliper, order, strata, seed):
@@ -111,7 +112,7 @@ def test_matched_sets_and_weights():
 def test_matched_pairs_frame():
     e = np.array([0.30, 0.31, 0.60, 0.62, 0.90, 0.20])
     t = np.array([1, 0, 1, 0, 0, 0])
-    psm = MatchingEstimator(caliper=None, distance="propensity").fit(e, t)
+    psm = PropensityMatcher(caliper=None, distance="propensity").fit(e, t)
     pairs = psm.matched_pairs(index=list("abcdef"))
     assert pairs.to_dict("list") == {"focal": ["a", "c"], "matched": ["b", "d"], "weight": [1.0, 1.0]}
     np.testing.assert_allclose(psm.weights_, [1, 1, 1, 1, 0, 0])
@@ -139,12 +140,12 @@ def test_every_treated_unit_dropped_by_the_caliper():
     e = np.r_[np.full(5, 0.9), np.linspace(0.01, 0.05, 50)]
     t = np.r_[np.ones(5), np.zeros(50)].astype(int)
     with pytest.raises(DesignError, match="every treated unit was dropped by the caliper"):
-        MatchingEstimator(caliper=0.01).fit(e, t)
+        PropensityMatcher(caliper=0.01).fit(e, t)
 
 
 def test_option_rules_apply_to_the_estimator_too():
     with pytest.raises(DesignError, match="methods.psm.replace: the ATE by matching needs"):
-        MatchingEstimator(estimand="ATE", replace=False).fit(np.array([0.2, 0.6]), np.array([0, 1]))
+        PropensityMatcher(estimand="ATE", replace=False).fit(np.array([0.2, 0.6]), np.array([0, 1]))
 
 
 def test_same_att_as_dowhy_propensity_score_matching():
@@ -168,7 +169,7 @@ def test_same_att_as_dowhy_propensity_score_matching():
             estimand, method_name="backdoor.propensity_score_matching", target_units=target
         ).value
         mine = (
-            MatchingEstimator(estimand=estimand_name, replace=True, caliper=None, distance="propensity")
+            PropensityMatcher(estimand=estimand_name, replace=True, caliper=None, distance="propensity")
             .fit(e, t)
             .estimate(y)
             .estimate
@@ -230,8 +231,8 @@ def test_adjusted_matching_removes_the_bias_greedy_matching_leaves():
     matched means without replacement is off by more than 5 standard errors; the default
     adjustment (g-computation in the matched sample) is within 3."""
     x, t, y, e = _half_treated(20_000, 1)
-    plain = MatchingEstimator(replace=False, adjust=False).fit(e, t, covariates=x).estimate(y)
-    adjusted = MatchingEstimator(replace=False).fit(e, t, covariates=x).estimate(y)
+    plain = PropensityMatcher(replace=False, adjust=False).fit(e, t, covariates=x).estimate(y)
+    adjusted = PropensityMatcher(replace=False).fit(e, t, covariates=x).estimate(y)
     assert abs(plain.estimate - 1.0) > 5 * plain.std_error
     assert abs(adjusted.estimate - 1.0) < 3 * adjusted.std_error
     assert "regression-adjusted in the matched sample (g-computation for the ATT) for 3 covariate" in (
@@ -244,7 +245,7 @@ def test_adjusted_estimate_is_the_interacted_weighted_regression():
     """The adjusted estimate equals g-computation from the WLS of Y on (1, T, X, T x X) with the
     matching weights, averaged over the matched treated units (MatchIt's recommended analysis)."""
     x, t, y, e = _half_treated(1500, 2)
-    psm = MatchingEstimator(replace=False).fit(e, t, covariates=x)
+    psm = PropensityMatcher(replace=False).fit(e, t, covariates=x)
     w = psm.weights_
     rows = w > 0
     design = np.column_stack([np.ones(t.size), t, x, t[:, None] * x])
@@ -260,14 +261,15 @@ def test_adjusted_estimate_is_the_interacted_weighted_regression():
 def test_variance_terms_follow_the_design():
     """Without replacement: matched-set cluster-robust, no Abadie-Imbens (2016) term even for an
     estimated logistic score; with replacement: Abadie-Imbens with that term."""
-    from reimpact.propensity import CovariateDesign, estimate_propensity
+    from reimpact.design.covariates import CovariateDesign
+    from reimpact.design.propensity import estimate_propensity
 
     x, t, y, _ = _half_treated(1500, 3)
     scores = estimate_propensity(
         CovariateDesign(x, ["a", "b", "c"], ["a", "b", "c"]), t, "logistic", 0.01
     )
-    without = MatchingEstimator(replace=False).fit(scores.scores, t, None, x, scores.design).estimate(y)
-    with_ = MatchingEstimator().fit(scores.scores, t, None, x, scores.design).estimate(y)
+    without = PropensityMatcher(replace=False).fit(scores.scores, t, None, x, scores.design).estimate(y)
+    with_ = PropensityMatcher().fit(scores.scores, t, None, x, scores.design).estimate(y)
     assert without.se_type == "cluster-robust by matched set"
     assert not any("2016" in note for note in without.notes)
     assert with_.se_type == "Abadie-Imbens, estimated score"
@@ -276,11 +278,11 @@ def test_variance_terms_follow_the_design():
     )
     clusters = np.arange(t.size) // 10
     two_way = (
-        MatchingEstimator(replace=False).fit(scores.scores, t, None, x).estimate(y, clusters=clusters)
+        PropensityMatcher(replace=False).fit(scores.scores, t, None, x).estimate(y, clusters=clusters)
     )
     assert two_way.se_type == "two-way cluster-robust by cluster and matched set"
     assert two_way.std_error >= without.std_error * 0.999
-    replaced = MatchingEstimator().fit(scores.scores, t, None, x).estimate(y, clusters=clusters)
+    replaced = PropensityMatcher().fit(scores.scores, t, None, x).estimate(y, clusters=clusters)
     assert replaced.se_type == "cluster-robust by cluster"
     assert replaced.estimate == pytest.approx(with_.estimate)
 
@@ -288,7 +290,7 @@ def test_variance_terms_follow_the_design():
 def test_dropped_focal_units_are_described():
     x, t, y, e = _half_treated(2000, 4)
     effect = (
-        MatchingEstimator(replace=False, caliper=0.05)
+        PropensityMatcher(replace=False, caliper=0.05)
         .fit(e, t, covariates=x, feature_names=["age", "income", "size"])
         .estimate(y)
     )

@@ -226,13 +226,13 @@ def test_a_huge_min_cell_size_runs_and_every_figure_is_drawn_or_skipped(tmp_path
 
 
 def test_scores_never_reach_0_or_1_and_matching_refuses_them_clearly():
+    from reimpact.design.propensity import expit
+    from reimpact.estimators.matching.matcher import PropensityMatcher
     from reimpact.exceptions import DesignError
-    from reimpact.matching import MatchingEstimator
-    from reimpact.propensity import expit
 
     assert 0 < expit(np.array([-800.0]))[0] and expit(np.array([800.0]))[0] < 1
     with pytest.raises(DesignError, match="scores of exactly 0 or 1 cannot be matched on the logit"):
-        MatchingEstimator().fit(np.array([0.2, 1.0, 0.5, 0.3]), np.array([1, 1, 0, 0]))
+        PropensityMatcher().fit(np.array([0.2, 1.0, 0.5, 0.3]), np.array([1, 1, 0, 0]))
 
 
 def test_fuzz_findings_end_in_one_line_or_a_run(tmp_path, capsys, study_dict, cohort):
@@ -256,15 +256,15 @@ def test_fuzz_findings_end_in_one_line_or_a_run(tmp_path, capsys, study_dict, co
 
 
 def test_a_bootstrap_too_large_for_memory_is_refused_before_it_starts():
+    from reimpact.estimators.matching.matcher import PropensityMatcher
     from reimpact.exceptions import DesignError
-    from reimpact.matching import MatchingEstimator
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(2000, 3))
     e = 1 / (1 + np.exp(-x[:, 0]))
     t = (rng.random(2000) < e).astype(np.int8)
     design = np.column_stack([np.ones(2000), x])
-    psm = MatchingEstimator(replace=False, se="bootstrap", n_bootstrap=100_000)
+    psm = PropensityMatcher(replace=False, se="bootstrap", n_bootstrap=100_000)
     psm.fit(e, t, covariates=x, score_design=design)
     start = time.perf_counter()
     with pytest.raises(DesignError, match="methods.psm.n_bootstrap: 100000 replicates of 2,000 rows"):

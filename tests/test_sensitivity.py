@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from reimpact.propensity import covariate_design
+from reimpact.design.covariates import covariate_design
 from reimpact.sensitivity import (
     evalue,
     evalue_from_rr,

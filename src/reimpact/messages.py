@@ -7,11 +7,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .design.propensity import PropensityScores
+from .diagnostics.overlap import poor_overlap
 from .disclosure import Gate
-from .propensity import PropensityScores, poor_overlap
 
 if TYPE_CHECKING:
-    from .balance import BalanceTable
+    from .diagnostics.balance import BalanceTable
     from .results import DesignSummary, EffectTable
     from .sample import AnalysisSample
     from .sensitivity import SensitivityResults

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .balance import balance_table
 from .design import Comparison, FittedDesign, comparison, fit_design
+from .diagnostics.balance import balance_table
 from .exceptions import DesignError
 from .messages import study_warnings
 from .registry import METHODS, build_estimator

@@ -24,8 +24,9 @@ from typing import Any, ClassVar, Literal, get_args
 import numpy as np
 import pandas as pd
 
+from ..design.covariates import CovariateDesign
+from ..design.propensity import PropensityScores, estimate_propensity
 from ..exceptions import DataError, DesignError, NotFittedError
-from ..propensity import CovariateDesign, PropensityScores, estimate_propensity
 from ..results import Effect, EffectTable
 
 Estimand = Literal["ATT", "ATC", "ATE"]

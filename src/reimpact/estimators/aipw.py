@@ -8,11 +8,161 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
+import numpy as np
 from pydantic import Field
 
-from ..doubly_robust import CrossFittedAIPW
+from .._progress import progress
+from ..design.propensity import (
+    PropensityModel,
+    bound_scores,
+    bounding_warning,
+    stratified_folds,
+)
 from ..results import Effect
+from ..stats.sandwich import sandwich_se
 from ._base import EffectEstimator, Estimand, EstimationData, PropensityKind
+
+
+class _Linear:
+    """OLS of the outcome(s) on (1, X)."""
+
+    def fit(self, x: np.ndarray, y: np.ndarray) -> _Linear:
+        design = np.column_stack([np.ones(x.shape[0]), x])
+        self.coef_ = np.linalg.lstsq(design, y, rcond=None)[0]
+        return self
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return np.column_stack([np.ones(x.shape[0]), x]) @ self.coef_
+
+
+class _Boosting:
+    """Histogram gradient boosting, one model per outcome column."""
+
+    def __init__(self, random_state: int) -> None:
+        self.random_state = random_state
+
+    def fit(self, x: np.ndarray, y: np.ndarray) -> _Boosting:
+        from sklearn.ensemble import HistGradientBoostingRegressor
+
+        self.models_ = [
+            HistGradientBoostingRegressor(random_state=self.random_state).fit(x, y[:, j])
+            for j in range(y.shape[1])
+        ]
+        return self
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return np.column_stack([m.predict(x) for m in self.models_])
+
+
+class CrossFittedAIPW:
+    """Cross-fitted AIPW for the ATE, ATT or ATC of several outcomes at once.
+
+    ``outcome_learner`` fits the outcome regressions (``linear``: OLS; ``gradient_boosting``:
+    histogram gradient boosting); ``propensity_learner`` fits the score (``logistic`` or
+    calibrated ``gradient_boosting``, see :class:`~reimpact.propensity.PropensityModel`). A given
+    score (``propensity`` passed to :meth:`fit`) replaces the score model.
+    """
+
+    def __init__(
+        self,
+        estimand: str = "ATT",
+        folds: int = 5,
+        outcome_learner: str = "linear",
+        propensity_learner: PropensityKind = "logistic",
+        clip: float = 0.01,
+        random_state: int = 0,
+        verbose: bool = False,
+    ) -> None:
+        self.estimand = estimand
+        self.folds = folds
+        self.outcome_learner = outcome_learner
+        self.propensity_learner = propensity_learner
+        self.clip = clip
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _outcome_model(self):
+        return _Linear() if self.outcome_learner == "linear" else _Boosting(self.random_state)
+
+    def fit(
+        self, x: np.ndarray, t: np.ndarray, y: np.ndarray, propensity: np.ndarray | None = None
+    ) -> CrossFittedAIPW:
+        """Cross-fit the nuisances; ``y`` is n x (number of outcomes)."""
+        y = np.asarray(y, dtype=float).reshape(t.size, -1)
+        t = np.asarray(t).astype(np.int8)
+        folds = stratified_folds(t, self.folds, self.random_state)
+        e = np.empty(t.size) if propensity is None else np.asarray(propensity, dtype=float)
+        mu1 = np.empty_like(y)
+        mu0 = np.empty_like(y)
+        for k in progress(range(self.folds), "cross-fitting", self.folds, self.verbose):
+            test = folds == k
+            train = ~test
+            if propensity is None:
+                model = PropensityModel(self.propensity_learner, self.random_state)
+                e[test] = model.fit(x[train], t[train]).predict(x[test])
+            for group, target in ((1, mu1), (0, mu0)):
+                rows = train & (t == group)
+                target[test] = self._outcome_model().fit(x[rows], y[rows]).predict(x[test])
+        self.bounds_ = bound_scores(e, t, self.estimand, self.clip)
+        self.raw_e_ = e
+        self.e_ = self.bounds_.scores
+        self.t_, self.y_, self.mu1_, self.mu0_ = t, y, mu1, mu0
+        return self
+
+    def influence(self, j: int = 0, e: np.ndarray | None = None) -> tuple[float, np.ndarray]:
+        """The estimate for outcome column ``j`` and its influence terms (sum convention), with
+        the bounded scores (or the scores ``e``)."""
+        t = self.t_
+        e = self.e_ if e is None else e
+        y, m1, m0 = self.y_[:, j], self.mu1_[:, j], self.mu0_[:, j]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if self.estimand == "ATE":
+                phi = m1 - m0 + t * (y - m1) / e - (1 - t) * (y - m0) / (1 - e)
+                tau = float(phi.mean())
+                return tau, (phi - tau) / t.size
+            if self.estimand == "ATT":
+                n1 = t.sum()
+                core = t * (y - m0) - np.where(t == 0, e / (1 - e) * (y - m0), 0.0)
+                tau = float(core.sum() / n1)
+                return tau, (core - t * tau) / n1
+            n0 = (1 - t).sum()
+            core = (1 - t) * (m1 - y) + np.where(t == 1, (1 - e) / e * (y - m1), 0.0)
+            tau = float(core.sum() / n0)
+            return tau, (core - (1 - t) * tau) / n0
+
+    def estimate(
+        self,
+        j: int = 0,
+        outcome: str = "outcome",
+        clusters: np.ndarray | None = None,
+        cluster_name: str = "cluster",
+    ) -> Effect:
+        tau, psi = self.influence(j)
+        se = sandwich_se(psi, clusters)
+        se_type = "influence function"
+        if clusters is not None:
+            se_type += f", cluster-robust by {cluster_name}"
+        notes = [
+            f"cross-fitted with {self.folds} folds: {self.propensity_learner} propensity score, "
+            f"{self.outcome_learner} outcome models"
+        ]
+        warnings = ()
+        if self.bounds_.n_bounded:
+            notes.append(self.bounds_.note())
+            warning = bounding_warning(tau, self.influence(j, self.raw_e_)[0], se)
+            warnings = (warning,) if warning else ()
+        return Effect(
+            outcome=outcome,
+            method="aipw",
+            estimand=self.estimand,
+            estimate=tau,
+            std_error=se,
+            n_treated=int(self.t_.sum()),
+            n_control=int((1 - self.t_).sum()),
+            se_type=se_type,
+            notes=tuple(notes),
+            warnings=warnings,
+        )
 
 
 class AIPWEstimator(EffectEstimator):
@@ -39,7 +189,7 @@ class AIPWEstimator(EffectEstimator):
     """
 
     name = "aipw"
-    label = "Doubly robust (AIPW)"
+    label = "AIPW"
     renamed_params = {
         "learner": "use 'outcome_learner' (linear or gradient_boosting) and 'propensity_learner' "
         "(logistic or gradient_boosting; default: propensity.model)"

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..inference import matched_regression, sandwich_se, welch_se
 from ..results import Effect
+from ..stats.regression import matched_regression
+from ..stats.sandwich import sandwich_se, welch_se
 from ._base import EffectEstimator, Estimand, EstimationData
 
 
@@ -24,7 +25,7 @@ class NaiveEstimator(EffectEstimator):
     """
 
     name = "naive"
-    label = "Unadjusted difference"
+    label = "Naive difference"
 
     def __init__(self, *, estimand: Estimand = "ATT") -> None:
         self.estimand = estimand

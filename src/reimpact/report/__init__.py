@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from ..analysis import StudyResults
+    from ..results import StudyResults
 
 NOT_CONFIGURED = (
     '<p class="note">No sensitivity analysis was configured for this study: add a '
@@ -31,7 +31,7 @@ def figure(results: StudyResults, name: str) -> Figure | None:
     continuous covariate for the eCDFs, no sensitivity check for the sensitivity figures)."""
     import pandas as pd
 
-    from ..balance import covariate_columns
+    from ..diagnostics.balance import covariate_columns
     from . import figures as fig
 
     size = results.min_cell_size

@@ -20,8 +20,8 @@ from ..disclosure import Gate, publish
 from .effects import EffectTable
 
 if TYPE_CHECKING:
-    from ..balance import BalanceTable
-    from ..propensity import PropensityScores
+    from ..design.propensity import PropensityScores
+    from ..diagnostics.balance import BalanceTable
     from ..sample import AnalysisSample
     from ..sensitivity import SensitivityResults
     from ..study import Study

@@ -47,8 +47,8 @@ def _estimate(
 ) -> float:
     """Fit the score and the estimator on ``data`` and return the estimate (``options``: the
     estimator's parameters, :meth:`~reimpact.estimators.EffectEstimator.get_params`)."""
+    from ..design.propensity import expit, fit_logistic
     from ..estimators import AIPWEstimator, MatchingEstimator
-    from ..propensity import expit, fit_logistic
 
     x = data[covariates].to_numpy(dtype=float)
     t = data[treatment].to_numpy().astype(np.int8)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ...balance import SMD_THRESHOLD, BalanceTable
+from ...diagnostics.balance import SMD_THRESHOLD, BalanceTable
 from .cells import masked_histogram, safe_grid
 from .style import MARKERS, PALETTE, SAMPLE_LABELS, WIDTH, CountedFigure, plt
 

@@ -9,20 +9,19 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .exceptions import DesignError
-from .propensity import (
+from ..exceptions import DesignError
+from .covariates import (
     CovariateDesign,
-    PropensityScores,
     covariate_design,
-    estimate_propensity,
     merge_rare_levels,
     separated_levels,
     separation_error,
 )
+from .propensity import PropensityScores, estimate_propensity
 
 if TYPE_CHECKING:
-    from .sample import AnalysisSample
-    from .study import Study
+    from ..sample import AnalysisSample
+    from ..study import Study
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from pydantic import Field
 
-from ..exceptions import DesignError
-from ..results import Effect
-from ._base import EffectEstimator, Estimand, EstimationData, PropensityKind, fit_scores
+from ...exceptions import DesignError
+from ...results import Effect
+from .._base import EffectEstimator, Estimand, EstimationData, PropensityKind, fit_scores
 
 if TYPE_CHECKING:
-    from ..matching import PropensityMatcher
+    from .matcher import PropensityMatcher
 
 
 def matching_option_problem(estimand: str, replace: bool, se: str) -> tuple[str, str] | None:
@@ -97,7 +97,7 @@ class MatchingEstimator(EffectEstimator):
     """
 
     name = "psm"
-    label = "Propensity-score matching"
+    label = "Matching"
     uses_design_score = True
     supports = frozenset({"strata"})
     balance_label = "matched"
@@ -165,7 +165,7 @@ class MatchingEstimator(EffectEstimator):
     def matcher(self) -> PropensityMatcher:
         """The (unfitted) matching design with these settings: ``fit(scores, t, ...)`` matches,
         ``estimate(y)`` and ``point_estimate(y)`` estimate (see :mod:`reimpact.matching`)."""
-        from ..matching import PropensityMatcher
+        from .matcher import PropensityMatcher
 
         params = {k: v for k, v in self.get_params().items() if k != "propensity_model"}
         return PropensityMatcher(**params)

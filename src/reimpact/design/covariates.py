@@ -1,0 +1,117 @@
+"""Covariate design matrices (categorical covariates one-hot coded against their most frequent
+level, numeric ones standardised) and the categorical levels held by one group only, which
+separate the groups and leave nothing to compare."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from ..exceptions import DesignError
+
+OTHER_LEVEL = "(other)"
+
+
+@dataclass(frozen=True)
+class CovariateDesign:
+    """The numeric design matrix of the covariates (no intercept), with column names and the
+    covariate each column comes from."""
+
+    matrix: np.ndarray
+    names: list[str]
+    sources: list[str]
+
+    def with_intercept(self) -> np.ndarray:
+        return np.column_stack([np.ones(self.matrix.shape[0]), self.matrix])
+
+
+def covariate_design(
+    frame: pd.DataFrame, covariates: list[str], categorical: list[str], standardise: bool = True
+) -> CovariateDesign:
+    """One-hot code categorical covariates (reference: most frequent level) and, when
+    ``standardise``, centre and scale numeric ones. A constant covariate is an error."""
+    blocks: list[np.ndarray] = []
+    names: list[str] = []
+    sources: list[str] = []
+    for column in covariates:
+        series = frame[column]
+        if column in categorical:
+            levels = series.astype(str).value_counts()
+            if len(levels) < 2:
+                _constant(column)
+            for level in sorted(levels.index[1:]):
+                blocks.append((series.astype(str) == level).to_numpy(dtype=float))
+                names.append(f"{column}={level}")
+                sources.append(column)
+        else:
+            values = pd.to_numeric(series).to_numpy(dtype=float)
+            sd = values.std()
+            if not np.isfinite(sd) or sd == 0:
+                _constant(column)
+            blocks.append((values - values.mean()) / sd if standardise else values)
+            names.append(column)
+            sources.append(column)
+    matrix = np.column_stack(blocks) if blocks else np.empty((len(frame), 0))
+    return CovariateDesign(matrix, names, sources)
+
+
+def _constant(column: str) -> None:
+    raise DesignError(
+        f"covariates: '{column}'",
+        "is constant in the analysis sample, so it cannot adjust for anything; remove it",
+    )
+
+
+@dataclass(frozen=True)
+class SeparatedLevel:
+    """A categorical level held by units of one group only: no comparison is possible there."""
+
+    column: str
+    level: str
+    units: int
+    group: Literal["treated", "control"]
+
+
+def separated_levels(
+    frame: pd.DataFrame, categorical: list[str], treated: np.ndarray
+) -> list[SeparatedLevel]:
+    """Every level of the categorical covariates whose units are all treated or all controls
+    (such a level separates the groups: the logistic fit diverges and there is no overlap)."""
+    out = []
+    t = np.asarray(treated)
+    for column in categorical:
+        values = frame[column].astype(str).to_numpy()
+        levels, codes = np.unique(values, return_inverse=True)
+        n = np.bincount(codes, minlength=levels.size)
+        n1 = np.bincount(codes, weights=t, minlength=levels.size)
+        for j in np.flatnonzero((n1 == 0) | (n1 == n)):
+            group = "treated" if n1[j] == n[j] else "control"
+            out.append(SeparatedLevel(column, str(levels[j]), int(n[j]), group))
+    return out
+
+
+def separation_error(level: SeparatedLevel) -> DesignError:
+    """The refusal for ``propensity.separation: error``."""
+    return DesignError(
+        f"covariates: '{level.column}'",
+        f"perfect separation in the propensity model: every unit with {level.column}={level.level} "
+        f"is {level.group}; set 'propensity.separation: exclude' (the default), 'merge' or "
+        "'penalise', or restrict the population",
+    )
+
+
+def merge_rare_levels(frame: pd.DataFrame, categorical: list[str], below: int) -> dict[str, list[str]]:
+    """Replace, in place, the levels of each categorical covariate held by fewer than ``below``
+    units by ``"(other)"``; returns the merged levels per column."""
+    merged = {}
+    for column in categorical:
+        values = frame[column].astype(str)
+        counts = values.value_counts()
+        rare = sorted(counts.index[counts < below])
+        if len(rare) > 0:
+            frame[column] = values.where(~values.isin(rare), OTHER_LEVEL)
+            merged[column] = rare
+    return merged

@@ -1,0 +1,269 @@
+"""Propensity-score models, their bounds by estimand and the fitted scores.
+
+The default model is an unpenalised logistic regression fitted by Newton-Raphson (iteratively
+reweighted least squares) on the covariates, categorical ones one-hot coded against their most
+frequent level. It is unpenalised on purpose: a default L2 penalty (as in scikit-learn's
+``LogisticRegression``) silently shrinks the score towards 0.5 and biases matching and weighting.
+Perfect separation, which makes the unpenalised fit diverge, is detected and reported.
+
+Gradient boosting overfits the units it was fitted on (in-sample scores pile up near 0 and 1), so
+its scores are cross-fitted, every unit's score predicted by a model that did not see it, and
+Platt-calibrated (a logistic fit of the treatment on the boosted logit, from inner folds).
+
+Where a score is inverted, :func:`bound_scores` bounds it by estimand: only the side whose weights
+can explode is bounded.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from ..diagnostics.overlap import check_overlap
+from ..exceptions import DesignError
+from .covariates import CovariateDesign
+
+# "firth": the logistic model by Firth's penalised likelihood (``propensity.separation: penalise``)
+PropensityKind = Literal["logistic", "firth", "gradient_boosting"]
+_SEPARATION_LOGIT = 25.0  # |logit| beyond which a fitted probability is 0 or 1 to 1e-11
+
+
+def fit_logistic(
+    x: np.ndarray, t: np.ndarray, max_iter: int = 100, tol: float = 1e-6, firth: bool = False
+) -> np.ndarray:
+    """Maximum-likelihood logistic regression by Newton-Raphson; ``x`` includes the intercept.
+
+    Newton's method converges quadratically: once a step is below ``tol`` the remaining error is
+    of order ``tol**2``, so the loop stops there. With ``firth``, the score is Firth's (1993)
+    penalised one, X'(t - p + h (1/2 - p)) with h the diagonal of the weighted hat matrix, whose
+    estimates stay finite under separation (Heinze & Schemper 2002).
+
+    Raises :class:`DesignError` when the fit diverges (perfect or quasi-perfect separation).
+    """
+    t = t.astype(float)
+    beta = np.zeros(x.shape[1])
+    eta = np.zeros(x.shape[0])
+    for _ in range(max_iter):
+        p = expit(eta)
+        w = p * (1.0 - p)
+        hessian = x.T @ (x * w[:, None])
+        hessian[np.diag_indices_from(hessian)] += 1e-10
+        residual = t - p
+        if firth:
+            leverage = w * np.einsum("ij,ji->i", x, np.linalg.solve(hessian, x.T))
+            residual = residual + leverage * (0.5 - p)
+        gradient = x.T @ residual
+        try:
+            step = np.linalg.solve(hessian, gradient)
+        except np.linalg.LinAlgError:
+            step = np.linalg.lstsq(hessian, gradient, rcond=None)[0]
+        if firth:  # step halving: the quadratic model of the penalised likelihood can overshoot
+            base = _firth_loglik(x, t, eta)
+            while _firth_loglik(x, t, x @ (beta + step)) < base and np.max(np.abs(step)) > tol:
+                step = step / 2.0
+        beta = beta + step
+        eta = x @ beta
+        if np.max(np.abs(eta)) > 2 * _SEPARATION_LOGIT:
+            break
+        if np.max(np.abs(step)) < tol:
+            return beta
+    raise DesignError(
+        "propensity",
+        "the logistic model does not converge (perfect or quasi-perfect separation: some "
+        "covariate pattern predicts the treatment exactly); set 'propensity.separation: "
+        "penalise', remove or coarsen that covariate, or restrict the population",
+    )
+
+
+def _firth_loglik(x: np.ndarray, t: np.ndarray, eta: np.ndarray) -> float:
+    """Firth's penalised log-likelihood: l(beta) + log det(X' W X) / 2."""
+    p = expit(eta)
+    w = p * (1.0 - p)
+    loglik = np.sum(t * np.log(p) + (1.0 - t) * np.log1p(-p))
+    return float(loglik + 0.5 * np.linalg.slogdet(x.T @ (x * w[:, None]))[1])
+
+
+def expit(eta: np.ndarray) -> np.ndarray:
+    """The logistic function with |eta| capped at 30: probabilities stay within 1e-13 of 0 and 1
+    but never reach them, so that their logits (the matching distance) and odds stay finite."""
+    return 1.0 / (1.0 + np.exp(-np.clip(eta, -30.0, 30.0)))
+
+
+class PropensityModel:
+    """Propensity-score model with scikit-learn conventions: settings in ``__init__``, ``fit``
+    learns ``coef_`` (logistic) or ``estimator_`` (gradient boosting), ``predict`` returns P(T=1|X).
+
+    ``x`` is a design matrix without intercept (see :func:`covariate_design`). Gradient boosting
+    is Platt-calibrated: scikit-learn's ``CalibratedClassifierCV(method="sigmoid", ensemble=False)``
+    fits the calibration on 3 inner out-of-fold predictions, then predicts with the boosted model
+    refitted on all of ``x``.
+    """
+
+    def __init__(self, kind: PropensityKind = "logistic", random_state: int = 0) -> None:
+        self.kind = kind
+        self.random_state = random_state
+
+    def fit(self, x: np.ndarray, t: np.ndarray) -> PropensityModel:
+        if self.kind in ("logistic", "firth"):
+            self.coef_ = fit_logistic(_add_intercept(x), t, firth=self.kind == "firth")
+        else:
+            from sklearn.calibration import CalibratedClassifierCV
+            from sklearn.ensemble import HistGradientBoostingClassifier
+
+            boosted = HistGradientBoostingClassifier(random_state=self.random_state)
+            self.estimator_ = CalibratedClassifierCV(boosted, method="sigmoid", cv=3, ensemble=False)
+            self.estimator_.fit(x, t)
+        return self
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        if self.kind in ("logistic", "firth"):
+            return expit(_add_intercept(x) @ self.coef_)
+        return self.estimator_.predict_proba(x)[:, 1]
+
+
+def _add_intercept(x: np.ndarray) -> np.ndarray:
+    return np.column_stack([np.ones(x.shape[0]), x])
+
+
+def stratified_folds(t: np.ndarray, k: int, random_state: int = 0) -> np.ndarray:
+    """Fold number of every unit: each group is shuffled and dealt round-robin into k folds."""
+    rng = np.random.default_rng(random_state)
+    folds = np.empty(t.size, dtype=np.int64)
+    for group in (0, 1):
+        members = rng.permutation(np.flatnonzero(t == group))
+        folds[members] = np.arange(members.size) % k
+    return folds
+
+
+def cross_fitted_scores(
+    x: np.ndarray, t: np.ndarray, kind: PropensityKind, folds: int = 5, random_state: int = 0
+) -> np.ndarray:
+    """Out-of-fold propensity scores: each fold's scores come from a model fitted on the others."""
+    fold = stratified_folds(t, folds, random_state)
+    scores = np.empty(t.size)
+    for k in range(folds):
+        test = fold == k
+        model = PropensityModel(kind, random_state).fit(x[~test], t[~test])
+        scores[test] = model.predict(x[test])
+    return scores
+
+
+@dataclass(frozen=True)
+class ScoreBounds:
+    """Scores after estimand-aware bounding and how many were moved on each side."""
+
+    scores: np.ndarray
+    moved: np.ndarray
+    clip: float
+    n_below: int
+    n_above: int
+
+    @property
+    def n_bounded(self) -> int:
+        return self.n_below + self.n_above
+
+    def note(self) -> str | None:
+        """The note an estimator adds to its result (None when nothing was bounded)."""
+        if not self.n_bounded:
+            return None
+        sides = []
+        if self.n_below:
+            sides.append(f"{self.n_below} raised to {self.clip:g}")
+        if self.n_above:
+            sides.append(f"{self.n_above} lowered to {1 - self.clip:g}")
+        return "propensity scores bounded where their weights explode: " + ", ".join(sides)
+
+
+def bound_scores(e: np.ndarray, t: np.ndarray, estimand: str, clip: float) -> ScoreBounds:
+    """Bound the scores where they are inverted, by estimand (cf. WeightIt's treatment of weights):
+
+    * ATT: the controls' odds e/(1-e) explode as e -> 1, so control scores are bounded above at
+      1 - clip; treated units have weight 1 and are left alone;
+    * ATC: the treated units' odds (1-e)/e explode as e -> 0, so treated scores are bounded below
+      at ``clip``;
+    * ATE: every score is bounded to [clip, 1 - clip];
+    * ATO (overlap weights e(1-e)): bounded by construction, never bounded.
+
+    Bounding scores near 0 for the ATT (as symmetric clipping does) gives every control that
+    looks nothing like the treated a weight of clip/(1-clip) and can reverse an estimate.
+    """
+    e = np.asarray(e, dtype=float)
+    treated = np.asarray(t) == 1
+    low = {"ATT": np.zeros_like(treated), "ATC": treated, "ATE": np.ones_like(treated)}
+    high = {"ATT": ~treated, "ATC": np.zeros_like(treated), "ATE": np.ones_like(treated)}
+    below = low.get(estimand, np.zeros_like(treated)) & (e < clip)
+    above = high.get(estimand, np.zeros_like(treated)) & (e > 1.0 - clip)
+    bounded = np.where(below, clip, np.where(above, 1.0 - clip, e))
+    return ScoreBounds(bounded, below | above, clip, int(below.sum()), int(above.sum()))
+
+
+def bounding_warning(estimate: float, unbounded: float, std_error: float) -> str | None:
+    """A warning when bounding the scores moved an estimate by more than a tenth of its standard
+    error (the estimate then rests on a few units with extreme scores)."""
+    shift = estimate - unbounded
+    if math.isfinite(shift) and abs(shift) <= 0.1 * std_error:
+        return None
+    if not math.isfinite(shift):
+        return (
+            "without bounding the propensity scores this estimate is not defined (a score of 0 or "
+            "1 where it is inverted): it rests on units with extreme scores; consider "
+            "'propensity.trim' or restricting the population"
+        )
+    return (
+        f"bounding the propensity scores moved this estimate by {shift:+.4g} "
+        f"({abs(shift) / std_error:.1f} standard errors; unbounded: {unbounded:.4g}): it rests on a "
+        "few units with extreme scores; consider 'propensity.trim' or restricting the population"
+    )
+
+
+@dataclass(frozen=True)
+class PropensityScores:
+    """Fitted (or given) propensity scores.
+
+    ``design`` is the logistic model's design matrix with intercept, kept so that weighting
+    estimators can correct their standard errors for the estimated score; None otherwise.
+    ``clip`` is the bound :func:`bound_scores` applies where a score is inverted.
+    """
+
+    scores: np.ndarray
+    kind: str
+    clip: float
+    design: np.ndarray | None
+
+    def bounded(self, t: np.ndarray, estimand: str) -> ScoreBounds:
+        """The scores bounded for ``estimand`` (see :func:`bound_scores`)."""
+        return bound_scores(self.scores, t, estimand, self.clip)
+
+
+def estimate_propensity(
+    design: CovariateDesign,
+    treated: np.ndarray,
+    kind: str,
+    clip: float,
+    given: np.ndarray | None = None,
+    random_state: int = 0,
+    firth: bool = False,
+) -> PropensityScores:
+    """Fit the propensity model (or check a given score) and check for overlap. Logistic scores
+    are fitted on all units (a parametric model with few parameters), by Firth's penalised
+    likelihood with ``firth`` (then the standard errors treat the score as known); gradient-
+    boosting scores are cross-fitted and calibrated (:func:`cross_fitted_scores`)."""
+    x_full = None
+    if kind == "column":
+        scores = np.asarray(given, dtype=float)
+        if np.any((scores <= 0) | (scores >= 1)) or not np.all(np.isfinite(scores)):
+            raise DesignError(
+                "propensity.column", "a given propensity score must lie strictly between 0 and 1"
+            )
+    elif kind == "logistic":
+        x_full = design.with_intercept()
+        scores = expit(x_full @ fit_logistic(x_full, treated, firth=firth))
+        if firth:
+            x_full = None
+    else:
+        scores = cross_fitted_scores(design.matrix, treated, kind, random_state=random_state)
+    check_overlap(scores, treated)
+    return PropensityScores(scores, kind, clip, x_full)

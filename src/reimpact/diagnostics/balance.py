@@ -1,0 +1,234 @@
+"""Covariate balance before and after adjustment: a table first, plots second (as cobalt does).
+
+For every covariate (every level of a categorical one, as a 0/1 indicator) and every sample
+(``unadjusted``, ``matched``, ``weighted``) the table holds the weighted group means and:
+
+* the standardised mean difference, SMD = (m_1 - m_0) / s, where s is computed once on the
+  unadjusted sample by the estimand's rule (cobalt's default): the treated SD for the ATT, the
+  control SD for the ATC, the pooled SD sqrt((s_1^2 + s_0^2) / 2) for the ATE (and the ATO);
+  for a 0/1 covariate the SD is sqrt(p(1 - p));
+* the variance ratio v_1 / v_0 of weighted variances (continuous covariates only);
+* the mean and the maximum (Kolmogorov-Smirnov) absolute difference of the weighted empirical
+  distribution functions.
+
+Flags: |SMD| >= 0.1 and a variance ratio outside [0.5, 2]. A categorical level held by fewer than
+``min_cell_size`` returnees in either group is suppressed: its numbers are never shown. The rule
+applies to every 0/1 covariate (numeric flags too) and to the complement (units without the
+category), in every sample.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..design.weights import effective_sample_size
+
+SMD_THRESHOLD = 0.1
+VARIANCE_RATIO_BOUNDS = (0.5, 2.0)
+SAMPLES = ("unadjusted", "matched", "weighted")
+
+
+def smd_scale(x: np.ndarray, t: np.ndarray, estimand: str) -> float:
+    """The SMD denominator for the estimand, from the unadjusted sample (see the module docstring)."""
+    v1, v0 = np.var(x[t == 1], ddof=1), np.var(x[t == 0], ddof=1)
+    if estimand == "ATT":
+        variance = v1
+    elif estimand == "ATC":
+        variance = v0
+    else:
+        variance = (v1 + v0) / 2.0
+    return float(np.sqrt(variance))
+
+
+def weighted_mean(x: np.ndarray, w: np.ndarray) -> float:
+    return float(np.sum(w * x) / np.sum(w))
+
+
+def weighted_variance(x: np.ndarray, w: np.ndarray) -> float:
+    """Weighted variance with the reliability-weights correction sum w / (sum w - sum w^2 / sum w),
+    which reduces to the usual n - 1 denominator for equal weights."""
+    total = w.sum()
+    mean = np.sum(w * x) / total
+    denominator = total - np.sum(w**2) / total
+    return float(np.sum(w * (x - mean) ** 2) / denominator) if denominator > 0 else float("nan")
+
+
+def ecdf_differences(x: np.ndarray, t: np.ndarray, w: np.ndarray) -> tuple[float, float]:
+    """Mean and maximum absolute difference between the groups' weighted empirical CDFs, over the
+    distinct values of x."""
+    values = np.unique(x)
+    cdfs = []
+    for group in (1, 0):
+        rows = t == group
+        order = np.argsort(x[rows], kind="stable")
+        xs, ws = x[rows][order], w[rows][order]
+        cum = np.cumsum(ws) / ws.sum()
+        position = np.searchsorted(xs, values, side="right")
+        cdfs.append(np.where(position > 0, cum[np.maximum(position - 1, 0)], 0.0))
+    gap = np.abs(cdfs[0] - cdfs[1])
+    return float(gap.mean()), float(gap.max())
+
+
+def balance_statistics(
+    x: np.ndarray, t: np.ndarray, w: np.ndarray, scale: float, binary: bool
+) -> dict[str, float]:
+    """One covariate's balance statistics under weights ``w`` (zero weight = not in the sample)."""
+    keep = w > 0
+    x, t, w = x[keep], t[keep], w[keep]
+    m1, m0 = weighted_mean(x[t == 1], w[t == 1]), weighted_mean(x[t == 0], w[t == 0])
+    ratio = float("nan")
+    if not binary:
+        ratio = weighted_variance(x[t == 1], w[t == 1]) / weighted_variance(x[t == 0], w[t == 0])
+    ecdf_mean, ecdf_max = ecdf_differences(x, t, w)
+    return {
+        "mean_treated": m1,
+        "mean_control": m0,
+        "smd": (m1 - m0) / scale if scale > 0 else float("nan"),
+        "variance_ratio": ratio,
+        "ecdf_mean": ecdf_mean,
+        "ecdf_max": ecdf_max,
+    }
+
+
+def covariate_columns(
+    frame: pd.DataFrame, covariates: list[str], categorical: list[str]
+) -> dict[str, tuple[str, np.ndarray]]:
+    """Balance variables: numeric covariates as they are, categorical ones as one 0/1 indicator
+    per level (labelled ``covariate=level``); with the covariate each comes from."""
+    out: dict[str, tuple[str, np.ndarray]] = {}
+    for column in covariates:
+        if column in categorical:
+            text = frame[column].astype(str)
+            for level in sorted(text.unique()):
+                out[f"{column}={level}"] = (column, (text == level).to_numpy(dtype=float))
+        else:
+            out[column] = (column, pd.to_numeric(frame[column]).to_numpy(dtype=float))
+    return out
+
+
+@dataclass(frozen=True)
+class BalanceTable:
+    """Balance of every covariate in every sample: a tidy frame with one row per covariate x sample.
+
+    Columns: ``covariate``, ``source`` (the study covariate), ``type`` (binary/continuous),
+    ``sample``, the statistics, the flags ``smd_flag`` and ``variance_flag``, and ``suppressed``.
+    ``effective_n`` holds Kish's effective sample size of each group in each sample.
+    """
+
+    frame: pd.DataFrame
+    estimand: str
+    effective_n: dict[str, dict[str, float]]
+    min_cell_size: int
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.frame.copy()
+
+    def wide(self, statistic: str = "smd") -> pd.DataFrame:
+        """One row per covariate, one column per sample, for one statistic."""
+        shown = self.frame[~self.frame.suppressed]
+        return (
+            shown.pivot(index="covariate", columns="sample", values=statistic)
+            .reindex(columns=[s for s in SAMPLES if s in set(shown["sample"])])
+            .reindex(shown["covariate"].drop_duplicates())
+        )
+
+    @property
+    def imbalanced(self) -> list[str]:
+        """Covariates still flagged (|SMD| >= 0.1) after adjustment, in any adjusted sample."""
+        adjusted = self.frame[(self.frame["sample"] != "unadjusted") & ~self.frame.suppressed]
+        return sorted(set(adjusted.loc[adjusted.smd_flag, "covariate"]))
+
+    @property
+    def suppressed(self) -> list[str]:
+        return sorted(set(self.frame.loc[self.frame.suppressed, "covariate"]))
+
+    def summary(self) -> str:
+        table = self.wide("smd")
+        lines = [
+            f"Balance (standardised mean differences; SD of the {_scale_label(self.estimand)} "
+            "in the unadjusted sample)",
+            table.to_string(float_format=lambda v: f"{v: .3f}"),
+        ]
+        if self.imbalanced:
+            lines.append(f"|SMD| >= {SMD_THRESHOLD} after adjustment: {', '.join(self.imbalanced)}")
+        if self.suppressed:
+            lines.append(
+                f"{len(self.suppressed)} categories with fewer than {self.min_cell_size} returnees "
+                "in a group are suppressed"
+            )
+        return "\n".join(lines)
+
+    def to_records(self) -> list[dict]:
+        """Rows for ``results.json``: suppressed rows keep only their labels."""
+        records = []
+        for row in self.frame.to_dict("records"):
+            if row["suppressed"]:
+                row = {k: row[k] for k in ("covariate", "source", "type", "sample", "suppressed")}
+            records.append(row)
+        return records
+
+
+def _scale_label(estimand: str) -> str:
+    return {"ATT": "treated", "ATC": "controls"}.get(estimand, "pooled groups")
+
+
+def balance_table(
+    frame: pd.DataFrame,
+    covariates: list[str],
+    categorical: list[str],
+    treated: np.ndarray,
+    weights: dict[str, np.ndarray],
+    estimand: str,
+    min_cell_size: int = 10,
+) -> BalanceTable:
+    """Balance of every covariate in the unadjusted sample and under each set of ``weights``
+    (e.g. ``{"matched": matching weights, "weighted": IPW weights}``)."""
+    t = np.asarray(treated).astype(np.int8)
+    samples = {"unadjusted": np.ones(t.size), **weights}
+    rows = []
+    for name, (source, x) in covariate_columns(frame, covariates, categorical).items():
+        binary = bool(np.isin(x, (0.0, 1.0)).all())
+        suppressed = binary and _small_share(x, t, samples, min_cell_size)
+        scale = smd_scale(x, t, estimand)
+        for sample, w in samples.items():
+            row = {
+                "covariate": name,
+                "source": source,
+                "type": "binary" if binary else "continuous",
+                "sample": sample,
+            }
+            row.update(balance_statistics(x, t, np.asarray(w, dtype=float), scale, binary))
+            row["smd_flag"] = bool(abs(row["smd"]) >= SMD_THRESHOLD)
+            low, high = VARIANCE_RATIO_BOUNDS
+            ratio = row["variance_ratio"]
+            row["variance_flag"] = bool(np.isfinite(ratio) and not low <= ratio <= high)
+            row["suppressed"] = bool(suppressed)
+            rows.append(row)
+    effective = {
+        sample: {
+            "treated": effective_sample_size(np.asarray(w, float)[t == 1]),
+            "control": effective_sample_size(np.asarray(w, float)[t == 0]),
+        }
+        for sample, w in samples.items()
+    }
+    return BalanceTable(pd.DataFrame(rows), estimand, effective, min_cell_size)
+
+
+def _small_share(
+    x: np.ndarray, t: np.ndarray, samples: dict[str, np.ndarray], min_cell_size: int
+) -> bool:
+    """Whether a 0/1 covariate's share would disclose a small count in some group and sample:
+    share times the group's size gives the count of 1s, and its complement the count of 0s, so
+    both must be 0 or at least ``min_cell_size`` among the units the sample uses."""
+    for w in samples.values():
+        for group in (0, 1):
+            used = (t == group) & (np.asarray(w) > 0)
+            ones = int(x[used].sum())
+            for count in (ones, int(used.sum()) - ones):
+                if 0 < count < min_cell_size:
+                    return True
+    return False
+
