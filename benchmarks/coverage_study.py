@@ -40,11 +40,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from reimpact.config.study import Study
 from reimpact.design.covariates import CovariateDesign
 from reimpact.design.propensity import estimate_propensity
 from reimpact.diagnostics.overlap import poor_overlap
 from reimpact.registry import METHODS, build_estimator
-from reimpact.study import Study
 
 
 def _expit(v: np.ndarray) -> np.ndarray:

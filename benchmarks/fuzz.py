@@ -322,7 +322,7 @@ def schema_fields() -> list[tuple[tuple, dict]]:
     """(path, description) of every field of the study model: choices, bounds, type."""
     from pydantic import BaseModel
 
-    from reimpact.study import Study
+    from reimpact.config.study import Study
 
     found: list[tuple[tuple, dict]] = []
 

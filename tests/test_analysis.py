@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 
 from reimpact.cli import main
+from reimpact.config.study import Study, load_study
 from reimpact.exceptions import DesignError
 from reimpact.pipeline import run_study
 from reimpact.results import EFFECT_COLUMNS
-from reimpact.study import Study, load_study
 
 STUDIES = Path(__file__).parents[1] / "studies"
 

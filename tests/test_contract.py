@@ -16,13 +16,13 @@ import pytest
 from sklearn.base import clone
 
 from reimpact import METHODS, EffectEstimator, NotFittedError, register
+from reimpact.config.study import Study
 from reimpact.estimators import AIPWEstimator, IPWEstimator, MatchingEstimator, NaiveEstimator
 from reimpact.exceptions import DataError, DesignError, StudyError
 from reimpact.pipeline import run_study
 from reimpact.registry import unregister
 from reimpact.results import Effect
 from reimpact.stats.sandwich import sandwich_se
-from reimpact.study import Study
 
 NAMES = list(METHODS)
 
@@ -96,7 +96,7 @@ def test_inputs_are_validated_in_one_place(name: str) -> None:
         estimator.fit(x, t * 2, y["score"])
     with pytest.raises(DataError, match="y: must hold one outcome value per row"):
         estimator.fit(x, t, y["score"][:10])
-    with pytest.raises(DesignError, match="estimand: must be one of ATT, ATC, ATE"):
+    with pytest.raises(DesignError, match="estimand: must be one of ATT, ATE, ATC"):
         METHODS[name].estimator(estimand="ate").fit(x, t, y["score"])
     with pytest.raises(DesignError, match="sample_weight"):
         estimator.fit(x, t, y["score"], sample_weight=np.ones(t.size))

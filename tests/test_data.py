@@ -11,11 +11,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from reimpact.config.study import Study
 from reimpact.datasets import simulate_returnees
 from reimpact.exceptions import DataError
 from reimpact.io import read_table, write_table
 from reimpact.sample import prepare_sample
-from reimpact.study import Study
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet", ".xlsx", ".dta"])

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from reimpact.cli import main
+from reimpact.config.study import Study
 from reimpact.disclosure import SECONDARY, Gate, audit, publish
 from reimpact.io import write_table
 from reimpact.pipeline import run_study
 from reimpact.report.figures import safe_grid
-from reimpact.study import Study
 
 K = 10
 

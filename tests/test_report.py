@@ -12,10 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from reimpact.config.study import Study, load_study
 from reimpact.diagnostics.balance import balance_table, ecdf_differences, smd_scale, weighted_variance
 from reimpact.io import write_table
 from reimpact.pipeline import run_study
-from reimpact.study import Study, load_study
 
 STUDIES = Path(__file__).parents[1] / "studies"
 SECTIONS = ("study", "sample", "warnings", "overlap", "balance", "effects", "sensitivity", "provenance")

@@ -14,8 +14,8 @@ import yaml
 
 from reimpact import exceptions
 from reimpact.cli import main
+from reimpact.config.study import Study
 from reimpact.pipeline import run_study
-from reimpact.study import Study
 
 
 def _write(tmp_path: Path, study: dict, name: str = "study.yaml") -> Path:

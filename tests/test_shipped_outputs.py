@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from reimpact.config.study import load_study
 from reimpact.pipeline import run_study
-from reimpact.study import load_study
 
 ROOT = Path(__file__).resolve().parents[1]
 EXPECTED = json.loads((ROOT / "tests" / "data" / "shipped_effects.json").read_text())

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from reimpact.config.study import Study, load_study
 from reimpact.exceptions import StudyError
-from reimpact.study import Study, load_study
 
 STUDIES = sorted(Path(__file__).parents[1].joinpath("studies").glob("*.yaml"))
 

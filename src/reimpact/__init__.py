@@ -13,8 +13,8 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     # study files and data
-    "Study": "study",
-    "load_study": "study",
+    "Study": "config",
+    "load_study": "config",
     "prepare_sample": "sample",
     "read_table": "io",
     "write_table": "io",

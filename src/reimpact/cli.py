@@ -17,8 +17,8 @@ from .exceptions import ReimpactError
 
 
 def _validate(args: argparse.Namespace) -> None:
+    from .config.study import load_study
     from .sample import prepare_sample
-    from .study import load_study
 
     study = load_study(args.study)
     sample = prepare_sample(study, args.data)
@@ -30,8 +30,8 @@ def _validate(args: argparse.Namespace) -> None:
 
 
 def _run(args: argparse.Namespace) -> None:
+    from .config.study import load_study
     from .pipeline import run_study
-    from .study import load_study
 
     study = load_study(args.study)
     out = Path(args.out) if args.out else Path("results") / study.name

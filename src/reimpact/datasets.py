@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .scoring import DIMENSIONS, SCORE_COLUMNS, _dimension_scores, load_scheme, score
+from .scoring import DIMENSIONS, SCORE_COLUMNS, dimension_scores, load_scheme, score
 
 # np.where(condition, values, _NONE): the values, or None where the condition fails (an object
 # array, as np.where(..., None) gives, spelled so that numpy's type stubs accept it)
@@ -227,7 +227,7 @@ def simulate_returnees(n: int = 20000, seed: int = 0) -> SimulatedCohort:
 
     def outcomes(econ: np.ndarray, ref: np.ndarray, mentor: np.ndarray) -> dict[str, np.ndarray]:
         lat = latent(econ, ref, mentor)
-        scores = _dimension_scores(coded_answers(item_values(lat)), scheme, scheme.min_answered)
+        scores = dimension_scores(coded_answers(item_values(lat)), scheme, scheme.min_answered)
         n_act = econ.astype(int) + social_given(econ) + psychosocial_draw
         sat_latent = (
             3.3 + 0.35 * econ + 0.25 * mentor - 0.55 * ref + 0.1 * n_act - 0.3 * vulnerable + sat_noise

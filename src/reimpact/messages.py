@@ -12,11 +12,11 @@ from .diagnostics.overlap import poor_overlap
 from .disclosure import Gate
 
 if TYPE_CHECKING:
+    from .config.study import Study
     from .diagnostics.balance import BalanceTable
     from .results import DesignSummary, EffectTable
     from .sample import AnalysisSample
     from .sensitivity import SensitivityResults
-    from .study import Study
 
 
 def study_warnings(

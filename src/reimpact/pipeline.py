@@ -29,8 +29,8 @@ from .sensitivity import SensitivityResults
 from .sensitivity.runner import run_sensitivity
 
 if TYPE_CHECKING:
+    from .config.study import Study
     from .estimators import EffectEstimator
-    from .study import Study
 
 
 def fit_methods(

@@ -30,7 +30,7 @@ from .estimators import (
 )
 
 if TYPE_CHECKING:
-    from .study import Study
+    from .config.study import Study
 
 
 @dataclass(frozen=True)

@@ -205,7 +205,9 @@ def code_answers(df: pd.DataFrame, scheme: Scheme) -> pd.DataFrame:
     return pd.DataFrame(coded, index=df.index)
 
 
-def _dimension_scores(coded: pd.DataFrame, scheme: Scheme, min_answered: float) -> pd.DataFrame:
+def dimension_scores(coded: pd.DataFrame, scheme: Scheme, min_answered: float) -> pd.DataFrame:
+    """Each dimension's score from coded answers: the weighted mean of its answered items, missing
+    where the answered items carry less than ``min_answered`` of its weight; and the composite."""
     scores = {}
     for dim in DIMENSIONS:
         ids = [ind.id for ind in scheme.items(dim)]
@@ -242,7 +244,7 @@ def score(
     if not isinstance(scheme, Scheme):
         scheme = load_scheme(scheme)
     threshold = scheme.min_answered if min_answered is None else min_answered
-    scores = _dimension_scores(code_answers(df, scheme), scheme, threshold)
+    scores = dimension_scores(code_answers(df, scheme), scheme, threshold)
     out = df.copy()
     for column in scores.columns:
         out[column] = scores[column]

@@ -20,8 +20,8 @@ from .covariates import (
 from .propensity import PropensityScores, estimate_propensity
 
 if TYPE_CHECKING:
+    from ..config.study import Study
     from ..sample import AnalysisSample
-    from ..study import Study
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from ..design.propensity import PropensityScores, estimate_propensity
 from ..exceptions import DataError, DesignError, NotFittedError
 from ..results import Effect, EffectTable
 
-Estimand = Literal["ATT", "ATC", "ATE"]
+Estimand = Literal["ATT", "ATE", "ATC"]
 ESTIMANDS: tuple[str, ...] = get_args(Estimand)
 PropensityKind = Literal["logistic", "gradient_boosting", "firth"]
 # parameters the study (not the method's own section) supplies, by name

@@ -20,11 +20,11 @@ from ..disclosure import Gate, publish
 from .effects import EffectTable
 
 if TYPE_CHECKING:
+    from ..config.study import Study
     from ..design.propensity import PropensityScores
     from ..diagnostics.balance import BalanceTable
     from ..sample import AnalysisSample
     from ..sensitivity import SensitivityResults
-    from ..study import Study
 
 DEPENDENCIES = (
     "numpy",

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..config.study import Study
 from ..exceptions import DataError
-from ..study import Study
 from .rules import subgroup_columns
 
 MISSING_LEVEL = "(missing)"

@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..config.study import Study
 from ..exceptions import DataError
 from ..scoring import score
-from ..study import Study
 from .missing import apply_invalid_values, apply_missing_policy
 from .rules import check_columns, check_numeric, check_roles, population_mask, treatment_indicator
 from .source import DataSource, read_data

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 
 from .._validation import value_key
+from ..config.study import Study
 from ..exceptions import DataError
-from ..study import Study
 
 
 def _roles(study: Study) -> list[tuple[str, str]]:

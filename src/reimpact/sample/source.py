@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..config.study import Study
 from ..datasets import SimulatedCohort, simulate_returnees
 from ..exceptions import DataError
 from ..io import read_table
-from ..study import Study
 
 DEFAULT_SIMULATED_N = 20000
 

@@ -15,10 +15,10 @@ from .results import RosenbaumBounds, SensitivityResults
 from .rosenbaum import rosenbaum_bounds
 
 if TYPE_CHECKING:
+    from ..config.study import Study
     from ..design import FittedDesign
     from ..estimators import EffectEstimator
     from ..results import EffectTable
-    from ..study import Study
 
 
 class Attempts:

@@ -1,0 +1,176 @@
+"""The sections of a study file other than the methods and the sensitivity analyses: the data,
+the population filters, the treatment rule, the propensity model, the report and scoring."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from .._validation import Section, show
+from ..io import READERS
+
+Scalar = str | int | float | bool
+
+DATA_SUFFIXES = tuple(READERS)
+
+
+def scalars(values: Any, what: str) -> list[Scalar]:
+    """Accept one scalar or a list of scalars (YAML ``treated: 1`` or ``treated: [1, yes]``)."""
+    if not isinstance(values, list):
+        values = [values]
+    if not values:
+        raise ValueError(f"{what} must list at least one value")
+    for value in values:
+        if not isinstance(value, (str, int, float, bool)):
+            raise ValueError(f"{what} must be plain values (text or numbers), got {show(value)}")
+    return values
+
+
+class DataSpec(Section):
+    """Where the data come from: a built-in simulated cohort or a file (csv, parquet, xlsx, dta).
+
+    A relative ``path`` is looked up from the working directory, then from the study file's folder.
+    """
+
+    builtin: Literal["simulated-returnees"] | None = None
+    path: str | None = None
+    n: int | None = Field(default=None, ge=50, le=5_000_000)
+    seed: int | None = Field(default=None, ge=0, le=2**32 - 1)
+    sheet: str | int | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> DataSpec:
+        if (self.builtin is None) == (self.path is None):
+            raise ValueError("give exactly one of 'builtin: simulated-returnees' or 'path: <file>'")
+        if self.path is not None:
+            if self.n is not None or self.seed is not None:
+                raise ValueError("'n' and 'seed' apply only to 'builtin' data; remove them")
+            if Path(self.path).suffix.lower() not in DATA_SUFFIXES:
+                raise ValueError(
+                    f"path must end in one of {', '.join(DATA_SUFFIXES)}, got '{self.path}'"
+                )
+        if self.sheet is not None and (self.path is None or not self.path.endswith(".xlsx")):
+            raise ValueError("'sheet' applies only to an .xlsx path; remove it")
+        return self
+
+
+class RangeFilter(Section):
+    """Keep rows whose value lies in ``[min, max]`` (either bound may be left out)."""
+
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _bounds(self) -> RangeFilter:
+        if self.min is None and self.max is None:
+            raise ValueError("a range filter needs 'min', 'max' or both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min ({self.min}) is larger than max ({self.max})")
+        return self
+
+
+PopulationFilter = RangeFilter | list[Scalar]
+
+
+class TreatmentSpec(Section):
+    """The binary treatment, read from one column or derived from assistance records.
+
+    * ``column`` + ``treated``: a unit is treated when the column takes one of the ``treated`` values.
+    * ``any_of`` + ``treated``: a unit is treated when *any* of the listed columns takes one of the
+      ``treated`` values, e.g. "at least one activity delivered by referral" is
+      ``any_of: [economic_delivery, social_delivery, psychosocial_delivery]``, ``treated: [referral]``.
+
+    Without ``control`` every other unit is a control. With ``control``, a unit is a control only when
+    it is not treated and (one of) its column(s) takes a ``control`` value; the remaining units are
+    excluded and counted ("direct assistance only" is ``control: [direct]``). ``name`` is the name the
+    derived treatment gets in outputs (default: the column name, or ``treatment``).
+    """
+
+    column: str | None = None
+    any_of: list[str] | None = None
+    treated: list[Scalar] = Field(default_factory=lambda: [1])
+    control: list[Scalar] | None = None
+    name: str | None = None
+
+    @field_validator("treated", mode="before")
+    @classmethod
+    def _treated_values(cls, value: Any) -> list[Scalar]:
+        return scalars(value, "treated")
+
+    @field_validator("control", mode="before")
+    @classmethod
+    def _control_values(cls, value: Any) -> list[Scalar] | None:
+        return None if value is None else scalars(value, "control")
+
+    @model_validator(mode="after")
+    def _one_rule(self) -> TreatmentSpec:
+        if (self.column is None) == (self.any_of is None):
+            raise ValueError("give exactly one of 'column' or 'any_of'")
+        if self.any_of is not None and not self.any_of:
+            raise ValueError("'any_of' must list at least one column")
+        if self.control is not None and set(map(str, self.control)) & set(map(str, self.treated)):
+            raise ValueError("a value cannot be both in 'treated' and in 'control'")
+        return self
+
+    @property
+    def label(self) -> str:
+        """The treatment's name in outputs."""
+        return self.name or self.column or "treatment"
+
+    @property
+    def columns(self) -> list[str]:
+        """The data columns the rule reads."""
+        return [self.column] if self.column is not None else list(self.any_of or [])
+
+
+class PropensitySpec(Section):
+    """The propensity score: a fitted model or a column that holds a given score.
+
+    ``clip`` bounds the score wherever it is inverted (weights, AIPW), on the side the estimand
+    needs: for the ATT the controls' scores above ``1 - clip``, for the ATC the treated units'
+    below ``clip``, for the ATE both, for overlap weights never. ``trim`` drops units whose score
+    lies outside ``[trim, 1 - trim]`` before estimation (Crump et al. 2009). Both are counted and
+    reported.
+
+    ``separation`` decides what happens to a categorical level held by treated units only or by
+    controls only (no comparison is possible there, and the logistic fit diverges): ``exclude``
+    (default) leaves its units out of the comparison and says what that does to the estimand;
+    ``merge`` first pools the levels held by fewer than ``merge_below`` units into "(other)";
+    ``penalise`` fits Firth's penalised logistic model instead; ``error`` refuses.
+    """
+
+    model: Literal["logistic", "gradient_boosting"] | None = None
+    column: str | None = None
+    clip: float = Field(default=0.01, ge=0.0, lt=0.5)
+    trim: float | None = Field(default=None, gt=0.0, lt=0.5)
+    separation: Literal["exclude", "merge", "penalise", "error"] = "exclude"
+    merge_below: int = Field(default=10, ge=2, le=1_000_000)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> PropensitySpec:
+        if self.model is not None and self.column is not None:
+            raise ValueError("give either 'model' or 'column', not both")
+        return self
+
+    @property
+    def kind(self) -> str:
+        """``'column'`` for a given score, otherwise the model name (default logistic)."""
+        return "column" if self.column is not None else (self.model or "logistic")
+
+
+class ReportSpec(Section):
+    """Report settings: ``min_cell_size`` suppresses any count of fewer returnees (and whatever
+    would recover it by subtraction); ``rounding`` rounds every published count to a multiple of
+    that base (e.g. 5). See :mod:`reimpact.disclosure`."""
+
+    min_cell_size: int = Field(default=10, ge=1, le=10_000)
+    rounding: int | None = Field(default=None, ge=2, le=1000)
+
+
+class ScoringSpec(Section):
+    """Score raw survey answers before the analysis with a scheme file (or the shipped one)."""
+
+    scheme: str = "illustrative"
+    min_answered: float | None = Field(default=None, gt=0.0, le=1.0)

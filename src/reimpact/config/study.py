@@ -1,0 +1,258 @@
+"""The study file: what to estimate, on which data, with which methods.
+
+A study file is YAML read with ``yaml.safe_load`` and validated into a frozen :class:`Study`. Every
+section is a strict model: an unknown key, a wrong type or an invalid choice raises a
+:class:`~reimpact.exceptions.StudyError` whose one-line message names the field and the valid choices.
+Checks that need the data (do the columns exist? is the treatment binary?) happen in
+:mod:`reimpact.sample` when the data are loaded.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
+
+from .._validation import Section, first_message, location, show
+from ..estimators import Estimand
+from ..exceptions import StudyError
+from ..registry import METHODS, methods_model
+from .sections import (
+    DataSpec,
+    PopulationFilter,
+    PropensitySpec,
+    RangeFilter,
+    ReportSpec,
+    ScoringSpec,
+    TreatmentSpec,
+    scalars,
+)
+from .sensitivity import SensitivitySpec
+
+
+class Study(Section):
+    """A validated study file. Build it with :func:`load_study` or :meth:`Study.from_dict`."""
+
+    name: str
+    title: str | None = None
+    data: DataSpec
+    population: dict[str, PopulationFilter] = Field(default_factory=dict)
+    treatment: TreatmentSpec
+    outcomes: list[str] = Field(min_length=1)
+    covariates: list[str] = Field(min_length=1)
+    categorical: list[str] = Field(default_factory=list)
+    exact: list[str] = Field(default_factory=list)
+    cluster: str | None = None
+    estimand: Estimand = "ATT"
+    missing: Literal["drop", "impute"] = "drop"
+    # infinite or absurdly large values in an outcome or covariate: refuse (default) or drop the rows
+    invalid_values: Literal["error", "drop"] = "error"
+    propensity: PropensitySpec = Field(default_factory=PropensitySpec)
+    # validated against the registry of methods (reimpact.registry.METHODS): default psm
+    methods: Any = Field(default=None, validate_default=True)
+    scoring: ScoringSpec | None = None
+    sensitivity: SensitivitySpec | None = None
+    report: ReportSpec = Field(default_factory=ReportSpec)
+    seed: int = Field(default=0, ge=0, le=2**32 - 1)
+
+    _source: Path | None = PrivateAttr(default=None)
+
+    @field_validator("name")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}", value):
+            raise ValueError(
+                "use at most 100 letters, digits, '-', '_' or '.' (it names output files), "
+                f"got {show(value)}"
+            )
+        return value
+
+    @field_validator("methods", mode="before")
+    @classmethod
+    def _methods(cls, value: Any) -> Any:
+        model = methods_model()
+        if isinstance(value, model):
+            return value
+        return model.model_validate({"psm": {}} if value is None else value)
+
+    @field_validator("population", mode="before")
+    @classmethod
+    def _population(cls, value: Any) -> Any:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise ValueError("must map columns to allowed values or to {min:, max:}")
+        parsed: dict[str, PopulationFilter] = {}
+        for column, rule in value.items():
+            if isinstance(rule, dict):
+                try:
+                    parsed[column] = RangeFilter.model_validate(rule)
+                except ValidationError as exc:
+                    raise ValueError(f"{column}: {first_message(exc)}") from None
+            else:
+                try:
+                    parsed[column] = scalars(rule, f"{column}")
+                except ValueError as exc:
+                    raise ValueError(f"{exc}; give a list of allowed values or {{min:, max:}}") from None
+        return parsed
+
+    @field_validator("outcomes", "covariates", "categorical", "exact", mode="before")
+    @classmethod
+    def _column_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [value]
+        if isinstance(value, list):
+            seen: set[str] = set()
+            for item in value:
+                if not isinstance(item, str):
+                    raise ValueError(f"must list column names, got {show(item)}")
+                if item in seen:
+                    raise ValueError(f"column '{item}' is listed twice")
+                seen.add(item)
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Study:
+        treatment_columns = set(self.treatment.columns)
+        for column in self.outcomes:
+            if column in treatment_columns:
+                raise ValueError(f"outcomes: '{column}' is also the treatment; remove it")
+            if column in self.covariates:
+                raise ValueError(
+                    f"outcomes: '{column}' is also a covariate; an outcome cannot adjust for itself"
+                )
+        for column in self.covariates:
+            if column in treatment_columns:
+                raise ValueError(f"covariates: '{column}' is the treatment; remove it")
+        for column in self.categorical:
+            if column not in self.covariates:
+                raise ValueError(f"categorical: '{column}' is not in covariates; add it there first")
+        self._check_sensitivity()
+        for name in self.methods.names:
+            estimator = METHODS[name].estimator
+            spec = getattr(self.methods, name)
+            problem = estimator.option_problem(spec.model_dump(), self.estimand, self.cluster)
+            if problem is not None:
+                raise ValueError(f"methods.{name}.{problem[0]}: {problem[1]}")
+        return self
+
+    def _check_sensitivity(self) -> None:
+        spec = self.sensitivity
+        if spec is None:
+            return
+        if spec.omitted_variable is not None:
+            for name in spec.omitted_variable.benchmarks:
+                if name not in self.covariates or name in self.categorical:
+                    raise ValueError(
+                        f"sensitivity.omitted_variable.benchmarks: '{name}' must be a numeric "
+                        "covariate of the study"
+                    )
+        if spec.refutations is not None:
+            for method in spec.refutations.methods:
+                if getattr(self.methods, method) is None:
+                    raise ValueError(
+                        f"sensitivity.refutations.methods: '{method}' is not among the study's "
+                        f"methods ({', '.join(self.methods.names)})"
+                    )
+            for outcome in spec.refutations.outcomes or []:
+                if outcome not in self.outcomes:
+                    raise ValueError(
+                        f"sensitivity.refutations.outcomes: '{outcome}' is not an outcome of the study"
+                    )
+
+    # -- construction -------------------------------------------------------------------------
+
+    @classmethod
+    def from_dict(cls, raw: Any, source: str | Path | None = None) -> Study:
+        """Validate a parsed study file; errors become one-line :class:`StudyError`."""
+        label = str(source) if source is not None else "study"
+        if not isinstance(raw, dict):
+            raise StudyError(label, "the study file must be a YAML mapping (key: value lines)")
+        try:
+            study = cls.model_validate(raw)
+        except ValidationError as exc:
+            raise StudyError(f"{label}: {location(exc)}", first_message(exc)) from None
+        study._source = Path(source) if source is not None else None
+        return study
+
+    @property
+    def source(self) -> Path | None:
+        """The study file this study was read from, if any."""
+        return self._source
+
+    @property
+    def display_title(self) -> str:
+        return self.title or self.name
+
+
+MAX_STUDY_BYTES = 1_000_000
+MAX_VALUES = 100_000  # values in a study file once YAML aliases are expanded
+MAX_DEPTH = 20
+
+
+def load_study(path: str | Path) -> Study:
+    """Read and validate a study file (YAML), or the ``study`` section of a ``results.json``
+    (which holds the study with every default filled in, so that a run can be repeated).
+
+    Limits are checked before anything else, so that a hostile file fails fast with one line:
+    at most 1 MB, UTF-8 text, nesting at most 20 levels deep and at most 100,000 values once
+    YAML aliases are expanded (an "alias bomb" of a few hundred bytes can stand for millions).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise StudyError(str(path), "study file not found; check the path")
+    size = path.stat().st_size
+    if size > MAX_STUDY_BYTES:
+        raise StudyError(str(path), f"is {size:,} bytes; a study file holds at most 1 MB")
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise StudyError(
+            str(path),
+            f"is not UTF-8 text (byte {exc.object[exc.start]:#04x} at position "
+            f"{exc.start}); save it as UTF-8",
+        ) from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise StudyError(str(path), f"not valid YAML{where}: {problem}") from None
+    except RecursionError:
+        raise StudyError(str(path), f"is nested too deeply; at most {MAX_DEPTH} levels") from None
+    _check_size(raw, str(path))
+    if isinstance(raw, dict) and "reimpact_version" in raw and isinstance(raw.get("study"), dict):
+        raw = raw["study"]  # a results.json: run its resolved study again
+    return Study.from_dict(raw, source=path)
+
+
+def _check_size(raw: Any, label: str) -> None:
+    """Refuse a parsed file nested more than ``MAX_DEPTH`` levels or holding more than
+    ``MAX_VALUES`` values with aliases expanded (counted once per shared node, so it is fast)."""
+    sizes: dict[int, int] = {}
+
+    def count(value: Any, depth: int) -> int:
+        if depth > MAX_DEPTH:
+            raise StudyError(label, f"is nested more than {MAX_DEPTH} levels deep; flatten it")
+        if not isinstance(value, (dict, list)):
+            return 1
+        if id(value) in sizes:
+            return sizes[id(value)]
+        children = value.values() if isinstance(value, dict) else value
+        total = 1
+        for child in children:
+            total += count(child, depth + 1)
+            if total > MAX_VALUES:
+                raise StudyError(
+                    label,
+                    f"expands to more than {MAX_VALUES:,} values (YAML aliases repeat their "
+                    "anchors); write the values out",
+                )
+        sizes[id(value)] = total
+        return total
+
+    count(raw, 0)
