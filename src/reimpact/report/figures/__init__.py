@@ -19,12 +19,13 @@ from .effects import forest_plot, subgroup_plot
 from .sensitivity import contour_plot, gamma_plot
 from .style import (
     MARKERS,
-    METHOD_LABELS,
     PALETTE,
     SAMPLE_LABELS,
     SERIES,
     WIDTH,
     CountedFigure,
+    method_colour,
+    method_label,
     plt,
     save,
 )
@@ -32,7 +33,8 @@ from .style import (
 __all__ = [
     "MARKERS",
     "MAX_LOVE_ROWS",
-    "METHOD_LABELS",
+    "method_colour",
+    "method_label",
     "PALETTE",
     "SAMPLE_LABELS",
     "SERIES",

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from .style import METHOD_LABELS, PALETTE, SERIES, WIDTH, plt
+from ...registry import METHODS
+from .style import PALETTE, SERIES, WIDTH, method_colour, method_label, plt
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -17,7 +18,8 @@ def forest_plot(effects: pd.DataFrame, truth: dict[str, float] | None = None) ->
     """Every outcome x method with its 95% interval; the naive difference for reference and, for
     simulated data, the true effect."""
     outcomes = list(dict.fromkeys(effects["outcome"]))
-    methods = [m for m in METHOD_LABELS if m in set(effects["method"])]
+    present = list(dict.fromkeys(effects["method"]))
+    methods = [m for m in METHODS if m in present] + [m for m in present if m not in METHODS]
     height = 1.0 + 0.22 * len(outcomes) * (len(methods) + 0.6)
     fig, ax = plt.subplots(figsize=(WIDTH, min(height, 9.5)))
     labels, positions = [], []
@@ -34,12 +36,12 @@ def forest_plot(effects: pd.DataFrame, truth: dict[str, float] | None = None) ->
                 y,
                 xerr=[[r.estimate - r.ci_lower], [r.ci_upper - r.estimate]],
                 fmt="o",
-                color=PALETTE[method],
+                color=method_colour(method),
                 capsize=2,
                 markersize=4,
-                label=METHOD_LABELS[method] if outcome == outcomes[0] else None,
+                label=method_label(method) if outcome == outcomes[0] else None,
             )
-            labels.append(f"{outcome}: {METHOD_LABELS[method]}")
+            labels.append(f"{outcome}: {method_label(method)}")
             positions.append(y)
             block.append(y)
             y -= 1

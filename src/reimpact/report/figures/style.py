@@ -16,6 +16,8 @@ if "ipykernel" not in sys.modules:  # notebooks keep their inline backend
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from ...registry import METHODS  # noqa: E402
+
 WIDTH = 6.3  # inches: an A4 text width
 PALETTE = {
     "unadjusted": "#D55E00",  # vermillion
@@ -32,7 +34,20 @@ PALETTE = {
 SERIES = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9"]  # Okabe-Ito, in order
 MARKERS = {"unadjusted": "o", "matched": "s", "weighted": "^"}
 SAMPLE_LABELS = {"unadjusted": "Unadjusted", "matched": "Matched", "weighted": "Weighted (IPW)"}
-METHOD_LABELS = {"naive": "Naive difference", "psm": "Matching", "ipw": "IPW", "aipw": "AIPW"}
+
+def method_label(name: str) -> str:
+    """How figures and tables name a method: its registered label (:mod:`reimpact.registry`)."""
+    return METHODS[name].label if name in METHODS else name
+
+
+def method_colour(name: str) -> str:
+    """A method's colour: the built-in methods keep theirs, others take the Okabe-Ito series in
+    registry order."""
+    if name in PALETTE:
+        return PALETTE[name]
+    order = list(METHODS).index(name) if name in METHODS else 0
+    return SERIES[order % len(SERIES)]
+
 
 plt.rcParams.update({"font.size": 8, "axes.titlesize": 9, "axes.labelsize": 8, "legend.fontsize": 7})
 

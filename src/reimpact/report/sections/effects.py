@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..figures.style import method_label
 from ..markup import embedded_figure, escape, interval, number, table
 
 if TYPE_CHECKING:
@@ -50,6 +51,8 @@ def effects_section(results: StudyResults, published: dict, figures: dict[str, b
     rows = [_effect_row(record, truth) for record in records]
     notes = sorted({n for r in records for n in r["notes"]})
     note_html = "".join(f"<li>{escape(n)}</li>" for n in notes)
+    methods = dict.fromkeys(record["method"] for record in records)
+    legend = "; ".join(f"{escape(m)}: {escape(method_label(m))}" for m in methods)
     simulated = (
         '<p class="note">The data are simulated: the true effect is known and shown for comparison.</p>'
         if truth
@@ -57,6 +60,7 @@ def effects_section(results: StudyResults, published: dict, figures: dict[str, b
     )
     return (
         table(header, rows)
+        + f'<p class="note">Methods: {legend}.</p>'
         + simulated
         + (f'<ul class="note">{note_html}</ul>' if note_html else "")
         + embedded_figure(figures.get("forest"), "forest", "Effects with 95% confidence intervals.")
