@@ -32,7 +32,7 @@ _EXPORTS = {
     "MatchingEstimator": "estimators",
     "IPWEstimator": "estimators",
     "AIPWEstimator": "estimators",
-    "PropensityModel": "propensity",
+    "PropensityModel": "design.propensity",
     "METHODS": "registry",
     "register": "registry",
     "Effect": "results",
