@@ -74,6 +74,11 @@ class RangeFilter(Section):
 PopulationFilter = RangeFilter | list[Scalar]
 
 
+def _treated_one() -> list[Scalar]:
+    """The default ``treatment.treated``: a unit is treated where the column is 1."""
+    return [1]
+
+
 class TreatmentSpec(Section):
     """The binary treatment, read from one column or derived from assistance records.
 
@@ -90,7 +95,7 @@ class TreatmentSpec(Section):
 
     column: str | None = None
     any_of: list[str] | None = None
-    treated: list[Scalar] = Field(default_factory=lambda: [1])
+    treated: list[Scalar] = Field(default_factory=_treated_one)
     control: list[Scalar] | None = None
     name: str | None = None
 
@@ -155,7 +160,7 @@ class PropensitySpec(Section):
         return self
 
     @property
-    def kind(self) -> str:
+    def kind(self) -> Literal["column", "logistic", "gradient_boosting"]:
         """``'column'`` for a given score, otherwise the model name (default logistic)."""
         return "column" if self.column is not None else (self.model or "logistic")
 

@@ -44,11 +44,19 @@ class OmittedVariableSpec(Section):
         return value
 
 
+RefutedMethod = Literal["psm", "aipw"]
+
+
+def _both_refuted() -> list[RefutedMethod]:
+    """The default ``refutations.methods``: matching and AIPW."""
+    return ["psm", "aipw"]
+
+
 class RefutationSpec(Section):
     """DoWhy refuters (placebo treatment, random common cause, data subset, unobserved common cause)
     run on reimpact's own estimators, ``simulations`` times each, ``n_jobs`` in parallel."""
 
-    methods: list[Literal["psm", "aipw"]] = Field(default_factory=lambda: ["psm", "aipw"])
+    methods: list[RefutedMethod] = Field(default_factory=_both_refuted)
     outcomes: list[str] | None = None
     simulations: int = Field(default=20, ge=2, le=1000)
     n_jobs: int = Field(default=1, ge=1, le=64)
