@@ -88,7 +88,7 @@ def separated_levels(
         n = np.bincount(codes, minlength=levels.size)
         n1 = np.bincount(codes, weights=t, minlength=levels.size)
         for j in np.flatnonzero((n1 == 0) | (n1 == n)):
-            group = "treated" if n1[j] == n[j] else "control"
+            group: Literal["treated", "control"] = "treated" if n1[j] == n[j] else "control"
             out.append(SeparatedLevel(column, str(levels[j]), int(n[j]), group))
     return out
 

@@ -194,18 +194,19 @@ def balance_table(
         suppressed = binary and _small_share(x, t, samples, min_cell_size)
         scale = smd_scale(x, t, estimand)
         for sample, w in samples.items():
-            row = {
+            stats = balance_statistics(x, t, np.asarray(w, dtype=float), scale, binary)
+            low, high = VARIANCE_RATIO_BOUNDS
+            ratio = stats["variance_ratio"]
+            row: dict[str, str | float | bool] = {
                 "covariate": name,
                 "source": source,
                 "type": "binary" if binary else "continuous",
                 "sample": sample,
+                **stats,
+                "smd_flag": bool(abs(stats["smd"]) >= SMD_THRESHOLD),
+                "variance_flag": bool(np.isfinite(ratio) and not low <= ratio <= high),
+                "suppressed": bool(suppressed),
             }
-            row.update(balance_statistics(x, t, np.asarray(w, dtype=float), scale, binary))
-            row["smd_flag"] = bool(abs(row["smd"]) >= SMD_THRESHOLD)
-            low, high = VARIANCE_RATIO_BOUNDS
-            ratio = row["variance_ratio"]
-            row["variance_flag"] = bool(np.isfinite(ratio) and not low <= ratio <= high)
-            row["suppressed"] = bool(suppressed)
             rows.append(row)
     effective = {
         sample: {
@@ -231,4 +232,3 @@ def _small_share(
                 if 0 < count < min_cell_size:
                     return True
     return False
-
