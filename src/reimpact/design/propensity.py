@@ -241,7 +241,7 @@ class PropensityScores:
 def estimate_propensity(
     design: CovariateDesign,
     treated: np.ndarray,
-    kind: str,
+    kind: PropensityKind | Literal["column"],
     clip: float,
     given: np.ndarray | None = None,
     random_state: int = 0,

@@ -121,8 +121,10 @@ def check_inputs(
     cluster_name = str(cluster.name) if isinstance(cluster, pd.Series) and cluster.name else "cluster"
     scores = propensity
     if propensity is not None and not isinstance(propensity, PropensityScores):
-        given = _column(propensity, tt.size, "propensity").astype(float)
-        scores = estimate_propensity(CovariateDesign(x, names, names), tt, "column", clip, given)
+        given = _column(propensity, tt.size, "propensity")
+        assert given is not None  # _column returns None only for None, and propensity is not None
+        design = CovariateDesign(x, names, names)
+        scores = estimate_propensity(design, tt, "column", clip, given.astype(float))
     elif propensity is not None and propensity.scores.size != tt.size:
         raise DataError("propensity", f"must hold one score per row of X ({tt.size})")
     return EstimationData(
@@ -275,7 +277,9 @@ class EffectEstimator:
         return EffectTable(self.effects_).to_frame()
 
 
-def fit_scores(data: EstimationData, kind: str, clip: float, random_state: int) -> PropensityScores:
+def fit_scores(
+    data: EstimationData, kind: PropensityKind, clip: float, random_state: int
+) -> PropensityScores:
     """The rows' propensity scores: the given ones, or the model ``kind`` fitted on ``data.x``
     (``firth``: Firth's penalised logistic regression)."""
     if data.propensity is not None:
