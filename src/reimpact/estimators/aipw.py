@@ -146,9 +146,10 @@ class CrossFittedAIPW:
             f"cross-fitted with {self.folds} folds: {self.propensity_learner} propensity score, "
             f"{self.outcome_learner} outcome models"
         ]
-        warnings = ()
-        if self.bounds_.n_bounded:
-            notes.append(self.bounds_.note())
+        warnings: tuple[str, ...] = ()
+        bounded = self.bounds_.note()  # None exactly when no score was bounded
+        if bounded is not None:
+            notes.append(bounded)
             warning = bounding_warning(tau, self.influence(j, self.raw_e_)[0], se)
             warnings = (warning,) if warning else ()
         return Effect(
@@ -217,7 +218,7 @@ class AIPWEstimator(EffectEstimator):
         self.verbose = verbose
 
     @property
-    def score_learner(self) -> str:
+    def score_learner(self) -> PropensityKind:
         """The score model used: ``propensity_learner``, else ``propensity_model`` (Firth's
         logistic regression when the study penalises a logistic model)."""
         learner = self.propensity_learner or self.propensity_model

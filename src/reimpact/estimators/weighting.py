@@ -101,7 +101,7 @@ class PropensityWeighting:
             notes.append("overlap weights target the average effect in the overlap population (ATO)")
         if self.x_ is None:
             notes.append("standard error treats the propensity score as known")
-        warnings = ()
+        warnings: tuple[str, ...] = ()
         if self.bounds_.n_bounded:
             raw = self._hajek(y, self.raw_)
             warning = bounding_warning(estimate, raw[0][0] - raw[1][0], se)

@@ -68,6 +68,9 @@ class PropensityMatcher:
       bias-correction regression held fixed.
     """
 
+    # (resampled rows, refitted matcher) pairs; set by the first bootstrap with a refitted score
+    replicates_: list[tuple[np.ndarray, PropensityMatcher]]
+
     def __init__(
         self,
         estimand: str = "ATT",
@@ -162,14 +165,14 @@ class PropensityMatcher:
         self.score_design_ = score_design
         self.distance_ = dist
         self.caliper_width_ = width
-        self.covariates_ = None if covariates is None else np.asarray(covariates, dtype=float)
-        self.feature_names_ = (
-            list(feature_names)
-            if feature_names is not None
-            else None
-            if covariates is None
-            else [f"x{j}" for j in range(self.covariates_.shape[1])]
-        )
+        matrix = None if covariates is None else np.asarray(covariates, dtype=float)
+        self.covariates_ = matrix
+        if feature_names is not None:
+            self.feature_names_: list[str] | None = list(feature_names)
+        elif matrix is None:
+            self.feature_names_ = None
+        else:
+            self.feature_names_ = [f"x{j}" for j in range(matrix.shape[1])]
         self.strata_ = strata
         return self
 
@@ -177,7 +180,7 @@ class PropensityMatcher:
     def weights_(self) -> np.ndarray:
         """Matching weights of every unit (summed over directions for the ATE)."""
         n = self.treated_.size
-        return sum(r.unit_weights(n) for r in self.results_)
+        return sum((r.unit_weights(n) for r in self.results_), np.zeros(n))
 
     @property
     def adjusts_(self) -> bool:
@@ -223,6 +226,7 @@ class PropensityMatcher:
         bias-corrected matching estimator."""
         if not (self.replace and self.adjusts_) or result.matched.size == 0:
             return y
+        assert self.covariates_ is not None  # adjusts_ holds only when covariates were given
         return y - fitted_in_group(
             self.covariates_, y, self.treated_ == self.treated_[result.matched[0]]
         )
@@ -305,6 +309,8 @@ class PropensityMatcher:
                 se = abadie_imbens_se(d, focal_units, rows_m, rows_w, sigma2)
                 se, se_type = score_term(self, se, y, tau, notes)
         if self.adjusts_:
+            # adjusts_ holds only when covariates were given, and fit names their columns
+            assert self.feature_names_ is not None
             what = (
                 "bias-corrected (Abadie-Imbens 2011) by a regression on"
                 if self.replace

@@ -49,6 +49,7 @@ def variance_outcome(matcher: PropensityMatcher, y: np.ndarray) -> np.ndarray:
         return y
     if len(matcher.results_) == 1:
         return matcher.corrected(y, matcher.results_[0])
+    assert matcher.covariates_ is not None  # adjusts_ holds only when covariates were given
     out = y.copy()
     for group in (0, 1):
         rows = matcher.treated_ == group
@@ -154,11 +155,11 @@ def bootstrap_se(
                 "lower n_bootstrap or use se: auto",
             )
         matcher.replicates_ = bootstrap_replicates(matcher, rng)
-    estimates = np.array([fit.point_estimate(y[idx]) for idx, fit in matcher.replicates_])
+    refitted = np.array([fit.point_estimate(y[idx]) for idx, fit in matcher.replicates_])
     failed = matcher.n_bootstrap - len(matcher.replicates_)
     if failed:
         notes.append(f"{failed} bootstrap replicates could not be matched and were left out")
-    return float(np.std(estimates, ddof=1)), f"bootstrap ({len(estimates)} replicates, score refitted)"
+    return float(np.std(refitted, ddof=1)), f"bootstrap ({len(refitted)} replicates, score refitted)"
 
 
 def bootstrap_replicates(
@@ -166,6 +167,7 @@ def bootstrap_replicates(
 ) -> list[tuple[np.ndarray, PropensityMatcher]]:
     """Resample units, refit the logistic score and match again, ``n_bootstrap`` times."""
     t, x = matcher.treated_, matcher.score_design_
+    assert x is not None  # bootstrap_se refits the score only when its design was given
     params = {**matcher.get_params(), "se": "matched-sets", "verbose": False}
     out = []
     for _ in progress(range(matcher.n_bootstrap), "bootstrap", matcher.n_bootstrap, matcher.verbose):
