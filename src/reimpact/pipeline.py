@@ -167,7 +167,11 @@ def run_study(
     methods = list(METHODS)
     fits.effects.sort(key=lambda e: (methods.index(e.method), order[e.outcome]))
     table = EffectTable(tuple(fits.effects))
-    weights = {type(e).balance_label: e.weights_ for e in fits.main.values() if type(e).balance_label}
+    weights: dict[str, np.ndarray] = {}
+    for estimator in fits.main.values():
+        label = type(estimator).balance_label
+        if label:
+            weights[label] = estimator.weights_
     balance = balance_table(
         main.frame, compared.covariates, compared.categorical, main.t, weights, study.estimand,
         study.report.min_cell_size,
@@ -202,7 +206,10 @@ def true_effects(
     """For simulated data, the true effects of ``outcomes`` over the analysed rows ``frame`` for
     the study's estimand."""
     cohort = sample.source.cohort
-    if cohort is None or study.treatment.label not in {c[0] for c in cohort.individual_effects}:
+    if cohort is None:
+        return None
+    # individual_effects has one column per (treatment, outcome)
+    if study.treatment.label not in set(cohort.individual_effects.columns.get_level_values(0)):
         return None
     table = cohort.truth_for(frame.index)
     return table[

@@ -31,6 +31,7 @@ from .estimators import (
 
 if TYPE_CHECKING:
     from .config.study import Study
+    from .estimators._base import PropensityKind
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,7 @@ def study_context(study: Study) -> dict[str, Any]:
     its estimand and seed, the propensity model (Firth's for a penalised logistic model) and the
     bound on inverted scores."""
     spec = study.propensity
-    model = spec.model or "logistic"
+    model: PropensityKind = spec.model or "logistic"
     if model == "logistic" and spec.separation == "penalise":
         model = "firth"
     return {

@@ -218,7 +218,7 @@ def refute(
         delayed(_run_batch)(r, s, frame, method, options, covariates, strengths, subset)
         for r, s in progress(batches, f"refuting {method} on {outcome}", len(batches), verbose)
     )
-    draws_by = {r: [] for r in REFUTERS}
+    draws_by: dict[str, list[float]] = {r: [] for r in REFUTERS}
     for (refuter, _), values in zip(batches, results, strict=True):
         draws_by[refuter] += values
     out = []
