@@ -3,22 +3,40 @@ is recorded in ``not_run`` with the reason, never fatal."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
 
+import numpy as np
 import pandas as pd
 
 from ..exceptions import failure_reason
 from ..registry import build_estimator
 from .evalues import evalue
 from .ovb import omitted_variable_bounds
-from .results import RosenbaumBounds, SensitivityResults
+from .results import EValue, OmittedVariableBounds, RosenbaumBounds, SensitivityResults
 from .rosenbaum import rosenbaum_bounds
 
 if TYPE_CHECKING:
+    from ..config.sensitivity import (
+        HeterogeneitySpec,
+        OmittedVariableSpec,
+        RefutationSpec,
+        RosenbaumSpec,
+    )
     from ..config.study import Study
     from ..design import FittedDesign
     from ..estimators import EffectEstimator
+    from ..estimators.matching.matcher import PropensityMatcher
     from ..results import EffectTable
+    from .refutation import Refutation
+
+T = TypeVar("T")
+
+_NO_PAIRS = (
+    "Rosenbaum bounds need 1:1 matched pairs: set methods.psm to "
+    "ratio: 1, replace: false (k:1 and matching with replacement are not covered)"
+)
 
 
 class Attempts:
@@ -29,7 +47,9 @@ class Attempts:
     def __init__(self) -> None:
         self.not_run: list[dict[str, str]] = []
 
-    def run(self, check: str, outcome: str, method: str, function, *args):
+    def run(
+        self, check: str, outcome: str, method: str, function: Callable[..., T], *args: Any
+    ) -> T | None:
         try:
             return function(*args)
         except Exception as exc:  # noqa: BLE001 - the boundary of an optional check
@@ -37,6 +57,19 @@ class Attempts:
                 {"check": check, "outcome": outcome, "method": method, "reason": failure_reason(exc)}
             )
             return None
+
+
+@dataclass(frozen=True)
+class _Checks:
+    """What every check reads (the study, the design, the outcomes and their columns) and where a
+    check that cannot run is recorded (``attempts``)."""
+
+    study: Study
+    design: FittedDesign
+    outcomes: list[str]
+    column: dict[str, np.ndarray]
+    attempts: Attempts
+    quiet: bool
 
 
 def run_sensitivity(
@@ -50,84 +83,102 @@ def run_sensitivity(
     """Run the sensitivity checks the study asks for on ``outcomes`` with ``design``; a check that
     fails is recorded in ``not_run`` (see :class:`Attempts`)."""
     spec = study.sensitivity
-    frame, t = design.frame, design.t
-    psm = fitted["psm"].matcher_ if "psm" in fitted else None
-    x = design.covariates
-    column = {name: frame[name].to_numpy(dtype=float) for name in outcomes}
-    attempts = Attempts()
-    evalues = []
-    if spec.evalue:
-        for e in effects:
-            if e.method != "naive":
-                args = (e.estimate, e.conf_int(), column[e.outcome], t, e.outcome, e.method, e.estimand)
-                evalues.append(attempts.run("evalue", e.outcome, e.method, evalue, *args))
-    rosenbaum = []
-    if spec.rosenbaum is not None:
-        r = spec.rosenbaum
-        pairs = psm is not None and psm.ratio == 1 and not psm.replace
-        for name in outcomes:
-            if pairs:
-                differences = psm.differences(column[name])[0]
-                args = (differences, name, r.gamma_max, r.step, r.alpha)
-                rosenbaum.append(attempts.run("rosenbaum", name, "psm", rosenbaum_bounds, *args))
-            else:
-                rosenbaum.append(
-                    RosenbaumBounds(
-                        name,
-                        False,
-                        "Rosenbaum bounds need 1:1 matched pairs: set methods.psm to "
-                        "ratio: 1, replace: false (k:1 and matching with replacement are not covered)",
-                    )
-                )
-    ovb = []
-    if spec.omitted_variable is not None:
-        o = spec.omitted_variable
-        for name in outcomes:
-            args = (column[name], t.astype(float), x.matrix, x.names, name, o.benchmarks, tuple(o.kd))
-            ovb.append(
-                attempts.run(
-                    "omitted_variable", name, "ols", omitted_variable_bounds, *args, None, o.q, o.alpha
-                )
-            )
-    refutations = []
-    if spec.refutations is not None:
-        from .refutation import refute
-
-        r = spec.refutations
-        for method in r.methods:
-            options = build_estimator(study, method).get_params()
-            for name in [o for o in r.outcomes or list(study.outcomes)[:1] if o in outcomes]:
-                effect = effects.get(name, method)
-                strengths = (r.treatment_strength, r.outcome_strength)
-                args = (x.matrix, t, column[name], name, method, options, effect.estimate,
-                        effect.std_error, r.simulations, r.n_jobs, study.seed, strengths,
-                        r.subset_fraction, not quiet)  # fmt: skip
-                refutations += attempts.run("refutations", name, method, refute, *args) or []
-    subgroups = cate = None
-    if spec.heterogeneity is not None:
-        from .heterogeneity import cate_by_level, subgroup_effects
-
-        h = spec.heterogeneity
-        aipw = build_estimator(study, "aipw").get_params()
-        y_all = frame[outcomes].to_numpy(dtype=float)
-        args = (frame, x.matrix, t, y_all, outcomes, h.by, aipw, study.report.min_cell_size)
-        subgroups = attempts.run("subgroups", ", ".join(outcomes), "aipw", subgroup_effects, *args)
-        if h.cate:
-            tables = [
-                attempts.run(
-                    "cate", name, "econml", cate_by_level, frame, x.matrix, t, column[name], name,
-                    h.by, aipw["folds"], study.seed, study.report.min_cell_size,
-                )
-                for name in outcomes
-            ]  # fmt: skip
-            found = [table for table in tables if table is not None]
-            cate = pd.concat(found, ignore_index=True) if found else None
-    return SensitivityResults(
-        [e for e in evalues if e is not None],
-        [r for r in rosenbaum if r is not None],
-        [o for o in ovb if o is not None],
-        refutations,
-        subgroups,
-        cate,
-        attempts.not_run,
+    if spec is None:
+        raise ValueError("the study has no sensitivity section: there are no checks to run")
+    psm: PropensityMatcher | None = fitted["psm"].matcher_ if "psm" in fitted else None
+    column = {name: design.frame[name].to_numpy(dtype=float) for name in outcomes}
+    checks = _Checks(study, design, outcomes, column, Attempts(), quiet)
+    # in this order, the order of the not_run records
+    evalues = _evalues(checks, effects) if spec.evalue else []
+    rosenbaum = [] if spec.rosenbaum is None else _rosenbaum(checks, spec.rosenbaum, psm)
+    ovb = [] if spec.omitted_variable is None else _omitted_variable(checks, spec.omitted_variable)
+    refutations = [] if spec.refutations is None else _refutations(checks, spec.refutations, effects)
+    subgroups, cate = (
+        (None, None) if spec.heterogeneity is None else _heterogeneity(checks, spec.heterogeneity)
     )
+    return SensitivityResults(
+        evalues, rosenbaum, ovb, refutations, subgroups, cate, checks.attempts.not_run
+    )
+
+
+def _evalues(checks: _Checks, effects: EffectTable) -> list[EValue]:
+    """E-values of every estimate but the naive difference."""
+    t, found = checks.design.t, []
+    for e in effects:
+        if e.method != "naive":
+            y = checks.column[e.outcome]
+            args = (e.estimate, e.conf_int(), y, t, e.outcome, e.method, e.estimand)
+            found.append(checks.attempts.run("evalue", e.outcome, e.method, evalue, *args))
+    return [e for e in found if e is not None]
+
+
+def _rosenbaum(
+    checks: _Checks, spec: RosenbaumSpec, psm: PropensityMatcher | None
+) -> list[RosenbaumBounds]:
+    """Rosenbaum bounds on the matched-pair differences of every outcome (1:1 matching without
+    replacement only; otherwise a record saying why they are not available)."""
+    if psm is None or psm.ratio != 1 or psm.replace:
+        return [RosenbaumBounds(name, False, _NO_PAIRS) for name in checks.outcomes]
+    found = []
+    for name in checks.outcomes:
+        differences = psm.differences(checks.column[name])[0]
+        args = (differences, name, spec.gamma_max, spec.step, spec.alpha)
+        found.append(checks.attempts.run("rosenbaum", name, "psm", rosenbaum_bounds, *args))
+    return [r for r in found if r is not None]
+
+
+def _omitted_variable(checks: _Checks, spec: OmittedVariableSpec) -> list[OmittedVariableBounds]:
+    """Omitted-variable bounds of the OLS estimate of every outcome."""
+    t, x = checks.design.t, checks.design.covariates
+    found = []
+    for name in checks.outcomes:
+        # ky None: a confounder as strong with the outcome as kd times the benchmark
+        args = (checks.column[name], t.astype(float), x.matrix, x.names, name, spec.benchmarks,
+                tuple(spec.kd), None, spec.q, spec.alpha)  # fmt: skip
+        bounds = checks.attempts.run("omitted_variable", name, "ols", omitted_variable_bounds, *args)
+        found.append(bounds)
+    return [o for o in found if o is not None]
+
+
+def _refutations(checks: _Checks, spec: RefutationSpec, effects: EffectTable) -> list[Refutation]:
+    """The DoWhy refuters on each listed method and outcome (default: the study's first outcome)."""
+    from .refutation import refute
+
+    study, x, t = checks.study, checks.design.covariates, checks.design.t
+    strengths = (spec.treatment_strength, spec.outcome_strength)
+    found: list[Refutation] = []
+    for method in spec.methods:
+        options = build_estimator(study, method).get_params()
+        for name in [o for o in spec.outcomes or list(study.outcomes)[:1] if o in checks.outcomes]:
+            effect = effects.get(name, method)
+            args = (x.matrix, t, checks.column[name], name, method, options, effect.estimate,
+                    effect.std_error, spec.simulations, spec.n_jobs, study.seed, strengths,
+                    spec.subset_fraction, not checks.quiet)  # fmt: skip
+            found += checks.attempts.run("refutations", name, method, refute, *args) or []
+    return found
+
+
+def _heterogeneity(
+    checks: _Checks, spec: HeterogeneitySpec
+) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """AIPW effects within subgroups of all the outcomes at once, and the EconML CATE summaries of
+    each outcome when ``spec.cate``."""
+    from .heterogeneity import cate_by_level, subgroup_effects
+
+    study, outcomes, frame = checks.study, checks.outcomes, checks.design.frame
+    x, t, cells = checks.design.covariates, checks.design.t, study.report.min_cell_size
+    aipw = build_estimator(study, "aipw").get_params()
+    y_all = frame[outcomes].to_numpy(dtype=float)
+    args = (frame, x.matrix, t, y_all, outcomes, spec.by, aipw, cells)
+    subgroups = checks.attempts.run("subgroups", ", ".join(outcomes), "aipw", subgroup_effects, *args)
+    if not spec.cate:
+        return subgroups, None
+    tables = [
+        checks.attempts.run(
+            "cate", name, "econml", cate_by_level, frame, x.matrix, t, checks.column[name], name,
+            spec.by, aipw["folds"], study.seed, cells,
+        )
+        for name in outcomes
+    ]  # fmt: skip
+    found = [table for table in tables if table is not None]
+    return subgroups, pd.concat(found, ignore_index=True) if found else None
