@@ -44,6 +44,15 @@ def test_every_default_estimator_covers_or_warns(table):
 
 
 @pytest.mark.slow
+def test_where_the_run_does_not_warn_every_default_estimator_covers(table):
+    """Coverage among the replications whose run does not warn of poor overlap (at least 30 of
+    them): at least 90% for every default estimator, IPW included."""
+    for key, row in table.iterrows():
+        if (1 - row["overlap_warning"]) * row["reps"] >= 30:
+            assert row["coverage_no_warning"] >= 0.90, (key, row.to_dict())
+
+
+@pytest.mark.slow
 def test_poor_overlap_is_warned_and_good_overlap_mostly_not(table):
     assert table.loc[("poor_overlap", "ATT"), "overlap_warning"].min() == 1.0
     assert table.loc[("nonlinear_outcome", "ATT"), "overlap_warning"].max() < 0.2
