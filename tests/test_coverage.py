@@ -44,10 +44,13 @@ def test_every_default_estimator_covers_or_warns(table):
 
 
 @pytest.mark.slow
-def test_where_the_run_does_not_warn_every_default_estimator_covers(table):
-    """Coverage among the replications whose run does not warn of poor overlap (at least 30 of
-    them): at least 90% for every default estimator, IPW included."""
-    for key, row in table.iterrows():
+def test_ipw_covers_where_the_run_does_not_warn_and_warns_where_it_may_not(table):
+    """IPW's interval is too narrow under poor overlap (README's coverage study), so its estimate
+    warns in every run that warns of poor overlap; in the runs without that warning (at least 30
+    of them) it covers at least 90%."""
+    ipw = table.xs("ipw", level="method")
+    assert (ipw["estimate_warning"] >= ipw["overlap_warning"]).all()
+    for key, row in ipw.iterrows():
         if (1 - row["overlap_warning"]) * row["reps"] >= 30:
             assert row["coverage_no_warning"] >= 0.90, (key, row.to_dict())
 
