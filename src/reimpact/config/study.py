@@ -34,7 +34,65 @@ from .sensitivity import SensitivitySpec
 
 
 class Study(Section):
-    """A validated study file. Build it with :func:`load_study` or :meth:`Study.from_dict`."""
+    """A validated study file: what to estimate, on which data, with which methods.
+
+    Build it with :func:`load_study` or :meth:`Study.from_dict`. Every section is a strict, frozen
+    model: an unknown key (with a "did you mean" for a near miss), a wrong type or an invalid
+    choice is refused with a one-line :class:`~reimpact.exceptions.StudyError` that names the
+    field, as is a column given two roles the study file alone shows to clash (an outcome that is
+    also a covariate, say). Checks that need the data happen in :func:`~reimpact.prepare_sample`.
+    ``Study.model_validate`` validates too, but raises pydantic's ``ValidationError`` instead.
+
+    Attributes
+    ----------
+    name : str
+        The study's name: at most 100 letters, digits, ``-``, ``_`` or ``.`` (it names output
+        files).
+    title : str or None
+        The title of the report (default: ``name``).
+    data : DataSpec
+        Where the data come from: ``builtin: simulated-returnees`` (with ``n`` and ``seed``) or a
+        ``path`` to a csv, parquet, xlsx or dta file (with ``sheet`` for xlsx).
+    population : dict of str to RangeFilter or list
+        Row filters applied first: per column, the allowed values or a ``{min:, max:}`` range.
+    treatment : TreatmentSpec
+        The binary treatment: a ``column`` (or ``any_of`` several) with its ``treated`` values
+        (default ``[1]``), optionally the ``control`` values, and the ``name`` used in outputs.
+    outcomes : list of str
+        The outcome columns (at least one); none may also be the treatment or a covariate.
+    covariates : list of str
+        The covariates adjusted for (at least one); text columns are categorical.
+    categorical : list of str
+        Numeric covariates to treat as categories.
+    exact : list of str
+        Columns to match on exactly (matching happens within their strata).
+    cluster : str or None
+        A column of cluster ids for cluster-robust standard errors.
+    estimand : {"ATT", "ATE", "ATC"}
+        The effect to estimate (default ``"ATT"``).
+    missing : {"drop", "impute"}
+        Rows missing the treatment or a covariate are dropped (default), or covariates are
+        imputed (numeric ones with the mean plus a ``<column>_missing`` indicator, categorical
+        ones with a ``(missing)`` level). Outcomes are never imputed.
+    invalid_values : {"error", "drop"}
+        Infinite or absurdly large values (above 1e12 in absolute value) in an outcome or a
+        numeric covariate are refused (default) or their rows dropped.
+    propensity : PropensitySpec
+        The score model or a column holding a given score, and ``clip``, ``trim`` and the
+        ``separation`` rule.
+    methods : MethodsSection
+        The estimators to run, one key per method of the registry with its options (default
+        ``{psm: {}}``); the naive difference always runs.
+    scoring : ScoringSpec or None
+        Score raw survey answers with a scheme before the analysis.
+    sensitivity : SensitivitySpec or None
+        The sensitivity checks (E-values, Rosenbaum bounds, omitted-variable bounds, refutations,
+        subgroups).
+    report : ReportSpec
+        Disclosure control of the outputs: ``min_cell_size`` (default 10) and ``rounding``.
+    seed : int
+        Seed of every random choice, from 0 to 2**32 - 1 (default 0).
+    """
 
     name: str
     title: str | None = None
@@ -167,7 +225,26 @@ class Study(Section):
 
     @classmethod
     def from_dict(cls, raw: Any, source: str | Path | None = None) -> Study:
-        """Validate a parsed study file; errors become one-line :class:`StudyError`."""
+        """Validate a parsed study file; errors become one-line :class:`StudyError`.
+
+        Parameters
+        ----------
+        raw : Any
+            The parsed file: a mapping of the study's keys to values (as ``yaml.safe_load``
+            returns it).
+        source : str or Path or None
+            The file it was read from: it prefixes the errors' field and becomes the study's
+            ``source``.
+
+        Returns
+        -------
+        Study
+
+        Raises
+        ------
+        StudyError
+            When ``raw`` is not a mapping or the study is invalid; the message names the field.
+        """
         label = str(source) if source is not None else "study"
         if not isinstance(raw, dict):
             raise StudyError(label, "the study file must be a YAML mapping (key: value lines)")
@@ -194,12 +271,44 @@ MAX_DEPTH = 20
 
 
 def load_study(path: str | Path) -> Study:
-    """Read and validate a study file (YAML), or the ``study`` section of a ``results.json``
-    (which holds the study with every default filled in, so that a run can be repeated).
+    """Read and validate a study file.
+
+    ``path`` is a study file (YAML), or a ``results.json`` whose ``study`` section is read (it
+    holds the study with every default filled in, so that a run can be repeated); a
+    ``study.resolved.yaml`` written next to it is a study file too.
 
     Limits are checked before anything else, so that a hostile file fails fast with one line:
     at most 1 MB, UTF-8 text, nesting at most 20 levels deep and at most 100,000 values once
     YAML aliases are expanded (an "alias bomb" of a few hundred bytes can stand for millions).
+
+    Parameters
+    ----------
+    path : str or Path
+        The study file, or a ``results.json`` written by a run.
+
+    Returns
+    -------
+    Study
+        The validated study; its ``source`` is ``path``, from whose folder a relative
+        ``data.path`` is also looked up.
+
+    Raises
+    ------
+    StudyError
+        When the file is missing, too large, not UTF-8, not valid YAML, nested too deeply or
+        holding too many values, or when the study in it is invalid (an unknown key, a wrong type,
+        an invalid choice, columns in conflicting roles); the message names the field.
+
+    Examples
+    --------
+    >>> from reimpact import load_study
+    >>> study = load_study("studies/orion_mentoring.yaml")
+    >>> study.estimand, study.methods.names
+    ('ATT', ['psm', 'ipw', 'aipw'])
+    >>> load_study("studies/missing.yaml")
+    Traceback (most recent call last):
+    ...
+    reimpact.exceptions.StudyError: studies/missing.yaml: study file not found; check the path
     """
     path = Path(path)
     if not path.is_file():
