@@ -26,12 +26,34 @@ _UNREADABLE = (
 
 
 def read_table(path: str | Path, sheet: str | int | None = None) -> pd.DataFrame:
-    """Read a csv, parquet, xlsx or Stata .dta file (value labels become categories' text).
+    """Read a csv, parquet, xlsx or Stata .dta file into a frame.
 
-    A csv must be UTF-8 (with or without a byte-order mark): any other encoding is refused rather
-    than guessed, because a wrong guess silently garbles text values (country names, answers) and
-    with them the filters and the categories. A damaged, truncated or empty file, or a header that
-    repeats a column name (which pandas would silently rename to ``name.1``), is a :class:`DataError`.
+    The reader is chosen by the file's suffix (in any case). Stata value labels become the
+    categories' text, stored as plain text columns. A csv must be UTF-8 (with or without a
+    byte-order mark): any other encoding is refused rather than guessed, because a wrong guess
+    silently garbles text values (country names, answers) and with them the filters and the
+    categories. A damaged, truncated or empty file, or a header that repeats a column name (which
+    pandas would silently rename to ``name.1``), is a :class:`DataError`.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file: ``.csv``, ``.parquet``, ``.xlsx`` or ``.dta``.
+    sheet : str or int or None
+        The sheet of an xlsx file, by name or 0-based position; None reads the first. Other file
+        types ignore it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table; it holds at least one row.
+
+    Raises
+    ------
+    DataError
+        When the suffix is not one of those four, the file cannot be opened, is empty, damaged or
+        truncated, a csv is not UTF-8, the header repeats a column name, the sheet does not
+        exist, Stata value labels cannot become text, or the table holds no rows.
     """
     path = Path(path)
     suffix = path.suffix.lower()

@@ -30,7 +30,29 @@ WRITERS: dict[str, Callable[[pd.DataFrame, Path], None]] = {
 
 
 def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
-    """Write a frame as csv, parquet, xlsx or Stata .dta (by the file's suffix)."""
+    """Write a frame as csv, parquet, xlsx or Stata .dta (by the file's suffix).
+
+    The index is not written, and missing parent folders are created. For Stata, non-numeric
+    columns are written as text, with missing values as empty strings.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The table to write.
+    path : str or Path
+        The file to write, replaced if it exists; its suffix (``.csv``, ``.parquet``, ``.xlsx``
+        or ``.dta``, in any case) chooses the format.
+
+    Returns
+    -------
+    Path
+        The path written.
+
+    Raises
+    ------
+    DataError
+        When the suffix is not one of those four.
+    """
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in WRITERS:

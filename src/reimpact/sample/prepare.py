@@ -50,7 +50,41 @@ class AnalysisSample:
 
 
 def prepare_sample(study: Study, data_path: str | Path | None = None) -> AnalysisSample:
-    """Read, score, check, filter and apply the treatment rule and the missing-data policy."""
+    """Read, score, check, filter and apply the treatment rule and the missing-data policy.
+
+    The steps run in this order: read the data (the study's source, or ``data_path``); score raw
+    survey answers when the study has a ``scoring`` section; check that every column the study
+    names exists and plays one role; apply the ``population`` filters, then the treatment rule
+    (with ``treatment.control``, rows that are neither treated nor control are excluded); apply
+    ``invalid_values`` and the ``missing`` policy. What each step kept is counted in the
+    sample's ``flow``.
+
+    Parameters
+    ----------
+    study : Study
+        The validated study.
+    data_path : str or Path or None
+        A data file (csv, parquet, xlsx or dta) read instead of the study's ``data`` section,
+        e.g. the same study on another export; its first sheet for an xlsx. None reads the
+        study's own source.
+
+    Returns
+    -------
+    AnalysisSample
+        The rows kept (``frame``, with the original index), the 0/1 ``treatment`` of each, the
+        sample ``flow``, the data ``source`` (description and SHA-256 of the file), and the
+        covariate columns and categorical ones after the missing-data policy.
+
+    Raises
+    ------
+    DataError
+        When the file cannot be found or read, a column the study names is missing or plays two
+        roles, a filter value does not occur, the treatment is not binary, an outcome is not
+        numeric or holds invalid values (``invalid_values: error``), or fewer than 2 treated or 2
+        control units remain.
+    SchemeError
+        When the study scores raw answers and the scheme does not fit the data.
+    """
     raw, source = read_data(study, data_path)
     return prepare_frame(study, raw, source)
 
