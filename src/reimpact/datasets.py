@@ -113,9 +113,34 @@ def _logistic(x: np.ndarray) -> np.ndarray:
 
 
 def simulate_returnees(n: int = 20000, seed: int = 0) -> SimulatedCohort:
-    """Simulate ``n`` assisted returnees with covariates, assistance records, raw survey answers,
+    """Simulate a cohort of assisted returnees whose true effects are known.
+
+    Simulate ``n`` assisted returnees with covariates, assistance records, raw survey answers,
     scores, satisfaction and re-migration intention, and the exact effects of ``mentored``,
-    ``any_referral`` and ``economic_support`` on every outcome. Same seed, same cohort."""
+    ``any_referral`` and ``economic_support`` on every outcome. Same seed, same cohort. Selection
+    into each treatment is confounded as described in :mod:`reimpact.datasets`, and a few
+    covariate values (``education``, ``months_abroad``) are missing, as in real exports.
+
+    Parameters
+    ----------
+    n : int
+        Number of returnees (at least 50).
+    seed : int
+        Seed of the random generator.
+
+    Returns
+    -------
+    SimulatedCohort
+        ``data`` (one row per returnee, as an export would hold it), ``truth`` (the exact ATT,
+        ATE and ATC of every treatment on every outcome; columns ``treatment, outcome, estimand,
+        effect``), ``individual_effects`` (Y_i(1) - Y_i(0), columns ``(treatment, outcome)``) and
+        the ``seed``; ``truth_for(index)`` gives the truth of a sub-population.
+
+    Raises
+    ------
+    ValueError
+        When ``n`` is below 50.
+    """
     if n < 50:
         raise ValueError("n must be at least 50")
     rng = np.random.default_rng(seed)

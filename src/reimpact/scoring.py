@@ -145,7 +145,28 @@ def _check_sum(weights: Any, what: str) -> None:
 
 
 def load_scheme(scheme: str | Path = "illustrative") -> Scheme:
-    """Load a scheme file, or the shipped illustrative equal-weight scheme (``"illustrative"``)."""
+    """Load a scheme file, or the shipped illustrative equal-weight scheme (``"illustrative"``).
+
+    A scheme lists the indicators (one survey column each) with their dimension, answer coding
+    and weight within the dimension, and the dimension weights of the composite score. The
+    programme's official weights are not shipped: put them in a scheme file of your own.
+
+    Parameters
+    ----------
+    scheme : str or Path
+        ``"illustrative"`` for the shipped scheme, or the path of a YAML scheme file.
+
+    Returns
+    -------
+    Scheme
+        The validated scheme.
+
+    Raises
+    ------
+    SchemeError
+        When the file does not exist, is not valid YAML or does not describe a valid scheme
+        (e.g. weights that do not sum to 1, a coded value outside [0, 1]).
+    """
     if str(scheme) == "illustrative":
         text = resources.files("reimpact").joinpath("schemes/illustrative.yaml").read_text("utf-8")
         label = "illustrative scheme"
@@ -235,11 +256,35 @@ def score(
     scheme: Scheme | str | Path = "illustrative",
     min_answered: float | None = None,
 ) -> pd.DataFrame:
-    """Return a copy of ``df`` with ``economic_score``, ``social_score``, ``psychosocial_score``
-    and ``composite_score`` (all in [0, 1]) added or replaced.
+    """Score raw survey answers: the three dimension scores and the composite.
 
-    ``min_answered`` (default: the scheme's) is the share of a dimension's weight that must be
-    answered for its score to be computed.
+    Return a copy of ``df`` with ``economic_score``, ``social_score``, ``psychosocial_score``
+    and ``composite_score`` (all in [0, 1]) added or replaced. Each dimension's score is the
+    weighted mean of its answered items (the formula is in :mod:`reimpact.scoring`); it is missing
+    where too little of the dimension was answered, and the composite is missing where any
+    dimension score is.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The raw answers, one column per indicator of the scheme (other columns are kept as they
+        are).
+    scheme : Scheme or str or Path
+        A loaded scheme, ``"illustrative"`` for the shipped one, or the path of a scheme file.
+    min_answered : float or None
+        The share of a dimension's weight that must be answered for its score to be computed;
+        None takes the scheme's.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of ``df`` with the four score columns.
+
+    Raises
+    ------
+    SchemeError
+        When the scheme cannot be loaded, an indicator's column is not in ``df``, or an answer is
+        neither in its indicator's coding nor a missing code.
     """
     if not isinstance(scheme, Scheme):
         scheme = load_scheme(scheme)
@@ -259,6 +304,31 @@ def derive_weights(df: pd.DataFrame, scheme: Scheme, method: Literal["pca"] = "p
     with equal unique variances, x_j = lambda_j f + e_j, the first eigenvector of the covariance is
     proportional to lambda, so the weights recover lambda / sum(lambda). A negative loading (an item
     coded in the opposite direction) gets weight 0 with a warning. Dimension weights are kept.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Raw answers, one column per indicator of ``scheme``.
+    scheme : Scheme
+        The scheme whose codings, dimensions and dimension weights are used.
+    method : {"pca"}
+        How the weights are derived (only ``"pca"``).
+
+    Returns
+    -------
+    Scheme
+        A copy of ``scheme`` with the new indicator weights, named ``"<name>-pca-weights"``.
+
+    Raises
+    ------
+    SchemeError
+        When ``method`` is unknown, an indicator's column is missing or an answer has no coding,
+        or fewer than max(10, 2 x items) returnees answered every item of a dimension.
+
+    Warns
+    -----
+    ReimpactWarning
+        When indicators load negatively on the first principal component (they get weight 0).
     """
     if method != "pca":
         raise SchemeError("method", f"unknown method '{method}'; valid: pca")
