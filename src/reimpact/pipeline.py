@@ -152,13 +152,67 @@ def run_study(
     out_dir: str | Path | None = None,
     quiet: bool = True,
 ) -> StudyResults:
-    """Run every method of the study on every outcome; with ``out_dir``, write ``results.json``,
-    the figures and ``report.html`` there. ``quiet=False`` shows progress bars for long steps.
+    """Run every method of the study on every outcome.
+
+    With ``out_dir``, write ``results.json``, the figures and ``report.html`` there. ``quiet=False``
+    shows progress bars for long steps. The steps are: prepare the sample
+    (:func:`~reimpact.prepare_sample`), apply the separation rule, fit the design (covariates,
+    score, trimming), fit the naive difference and every method the study switches on (registry
+    order), then balance, the design summary, the sensitivity checks the study asks for and the
+    warnings.
 
     Rows without an outcome are left out of that outcome's analyses only: the design (score,
     trimming, matching, weights) is fitted once on the analysis sample, and once more on the rows
     of every other pattern of observed outcomes, each such effect noting how many were left out.
-    Balance, the design summary and the figures describe the design on the analysis sample."""
+    Balance, the design summary and the figures describe the design on the analysis sample.
+
+    Parameters
+    ----------
+    study : Study
+        The validated study (see :func:`~reimpact.load_study`).
+    data_path : str or Path or None
+        A data file read instead of the study's ``data`` section; None reads the study's own.
+    out_dir : str or Path or None
+        A folder for the outputs, written by :func:`~reimpact.write_outputs` (which first removes
+        what an earlier run wrote there); None writes nothing.
+    quiet : bool
+        False shows progress bars for the long steps (bootstrap, cross-fitting, refutations).
+
+    Returns
+    -------
+    StudyResults
+        The sample, the design, the weights, balance, the effects (methods in registry order,
+        then outcomes in the study's order), the sensitivity checks, the warnings and, for
+        simulated data, the true effects.
+
+    Raises
+    ------
+    DataError
+        When the data cannot be read or do not fit the study (see
+        :func:`~reimpact.prepare_sample`).
+    SchemeError
+        When the study scores raw answers and the scheme does not fit the data.
+    DesignError
+        When the design or a method cannot be estimated (no overlap, separation, trimming or a
+        caliper leaving too few units, an outcome observed for fewer than 2 units of a group).
+    DisclosureError
+        With ``out_dir``, when the audit of the outputs finds a leak (nothing but the figures is
+        written, and they are removed again).
+
+    Examples
+    --------
+    >>> from reimpact import load_study, run_study
+    >>> study = load_study("studies/orion_mentoring.yaml")
+    >>> results = run_study(study, out_dir="results/orion-mentoring")
+    >>> effect = results.effects.get("composite_score", "aipw")
+    >>> low, high = effect.conf_int()
+    >>> print(results.summary())  # doctest: +SKIP
+    >>> results.effects.to_frame()  # doctest: +SKIP
+
+    The same study on another export of the data:
+
+    >>> results = run_study(study, data_path="exports/rss_2021.csv")  # doctest: +SKIP
+    """
     sample = prepare_sample(study, data_path)
     compared = comparison(study, sample)
     main = fit_design(study, compared, compared.frame, compared.t)

@@ -18,12 +18,36 @@ if TYPE_CHECKING:
 
 
 def write_outputs(results: StudyResults, out_dir: str | Path) -> Path:
-    """Write ``results.json``, ``study.resolved.yaml``, ``figures/`` and ``report.html`` to
+    """Write a run's outputs to a folder.
+
+    Write ``results.json``, ``study.resolved.yaml``, ``figures/`` and ``report.html`` to
     ``out_dir``, first removing what an earlier run wrote there; return the path of
     ``results.json``. A figure that cannot be drawn is recorded under ``not_run`` and in the
     warnings; the rest is written. What is published passes the disclosure gate and then its
     audit: a leak found by the audit stops the run before anything but the figures is written
-    (and they are removed again)."""
+    (and they are removed again). Other files in ``out_dir`` are left alone.
+
+    Parameters
+    ----------
+    results : StudyResults
+        What :func:`~reimpact.run_study` returned.
+    out_dir : str or Path
+        The output folder, created if needed.
+
+    Returns
+    -------
+    Path
+        The path of the ``results.json`` written.
+
+    Raises
+    ------
+    DisclosureError
+        When the audit finds, in what would be published, a count of fewer than
+        ``report.min_cell_size`` units, a suppressed count that subtraction recovers, or a
+        figure with an element drawn from fewer units.
+    ReimpactError
+        When ``out_dir`` is an existing file, not a folder.
+    """
     import yaml
 
     from . import draw_figures, prepare_output, write_report

@@ -56,11 +56,56 @@ class DesignSummary:
 
 @dataclass(frozen=True)
 class StudyResults:
-    """Everything a run produced: the sample flow, the design, the weights, balance, the effects
-    and (for simulated data) the true effects of the analysed sample.
+    """Everything a run produced, as :func:`~reimpact.run_study` returns it.
 
-    ``frame``, ``treated`` and ``scores`` are the analysed rows after trimming; ``weights`` holds
-    the matching (``matched``) and IPW (``weighted``) weights of those rows.
+    The sample flow, the design, the weights, balance, the effects and (for simulated data) the
+    true effects of the analysed sample. ``frame``, ``treated`` and ``propensity`` are the
+    analysed rows after trimming; ``weights`` holds the matching (``matched``) and IPW
+    (``weighted``) weights of those rows. Every parameter below is kept as a (read-only) attribute
+    of the same name. :meth:`to_dict` is the content of ``results.json`` (through the disclosure
+    gate) and :meth:`summary` a printed overview.
+
+    Parameters
+    ----------
+    study : Study
+        The study that was run.
+    sample : AnalysisSample
+        The analysis sample before trimming: its rows, treatment, sample flow and data source.
+    frame : pandas.DataFrame
+        The analysed rows (after the separation rule and trimming).
+    treated : numpy.ndarray
+        The 0/1 treatment of those rows.
+    propensity : PropensityScores
+        The propensity scores of those rows, with the model's kind and the bound ``clip``.
+    design : DesignSummary
+        What the design did: score model, bounding, trimming, matching counts, separated levels.
+    weights : dict of str to numpy.ndarray
+        The weights of those rows by estimator (``matched``, ``weighted``), for the methods run.
+    balance : BalanceTable
+        Covariate balance before and after each set of weights.
+    effects : EffectTable
+        Every estimated effect: methods in registry order, then outcomes in the study's order.
+    truth : pandas.DataFrame or None
+        For simulated data, the true effects for the study's treatment and estimand over the rows
+        each outcome was analysed on (columns ``treatment, outcome, estimand, effect``); None
+        otherwise.
+    warnings : tuple of str
+        What should make the reader doubt the results; the report repeats them.
+    sensitivity : SensitivityResults or None
+        The sensitivity checks, when the study has a ``sensitivity`` section.
+    not_drawn : tuple of dict
+        The figures that could not be drawn, with the reason (filled in by
+        :func:`~reimpact.write_outputs`).
+    figure_units : tuple of (str, int)
+        Per figure, the fewest units behind any element it draws (known once the figures are
+        drawn).
+    created : str
+        When the results were created: UTC, ISO 8601 to the second (default: now).
+
+    Attributes
+    ----------
+    min_cell_size : int
+        The study's ``report.min_cell_size``.
     """
 
     study: Study
