@@ -25,10 +25,47 @@ def _z(level: float) -> float:
 class Effect:
     """An estimated average effect with its standard error.
 
-    ``n_treated``/``n_control`` count the units that carry weight in the estimate (for matching,
-    the matched units); ``se_type`` names the variance estimator; ``notes`` say what the reader
-    must know (units dropped by a caliper, bounded propensities, a changed estimand);
-    ``warnings`` what should make the reader doubt the number (the report repeats them).
+    One outcome, one method. ``n_treated``/``n_control`` count the units that carry weight in the
+    estimate (for matching, the matched units); ``se_type`` names the variance estimator; ``notes``
+    say what the reader must know (units dropped by a caliper, bounded propensities, a changed
+    estimand); ``warnings`` what should make the reader doubt the number (the report repeats
+    them). Intervals and p-values are normal-approximation (Wald) ones:
+    estimate +/- z_(1-alpha/2) * std_error. The effect is frozen; every parameter is kept as an
+    attribute of the same name, and :meth:`to_dict` gives its entry of ``results.json``.
+
+    Parameters
+    ----------
+    outcome : str
+        The outcome column.
+    method : str
+        The method's name in the registry (``"naive"``, ``"psm"``, ``"ipw"``, ``"aipw"``...).
+    estimand : str
+        The effect estimated: ``"ATT"``, ``"ATE"``, ``"ATC"``, or ``"ATO"`` for overlap weights.
+    estimate : float
+        The estimated average effect.
+    std_error : float
+        Its standard error.
+    n_treated : int
+        Treated units that carry weight in the estimate.
+    n_control : int
+        Control units that carry weight in the estimate.
+    se_type : str
+        The variance estimator, e.g. ``"Welch"`` or ``"cluster-robust by site"``.
+    notes : tuple of str
+        What the reader must know about the estimate.
+    level : float
+        Confidence level of :meth:`conf_int`, ``ci_lower`` and ``ci_upper`` (default 0.95).
+    warnings : tuple of str
+        What should make the reader doubt the estimate.
+
+    Attributes
+    ----------
+    ci_lower : float
+        Lower bound of the ``level`` confidence interval.
+    ci_upper : float
+        Upper bound of the ``level`` confidence interval.
+    z_stat : float
+        ``estimate / std_error`` (NaN when the standard error is 0).
     """
 
     outcome: str
@@ -44,6 +81,18 @@ class Effect:
     warnings: tuple[str, ...] = field(default_factory=tuple)
 
     def conf_int(self, level: float | None = None) -> tuple[float, float]:
+        """The Wald confidence interval: estimate +/- z_(1-alpha/2) * std_error.
+
+        Parameters
+        ----------
+        level : float or None
+            Confidence level, 1 - alpha; None takes the effect's ``level``.
+
+        Returns
+        -------
+        tuple of float
+            The lower and upper bounds.
+        """
         z = _z(self.level if level is None else level)
         return self.estimate - z * self.std_error, self.estimate + z * self.std_error
 
@@ -66,6 +115,17 @@ class Effect:
         return 2.0 * (1.0 - NormalDist().cdf(abs(z))) if math.isfinite(z) else math.nan
 
     def covers(self, value: float) -> bool:
+        """Whether the ``level`` confidence interval holds ``value`` (bounds included).
+
+        Parameters
+        ----------
+        value : float
+            A value of the effect, e.g. the true one of simulated data.
+
+        Returns
+        -------
+        bool
+        """
         low, high = self.conf_int()
         return low <= value <= high
 
@@ -85,6 +145,8 @@ class Effect:
         return pd.DataFrame([row])
 
     def summary(self) -> str:
+        """A few lines of text: estimate, standard error, interval, p-value, units, notes and
+        warnings (what ``str(effect)`` prints)."""
         low, high = self.conf_int()
         lines = [
             f"{self.method} estimate of the {self.estimand} on {self.outcome}",
@@ -111,16 +173,28 @@ def _json_number(value):
 
 @dataclass(frozen=True)
 class EffectTable:
-    """Several effects (outcomes x methods), as a tidy frame and a printed table."""
+    """Several effects (outcomes x methods), as a tidy frame and a printed table.
+
+    It iterates over its effects and has their number as ``len``; :meth:`get` picks one by
+    outcome and method.
+
+    Parameters
+    ----------
+    effects : tuple of Effect
+        The effects, in the order the table shows them.
+    """
 
     effects: tuple[Effect, ...]
 
     def to_frame(self) -> pd.DataFrame:
+        """A tidy frame, one row per effect, with the ``results.json`` columns (empty with those
+        columns when there is no effect)."""
         if not self.effects:
             return pd.DataFrame(columns=[*EFFECT_COLUMNS, "se_type", "notes", "warnings"])
         return pd.concat([e.to_frame() for e in self.effects], ignore_index=True)
 
     def summary(self) -> str:
+        """The effects as a text table: estimate, standard error, interval, p-value and units."""
         if not self.effects:
             return "(no effects estimated)"
         frame = self.to_frame()[
@@ -140,6 +214,24 @@ class EffectTable:
         return frame.to_string(index=False, float_format=lambda v: f"{v:.4f}")
 
     def get(self, outcome: str, method: str) -> Effect:
+        """The effect of ``method`` on ``outcome``.
+
+        Parameters
+        ----------
+        outcome : str
+            The outcome column.
+        method : str
+            The method's name in the registry, e.g. ``"aipw"``.
+
+        Returns
+        -------
+        Effect
+
+        Raises
+        ------
+        KeyError
+            When the table has no such effect.
+        """
         for effect in self.effects:
             if effect.outcome == outcome and effect.method == method:
                 return effect
