@@ -93,13 +93,33 @@ def expit(eta: np.ndarray) -> np.ndarray:
 
 
 class PropensityModel:
-    """Propensity-score model with scikit-learn conventions: settings in ``__init__``, ``fit``
-    learns ``coef_`` (logistic) or ``estimator_`` (gradient boosting), ``predict`` returns P(T=1|X).
+    """Propensity-score model with scikit-learn conventions.
+
+    Settings in ``__init__``, ``fit`` learns ``coef_`` (logistic) or ``estimator_`` (gradient
+    boosting), ``predict`` returns P(T=1|X). The logistic model is unpenalised, fitted by
+    Newton-Raphson; ``firth`` fits it by Firth's penalised likelihood, whose estimates stay finite
+    under separation.
 
     ``x`` is a design matrix without intercept (see :func:`covariate_design`). Gradient boosting
     is Platt-calibrated: scikit-learn's ``CalibratedClassifierCV(method="sigmoid", ensemble=False)``
     fits the calibration on 3 inner out-of-fold predictions, then predicts with the boosted model
-    refitted on all of ``x``.
+    refitted on all of ``x``. Its scores for the units it was fitted on overfit: the package
+    cross-fits them, each unit's score predicted by a model fitted without it.
+
+    Parameters
+    ----------
+    kind : {"logistic", "firth", "gradient_boosting"}
+        The model: unpenalised logistic regression, Firth's penalised logistic regression, or
+        scikit-learn's ``HistGradientBoostingClassifier`` (Platt-calibrated).
+    random_state : int
+        Seed of the gradient-boosting model (the logistic fits are deterministic).
+
+    Attributes
+    ----------
+    coef_ : numpy.ndarray
+        The logistic model's coefficients, intercept first (``logistic`` and ``firth``).
+    estimator_ : sklearn.calibration.CalibratedClassifierCV
+        The calibrated boosted model (``gradient_boosting``).
     """
 
     def __init__(self, kind: PropensityKind = "logistic", random_state: int = 0) -> None:
@@ -107,6 +127,25 @@ class PropensityModel:
         self.random_state = random_state
 
     def fit(self, x: np.ndarray, t: np.ndarray) -> PropensityModel:
+        """Fit the model of ``t`` on ``x``.
+
+        Parameters
+        ----------
+        x : numpy.ndarray, shape (n, p)
+            The design matrix, without intercept.
+        t : numpy.ndarray, shape (n,)
+            The treatment, 1 treated and 0 control.
+
+        Returns
+        -------
+        PropensityModel
+            ``self``, fitted.
+
+        Raises
+        ------
+        DesignError
+            When the logistic fit does not converge (perfect or quasi-perfect separation).
+        """
         if self.kind in ("logistic", "firth"):
             self.coef_ = fit_logistic(_add_intercept(x), t, firth=self.kind == "firth")
         else:
@@ -119,6 +158,18 @@ class PropensityModel:
         return self
 
     def predict(self, x: np.ndarray) -> np.ndarray:
+        """The propensity scores P(T=1|X) of the rows of ``x``.
+
+        Parameters
+        ----------
+        x : numpy.ndarray, shape (m, p)
+            A design matrix with the columns ``fit`` saw, without intercept.
+
+        Returns
+        -------
+        numpy.ndarray, shape (m,)
+            The scores, strictly inside (0, 1) for the logistic models.
+        """
         if self.kind in ("logistic", "firth"):
             return expit(_add_intercept(x) @ self.coef_)
         return self.estimator_.predict_proba(x)[:, 1]
