@@ -60,7 +60,8 @@ def forest_plot(effects: pd.DataFrame, truth: dict[str, float] | None = None) ->
     ax.set_xlabel("Estimated effect with 95% confidence interval")
     ax.set_title("Effects by outcome and method")
     ax.grid(axis="x", color="#eeeeee", linewidth=0.5)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.06 - 0.4 / height), ncol=5, frameon=False)
+    if ax.get_legend_handles_labels()[0]:  # nothing to name when every estimate was withheld
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.06 - 0.4 / height), ncol=5, frameon=False)
     fig.tight_layout()
     return fig
 
