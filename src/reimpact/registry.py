@@ -67,8 +67,65 @@ def spec_model(estimator: type[EffectEstimator]) -> type[Section]:
 
 
 def register(estimator: type[EffectEstimator], *, always: bool = False) -> type[EffectEstimator]:
-    """Make ``estimator`` a method of study files (``methods: {<estimator.name>: {...}}``), of the
-    pipeline, ``results.json`` and the report. Usable as a class decorator."""
+    """Register an estimator class as a method of the package.
+
+    Make ``estimator`` a method of study files (``methods: {<estimator.name>: {...}}``), of the
+    pipeline, ``results.json`` and the report. Usable as a class decorator. The method's
+    study-file section is derived from the estimator's keyword-only ``__init__`` arguments (their
+    types, ``Annotated`` constraints and defaults), leaving out those the study supplies itself
+    (:data:`~reimpact.estimators.CONTEXT`: estimand, seed, propensity model and bound, progress
+    bars). Registering the same class again replaces its entry; ``reimpact.registry.unregister(name)``
+    removes a method.
+
+    Parameters
+    ----------
+    estimator : type[EffectEstimator]
+        The :class:`~reimpact.EffectEstimator` subclass. Its ``name`` (a Python identifier) is
+        the method's key and its ``label`` names it in the report.
+    always : bool
+        Run the method whatever the study says, as the naive difference is; it then has no key
+        in the study file's ``methods`` section.
+
+    Returns
+    -------
+    type[EffectEstimator]
+        ``estimator`` itself, so that ``@register`` leaves the class unchanged.
+
+    Raises
+    ------
+    ValueError
+        When ``estimator.name`` is empty, not a Python identifier or ``"names"``, or when another
+        class is already registered under that name.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from reimpact import METHODS, Effect, EffectEstimator, register
+    >>> @register
+    ... class DifferenceInMedians(EffectEstimator):
+    ...     name = "medians"
+    ...     label = "Difference in medians"
+    ...
+    ...     def __init__(self, *, estimand: str = "ATT", shift: float = 0.0) -> None:
+    ...         self.estimand = estimand
+    ...         self.shift = shift
+    ...
+    ...     def _estimate(self, data):
+    ...         t, effects = data.t, []
+    ...         for j, outcome in enumerate(data.outcomes):
+    ...             y1, y0 = data.y[t == 1, j], data.y[t == 0, j]
+    ...             estimate = float(np.median(y1) - np.median(y0)) + self.shift
+    ...             se = float(np.sqrt(y1.var(ddof=1) / y1.size + y0.var(ddof=1) / y0.size))
+    ...             effects.append(
+    ...                 Effect(outcome, self.name, self.estimand, estimate, se, y1.size, y0.size)
+    ...             )
+    ...         return effects
+    >>> list(METHODS)
+    ['naive', 'psm', 'ipw', 'aipw', 'medians']
+
+    A study file can now run it with ``methods: {psm: {}, medians: {shift: 0.5}}``, and the
+    report and ``results.json`` show its effects under its label.
+    """
     name = estimator.name
     if not name or not name.isidentifier() or name in ("names",):
         raise ValueError(f"{estimator.__name__}.name must be a Python identifier, got {name!r}")

@@ -144,11 +144,58 @@ def check_inputs(
 class EffectEstimator:
     """Base class of the effect estimators: parameters, validation, the fitted results.
 
+    Estimators follow scikit-learn's conventions: settings are keyword-only ``__init__``
+    arguments stored unchanged (``get_params``/``set_params`` read them from the signature, so
+    ``sklearn.base.clone`` works); :meth:`fit` validates the inputs in one place and estimates the
+    effect on every outcome column; learned results end in ``_`` and raise
+    :class:`~reimpact.exceptions.NotFittedError` when read before ``fit``.
+
     Subclasses set ``name`` (the key of the study file's ``methods`` section and of the results),
     ``label`` (how the report names the method) and implement :meth:`_estimate`, which returns one
     :class:`~reimpact.results.Effect` per outcome column. ``uses_design_score`` says whether the
     estimator matches or weights on the study's propensity score (the pipeline then passes the
     score it fitted once as ``propensity``); ``supports`` lists the optional inputs it uses.
+    :func:`~reimpact.register` makes a subclass a method of study files.
+
+    Attributes
+    ----------
+    name : str
+        The method's key in the registry, the study file and the results (class attribute).
+    label : str
+        How the report names the method (class attribute).
+    uses_design_score : bool
+        Whether the estimator matches or weights on the study's propensity score (class
+        attribute).
+    supports : frozenset of str
+        The optional ``fit`` inputs it uses: ``"sample_weight"``, ``"strata"`` (class attribute).
+    balance_label : str or None
+        The label of the unit weights (``weights_``) it implies, under which balance is checked;
+        None for estimators without unit weights (class attribute).
+    effects_ : tuple of Effect
+        One effect per outcome column of ``y``, after ``fit``.
+    n_features_in_ : int
+        Number of covariates seen by ``fit``.
+    feature_names_in_ : numpy.ndarray of str
+        Their names (``x0``, ``x1``... when ``X`` was not a DataFrame).
+
+    Examples
+    --------
+    Every estimator is used the same way (here on simulated data with an effect of 1):
+
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from reimpact import AIPWEstimator
+    >>> rng = np.random.default_rng(0)
+    >>> X = pd.DataFrame({"age": rng.normal(35, 8, 500), "skills": rng.normal(size=500)})
+    >>> t = (rng.random(500) < 1 / (1 + np.exp(-X["skills"]))).astype(int)
+    >>> y = pd.Series(0.5 * X["skills"] + t + rng.normal(size=500), name="score")
+    >>> aipw = AIPWEstimator(estimand="ATE").fit(X, t, y)
+    >>> effect = aipw.effect_
+    >>> effect.outcome, effect.method, effect.estimand
+    ('score', 'aipw', 'ATE')
+    >>> effect.covers(1.0)
+    True
+    >>> print(aipw.summary())  # doctest: +SKIP
     """
 
     name: ClassVar[str] = ""
