@@ -45,6 +45,16 @@ def _directive(obj: object) -> str:
     return "autodata"
 
 
+# public names that are data, not classes or functions: what they hold (autodoc would show the
+# docstring of their type)
+DATA = {
+    "METHODS": "The registry of effect estimators: method name (``naive``, ``psm``, ``ipw``, "
+    "``aipw`` and any added with :func:`reimpact.register`) -> a record of the estimator class, "
+    "its study-file section and its label. The study file, the pipeline, ``results.json`` and the "
+    "report all read it.",
+}
+
+
 def write_api_reference(path: Path = HERE / "api.rst") -> None:
     """Write ``api.rst``: every name in ``reimpact.__all__`` as ``reimpact.<name>``, grouped by the
     module that defines it today."""
@@ -62,7 +72,8 @@ def write_api_reference(path: Path = HERE / "api.rst") -> None:
                 exc,
             )
             continue
-        groups.setdefault(getattr(obj, "__module__", "reimpact"), []).append((name, obj))
+        module = obj.__module__ if inspect.isclass(obj) or callable(obj) else "reimpact.registry"
+        groups.setdefault(module, []).append((name, obj))
     lines = [
         "API reference",
         "=============",
@@ -79,7 +90,10 @@ def write_api_reference(path: Path = HERE / "api.rst") -> None:
     for module in sorted(groups):
         lines += [f"``{module}``", "-" * (len(module) + 4), ""]
         for name, obj in groups[module]:
-            lines += [f".. {_directive(obj)}:: reimpact.{name}", ""]
+            if name in DATA:
+                lines += [f".. data:: reimpact.{name}", "", f"   {DATA[name]}", ""]
+            else:
+                lines += [f".. {_directive(obj)}:: reimpact.{name}", ""]
     text = "\n".join(lines)
     if not path.is_file() or path.read_text(encoding="utf-8") != text:
         path.write_text(text, encoding="utf-8")
