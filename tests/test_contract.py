@@ -175,3 +175,18 @@ def test_a_toy_estimator_registered_at_runtime_runs_from_a_study_file(tmp_path, 
         unregister("medians")
     with pytest.raises(StudyError, match="unknown key 'medians'"):
         Study.from_dict(raw)
+
+
+def test_a_method_name_must_be_usable_as_a_study_file_key() -> None:
+    for bad in ("", "two words", "_hidden", "names", "copy"):
+        toy = type("Toy", (DifferenceInMedians,), {"name": bad})
+        with pytest.raises(ValueError, match="name must be a Python identifier"):
+            register(toy)
+        assert bad not in METHODS
+    register(DifferenceInMedians)
+    try:
+        other = type("Other", (DifferenceInMedians,), {})
+        with pytest.raises(ValueError, match="already registered"):
+            register(other)
+    finally:
+        unregister("medians")

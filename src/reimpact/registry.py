@@ -94,7 +94,8 @@ def register(estimator: type[EffectEstimator], *, always: bool = False) -> type[
     Raises
     ------
     ValueError
-        When ``estimator.name`` is empty, not a Python identifier or ``"names"``, or when another
+        When ``estimator.name`` is empty, not a Python identifier, starts with ``_`` or names an
+        attribute of the methods section (``"names"``, ``"copy"``...), or when another
         class is already registered under that name.
 
     Examples
@@ -127,8 +128,11 @@ def register(estimator: type[EffectEstimator], *, always: bool = False) -> type[
     report and ``results.json`` show its effects under its label.
     """
     name = estimator.name
-    if not name or not name.isidentifier() or name in ("names",):
-        raise ValueError(f"{estimator.__name__}.name must be a Python identifier, got {name!r}")
+    if not name or not name.isidentifier() or name.startswith("_") or hasattr(MethodsSection, name):
+        raise ValueError(
+            f"{estimator.__name__}.name must be a Python identifier not starting with '_' and not "
+            f"an attribute of the methods section (such as 'names' or 'copy'), got {name!r}"
+        )
     if name in METHODS and METHODS[name].estimator is not estimator:
         raise ValueError(f"a method named '{name}' is already registered; unregister it first")
     METHODS[name] = Method(name, estimator, spec_model(estimator), always)

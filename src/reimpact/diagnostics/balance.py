@@ -129,9 +129,11 @@ class BalanceTable:
     def wide(self, statistic: str = "smd") -> pd.DataFrame:
         """One row per covariate, one column per sample, for one statistic."""
         shown = self.frame[~self.frame.suppressed]
+        present = list(dict.fromkeys(shown["sample"]))
+        order = [s for s in SAMPLES if s in present] + [s for s in present if s not in SAMPLES]
         return (
             shown.pivot(index="covariate", columns="sample", values=statistic)
-            .reindex(columns=[s for s in SAMPLES if s in set(shown["sample"])])
+            .reindex(columns=order)
             .reindex(shown["covariate"].drop_duplicates())
         )
 
