@@ -89,7 +89,9 @@ def _wrapper_class():
                 data,
                 estimand.treatment_variable[0],
                 estimand.outcome_variable[0],
-                list(estimand.get_adjustment_set()),
+                # in the data's column order: a set's order changes with the hash seed, and with it
+                # the last digits of every refuted estimate
+                [c for c in data.columns if c in set(estimand.get_adjustment_set())],
             )
             estimate = CausalEstimate(
                 data=data,
