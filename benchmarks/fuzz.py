@@ -323,6 +323,7 @@ def schema_fields() -> list[tuple[tuple, dict]]:
     from pydantic import BaseModel
 
     from reimpact.config.study import Study
+    from reimpact.registry import methods_model
 
     found: list[tuple[tuple, dict]] = []
 
@@ -336,6 +337,11 @@ def schema_fields() -> list[tuple[tuple, dict]]:
         for name, info in model.model_fields.items():
             path = (*prefix, name)
             desc: dict[str, Any] = {"choices": [], "bounds": {}, "types": set()}
+            if path == ("methods",):  # validated against the registry: walk its current model
+                desc["types"].add("section")
+                walk(methods_model(), path, depth + 1)
+                found.append((path, desc))
+                continue
             for meta in info.metadata:
                 for bound in ("ge", "gt", "le", "lt"):
                     if getattr(meta, bound, None) is not None:

@@ -95,8 +95,8 @@ def test_inputs_are_validated_in_one_place(name: str) -> None:
     with pytest.raises(DataError, match="t: must be binary"):
         estimator.fit(x, t * 2, y["score"])
     with pytest.raises(DataError, match="y: must hold one outcome value per row"):
-        estimator.fit(x, t, y["score"][:10])
-    with pytest.raises(DesignError, match="estimand: must be one of ATT, ATE, ATC"):
+        estimator.fit(x, t, y["score"].to_numpy()[:10])
+    with pytest.raises(DesignError, match="estimand: Input should be 'ATT', 'ATE' or 'ATC'"):
         METHODS[name].estimator(estimand="ate").fit(x, t, y["score"])
     with pytest.raises(DesignError, match="sample_weight"):
         estimator.fit(x, t, y["score"], sample_weight=np.ones(t.size))
@@ -190,3 +190,117 @@ def test_a_method_name_must_be_usable_as_a_study_file_key() -> None:
             register(other)
     finally:
         unregister("medians")
+
+
+def test_settings_are_checked_on_every_fit_as_a_study_file_checks_them() -> None:
+    x, t, y = _draw(200)
+    cases = [
+        (MatchingEstimator(ratio=0), "ratio"),
+        (AIPWEstimator(outcome_learner="bogus"), "outcome_learner"),
+        (IPWEstimator(weights="foo"), "weights"),
+        (IPWEstimator(clip=0.7), "clip"),
+        (AIPWEstimator(folds=1), "folds"),
+        (MatchingEstimator(propensity_model="bogus"), "propensity_model"),
+    ]
+    for estimator, key in cases:
+        with pytest.raises(DesignError, match=f"^{key}: "):
+            estimator.fit(x, t, y["score"])
+
+
+def test_pandas_inputs_must_be_aligned_numeric_and_complete() -> None:
+    x, t, y = _draw(200)
+    shuffled = pd.Series(t, index=x.index[::-1])
+    with pytest.raises(DataError, match="t: its index differs from X's"):
+        NaiveEstimator().fit(x, shuffled, y["score"])
+    with pytest.raises(DataError, match="X: must be numeric"):
+        NaiveEstimator().fit(x.assign(region="north"), t, y["score"])
+    sites = pd.Series(np.where(np.arange(200) == 5, np.nan, np.arange(200) % 10), index=x.index)
+    with pytest.raises(DataError, match="cluster: holds missing values"):
+        NaiveEstimator().fit(x, t, y["score"], cluster=sites)
+
+
+def test_a_failed_refit_leaves_no_results_of_the_previous_fit() -> None:
+    x, t, y = _draw(400)
+    estimator = IPWEstimator().fit(x, t, y["score"])
+    with pytest.raises(DataError):
+        estimator.fit(x, t * 2, y["score"])
+    with pytest.raises(NotFittedError):
+        _ = estimator.effect_
+    assert not hasattr(estimator, "weights_")
+
+
+def test_a_study_pickles_whatever_the_registry_builds(study_dict) -> None:
+    import pickle
+
+    study = Study.from_dict({**study_dict, "methods": {"psm": {"caliper": 0.1}, "ipw": False}})
+    again = pickle.loads(pickle.dumps(study))
+    assert again == study and again.methods.names == ["psm"] and again.methods.psm.caliper == 0.1
+    fitted = MatchingEstimator().fit(*_draw(300)[:2], _draw(300)[2]["score"])
+    assert pickle.loads(pickle.dumps(fitted)).effect_ == fitted.effect_
+
+
+def test_register_refuses_constructors_outside_the_contract() -> None:
+    def make(init):
+        return type("Bad", (DifferenceInMedians,), {"name": "bad", "__init__": init})
+
+    def positional(self, shift: float = 0.0) -> None: ...
+    def unannotated(self, *, shift=0.0) -> None: ...
+    def required(self, *, shift: float) -> None: ...
+    def learned(self, *, shift_: float = 0.0) -> None: ...
+
+    for init, why in ((positional, "keyword-only"), (unannotated, "annotation"),
+                      (required, "default"), (learned, "ends in '_'")):  # fmt: skip
+        with pytest.raises(TypeError, match=why):
+            register(make(init))
+    assert "bad" not in METHODS
+    twin = type("Twin", (IPWEstimator,), {"name": "twin"})
+    with pytest.raises(ValueError, match="balance_label 'weighted' is already"):
+        register(twin)
+
+
+class DropsThree(EffectEstimator):
+    """A toy that leaves 3 treated units out (unit weight 0) and says so only through its counts."""
+
+    name = "dropsthree"
+    label = "Drops three"
+    balance_label = "kept"
+
+    def __init__(self, *, estimand: str = "ATT") -> None:
+        self.estimand = estimand
+
+    def _estimate(self, data):
+        keep = np.ones(data.t.size, bool)
+        keep[np.flatnonzero(data.t == 1)[:3]] = False
+        self.weights_ = keep.astype(float)
+        t, out = data.t[keep], []
+        for j, outcome in enumerate(data.outcomes):
+            y = data.y[keep, j]
+            psi = np.where(t == 1, (y - y[t == 1].mean()) / t.sum(), 0.0) - np.where(
+                t == 0, (y - y[t == 0].mean()) / (1 - t).sum(), 0.0
+            )
+            out.append(
+                Effect(outcome, "anything", self.estimand, float(y[t == 1].mean() - y[t == 0].mean()),
+                       sandwich_se(psi, None), int(t.sum()), int((1 - t).sum()), "toy")
+            )  # fmt: skip
+        return out
+
+
+def test_an_added_method_with_its_own_sample_and_counts_is_reported_and_protected(
+    tmp_path, study_dict
+) -> None:
+    from reimpact.disclosure import audit
+
+    register(DropsThree)
+    try:
+        study = Study.from_dict({**study_dict, "methods": {"ipw": {}, "dropsthree": {}}})
+        results = run_study(study, out_dir=tmp_path / "out")
+        payload = json.loads((tmp_path / "out" / "results.json").read_text())
+        effects = [e for e in payload["effects"] if e["method"] == "dropsthree"]
+        assert effects and all(e["n_treated"] == "suppressed" for e in effects)  # 3 by subtraction
+        assert audit(payload, study.report.min_cell_size) == []
+        assert "kept" in set(results.balance.to_frame()["sample"])
+        report = (tmp_path / "out" / "report.html").read_text()
+        assert "SMD kept" in report and "Drops three" in report
+        assert not payload["not_run"], payload["not_run"]
+    finally:
+        unregister("dropsthree")

@@ -4,7 +4,16 @@ are in :mod:`reimpact.design.matching`, the matching design in
 
 from ._deprecation import moved
 
-_KERNELS = ("MatchResult", "caliper_width", "match", "nearest_in_group", "same_group_neighbours")
+_KERNELS = (
+    "CaliperScale",
+    "MatchResult",
+    "Order",
+    "Ties",
+    "caliper_width",
+    "match",
+    "nearest_in_group",
+    "same_group_neighbours",
+)
 __getattr__ = moved(
     "reimpact.matching",
     {

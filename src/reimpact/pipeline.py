@@ -1,6 +1,7 @@
 """Runs a study as a sequence of small named steps, one way: study -> sample -> design ->
 methods (from the registry) -> balance and sensitivity -> :class:`~reimpact.results.StudyResults`.
-Writing the outputs is the report's job (:func:`reimpact.report.write_outputs`).
+Writing the outputs is the report's job (:func:`reimpact.report.outputs.write_outputs`, also
+``reimpact.write_outputs``).
 
     sample = prepare_sample(study)            # population, treatment rule, missing values
     comparison = comparison(study, sample)    # the separation rule
@@ -38,15 +39,18 @@ def fit_methods(
     design: FittedDesign,
     outcomes: list[str],
     quiet: bool,
-    outcome: np.ndarray | None = None,
+    balance_only: bool = False,
 ) -> tuple[list[Effect], dict[str, EffectEstimator]]:
     """Every method of the study (registry order) on ``outcomes`` with ``design``: the effects
     and the fitted estimators. Estimators that match or weight on the study's score get the one
-    fitted for the design; a given score goes to every method. ``outcome`` replaces the outcomes
-    when only the fitted designs are wanted."""
+    fitted for the design; a given score goes to every method. ``balance_only``: only the methods
+    that imply balance weights, on a constant stand-in outcome (their weights do not depend on it),
+    when no outcome is observed on every row of the design."""
     frame, t = design.frame, design.t
-    x = pd.DataFrame(design.covariates.matrix, columns=design.covariates.names)
-    y = frame[outcomes].astype(float) if outcome is None else pd.DataFrame({"outcome": outcome})
+    x = pd.DataFrame(design.covariates.matrix, columns=design.covariates.names, index=frame.index)
+    y = frame[outcomes].astype(float)
+    if balance_only:
+        y = pd.DataFrame({"outcome": np.zeros(len(frame))}, index=frame.index)
     cluster = frame[study.cluster] if study.cluster else None
     strata = None
     if study.exact:
@@ -55,6 +59,8 @@ def fit_methods(
     fitted: dict[str, EffectEstimator] = {}
     for method in METHODS.values():
         if not (method.always or method.name in study.methods.names):
+            continue
+        if balance_only and not method.estimator.balance_label:
             continue
         estimator = build_estimator(study, method.name, verbose=not quiet)
         inputs: dict[str, Any] = {"cluster": cluster}
@@ -121,10 +127,8 @@ def analyse_outcomes(
         truth = true_effects(study, sample, design.frame, names)
         if truth is not None:
             fits.truths.append(truth)
-    if not fits.main:
-        # no outcome is observed on every row: fit the design's methods for balance alone (their
-        # weights do not depend on the outcome)
-        fits.main = fit_methods(study, main, [], quiet, outcome=np.zeros(main.t.size))[1]
+    if not fits.main:  # no outcome is observed on every row
+        fits.main = fit_methods(study, main, [], quiet, balance_only=True)[1]
     return fits
 
 

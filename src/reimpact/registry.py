@@ -15,7 +15,7 @@ import inspect
 import typing
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import create_model, field_validator, model_validator
 
@@ -27,11 +27,12 @@ from .estimators import (
     IPWEstimator,
     MatchingEstimator,
     NaiveEstimator,
+    signature_fields,
 )
 
 if TYPE_CHECKING:
     from .config.study import Study
-    from .estimators._base import PropensityKind
+    from .design.propensity import PropensityKind
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ class Method:
 
     name: str
     estimator: type[EffectEstimator]
-    spec: type[Section]
+    spec: type[MethodSpec]
     always: bool = False
 
     @property
@@ -51,19 +52,44 @@ class Method:
 METHODS: dict[str, Method] = {}
 
 
-def spec_model(estimator: type[EffectEstimator]) -> type[Section]:
+def spec_model(estimator: type[EffectEstimator]) -> type[MethodSpec]:
     """The study-file section of ``estimator``: one key per keyword-only ``__init__`` argument
     outside :data:`~reimpact.estimators.CONTEXT`, with its type, constraints and default."""
-    hints = typing.get_type_hints(estimator.__init__, include_extras=True)
-    fields: dict[str, Any] = {}
-    for parameter in inspect.signature(estimator.__init__).parameters.values():
-        if parameter.kind is parameter.KEYWORD_ONLY and parameter.name not in CONTEXT:
-            fields[parameter.name] = (hints[parameter.name], parameter.default)
+    fields = {k: v for k, v in signature_fields(estimator).items() if k not in CONTEXT}
     model = create_model(  # type: ignore[call-overload]
-        f"{estimator.__name__}Spec", __base__=Section, __doc__=estimator.__doc__, **fields
+        f"{estimator.__name__}Spec", __base__=MethodSpec, __doc__=estimator.__doc__, **fields
     )
     model.renamed = dict(estimator.renamed_params)
+    model.method = estimator.name
     return model
+
+
+class MethodSpec(Section):
+    """A method's section of the study file. Pickled by the method's name and its values, so that a
+    study pickles although its sections are built at run time (:func:`spec_model`)."""
+
+    method: ClassVar[str] = ""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _rebuild_spec, (self.method, self.model_dump())
+
+
+def _rebuild_spec(method: str, values: dict[str, Any]) -> MethodSpec:
+    return METHODS[method].spec.model_validate(values)
+
+
+def _contract_problem(estimator: type[EffectEstimator]) -> str | None:
+    """Why ``estimator``'s constructor breaks the contract (settings keyword-only, annotated and
+    defaulted, none ending in ``_``), or None."""
+    hints = typing.get_type_hints(estimator.__init__)
+    for p in list(inspect.signature(estimator.__init__).parameters.values())[1:]:
+        if p.kind is not p.KEYWORD_ONLY:
+            return f"'{p.name}' must be keyword-only (write `def __init__(self, *, ...)`)"
+        if p.name not in hints or p.default is p.empty:
+            return f"'{p.name}' needs a type annotation and a default"
+        if p.name.endswith("_"):
+            return f"'{p.name}' ends in '_', which marks learned attributes"
+    return None
 
 
 def register(estimator: type[EffectEstimator], *, always: bool = False) -> type[EffectEstimator]:
@@ -133,6 +159,16 @@ def register(estimator: type[EffectEstimator], *, always: bool = False) -> type[
             f"{estimator.__name__}.name must be a Python identifier not starting with '_' and not "
             f"an attribute of the methods section (such as 'names' or 'copy'), got {name!r}"
         )
+    problem = _contract_problem(estimator)
+    if problem is not None:
+        raise TypeError(f"{estimator.__name__}.__init__: {problem}")
+    label = estimator.balance_label
+    shared = [m.name for m in METHODS.values() if label and m.estimator.balance_label == label]
+    if shared and shared != [name]:
+        raise ValueError(
+            f"{estimator.__name__}.balance_label '{label}' is already the balance sample of "
+            f"'{shared[0]}'; give the new method a label of its own"
+        )
     if name in METHODS and METHODS[name].estimator is not estimator:
         raise ValueError(f"a method named '{name}' is already registered; unregister it first")
     METHODS[name] = Method(name, estimator, spec_model(estimator), always)
@@ -161,10 +197,19 @@ class MethodsSection(Section):
             raise ValueError(f"name at least one method: {', '.join(type(self).model_fields)}")
         return self
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # the model is built at run time from the registry: rebuild it from the values
+        values = {k: False if v is None else v.model_dump() for k, v in self}
+        return _rebuild_methods, (values,)
+
     @property
     def names(self) -> list[str]:
         """The methods switched on, in registry order."""
         return [name for name in type(self).model_fields if getattr(self, name) is not None]
+
+
+def _rebuild_methods(values: dict[str, Any]) -> MethodsSection:
+    return methods_model().model_validate(values)
 
 
 @lru_cache(maxsize=1)

@@ -26,5 +26,6 @@ __getattr__ = moved(
         "Study": "reimpact.config.study",
         "TreatmentSpec": "reimpact.config.sections",
         "load_study": "reimpact.config.study",
+        "matching_option_problem": "reimpact.estimators.matching",
     },
 )

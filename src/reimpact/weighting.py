@@ -8,6 +8,7 @@ __getattr__ = moved(
     {
         "IPWEstimator": "reimpact.estimators.weighting:PropensityWeighting",
         "PropensityWeighting": "reimpact.estimators.weighting",
+        "SCHEMES": "reimpact.design.weights",
         "WeightFunction": "reimpact.design.weights",
         "WeightScheme": "reimpact.design.weights",
         "balancing_weights": "reimpact.design.weights",

@@ -31,6 +31,13 @@ VARIANCE_RATIO_BOUNDS = (0.5, 2.0)
 SAMPLES = ("unadjusted", "matched", "weighted")
 
 
+def sample_order(samples) -> list[str]:
+    """The samples present, the built-in ones first (unadjusted, matched, weighted), then those of
+    added methods in the order they appear."""
+    present = list(dict.fromkeys(samples))
+    return [s for s in SAMPLES if s in present] + [s for s in present if s not in SAMPLES]
+
+
 def smd_scale(x: np.ndarray, t: np.ndarray, estimand: str) -> float:
     """The SMD denominator for the estimand, from the unadjusted sample (see the module docstring)."""
     v1, v0 = np.var(x[t == 1], ddof=1), np.var(x[t == 0], ddof=1)
@@ -129,11 +136,9 @@ class BalanceTable:
     def wide(self, statistic: str = "smd") -> pd.DataFrame:
         """One row per covariate, one column per sample, for one statistic."""
         shown = self.frame[~self.frame.suppressed]
-        present = list(dict.fromkeys(shown["sample"]))
-        order = [s for s in SAMPLES if s in present] + [s for s in present if s not in SAMPLES]
         return (
             shown.pivot(index="covariate", columns="sample", values=statistic)
-            .reindex(columns=order)
+            .reindex(columns=sample_order(shown["sample"]))
             .reindex(shown["covariate"].drop_duplicates())
         )
 

@@ -1,7 +1,16 @@
 """Effect estimators sharing one contract (:mod:`reimpact.estimators._base`): the naive
 difference, propensity-score matching, inverse-probability weighting and cross-fitted AIPW."""
 
-from ._base import CONTEXT, ESTIMANDS, EffectEstimator, Estimand, EstimationData, check_inputs
+from ._base import (
+    CONTEXT,
+    ESTIMANDS,
+    EffectEstimator,
+    Estimand,
+    EstimationData,
+    check_inputs,
+    params_model,
+    signature_fields,
+)
 from .aipw import AIPWEstimator
 from .matching import MatchingEstimator, matching_option_problem
 from .naive import NaiveEstimator
@@ -19,4 +28,6 @@ __all__ = [
     "NaiveEstimator",
     "check_inputs",
     "matching_option_problem",
+    "params_model",
+    "signature_fields",
 ]

@@ -18,20 +18,21 @@ bound, progress bars) are not keys of the method's section. See :mod:`reimpact.r
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass
+import typing
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Literal, get_args
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
 from ..design.covariates import CovariateDesign
-from ..design.propensity import PropensityScores, estimate_propensity
+from ..design.propensity import PropensityKind, PropensityScores, estimate_propensity
 from ..exceptions import DataError, DesignError, NotFittedError
 from ..results import Effect, EffectTable
 
 Estimand = Literal["ATT", "ATE", "ATC"]
 ESTIMANDS: tuple[str, ...] = get_args(Estimand)
-PropensityKind = Literal["logistic", "gradient_boosting", "firth"]
 # parameters the study (not the method's own section) supplies, by name
 CONTEXT = frozenset({"estimand", "random_state", "verbose", "clip", "propensity_model"})
 
@@ -51,18 +52,48 @@ class EstimationData:
     strata: np.ndarray | None
     propensity: PropensityScores | None
 
-    @property
-    def n(self) -> int:
-        return self.t.size
+
+def _aligned(values: Any, index: pd.Index | None, name: str) -> None:
+    """Pandas inputs must carry the rows of ``X`` in the same order (arrays are taken as given)."""
+    if index is not None and isinstance(values, (pd.Series, pd.DataFrame)):
+        if not values.index.equals(index):
+            raise DataError(name, "its index differs from X's: pass the rows in X's order")
+
+
+def _matrix(values: Any, name: str) -> np.ndarray:
+    """``values`` as a 2-D float array (a 1-D input becomes one column), finite."""
+    try:
+        array = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise DataError(name, "must be numeric (dummy-code categorical columns first)") from None
+    array = array[:, None] if array.ndim == 1 else array
+    if array.ndim != 2 or array.shape[1] == 0:
+        raise DataError(name, f"must be a 2-D array with at least one column, got shape {array.shape}")
+    if not np.all(np.isfinite(array)):
+        raise DataError(name, "holds missing or infinite values; drop or impute them first")
+    return array
 
 
 def _column(values: Any, n: int, name: str) -> np.ndarray | None:
+    """A row-aligned input (weights, clusters, strata, scores) as a 1-D array without missing
+    values, or None."""
     if values is None:
         return None
     array = np.asarray(values)
     if array.ndim != 1 or array.size != n:
         raise DataError(name, f"must have one value per row ({n}), got shape {array.shape}")
+    if pd.isna(array).any():
+        raise DataError(name, "holds missing values; drop those rows or fill them first")
     return array
+
+
+def _names(values: Any, prefix: str, k: int) -> list[str]:
+    """Column names from a DataFrame or a named Series, else ``prefix`` numbered."""
+    if isinstance(values, pd.DataFrame):
+        return [str(c) for c in values.columns]
+    if isinstance(values, pd.Series) and values.name is not None:
+        return [str(values.name)]
+    return [prefix] if k == 1 and prefix == "outcome" else [f"{prefix}{j}" for j in range(k)]
 
 
 def check_inputs(
@@ -79,40 +110,23 @@ def check_inputs(
     """Check and convert the inputs of ``fit``: ``X`` (n x p covariates, numeric), ``t`` (0/1),
     ``y`` (n outcomes, or n x k for k outcomes at once), optional row-aligned ``sample_weight``,
     ``cluster`` ids, exact-matching ``strata`` and precomputed ``propensity`` scores (a
-    :class:`~reimpact.propensity.PropensityScores` or an array strictly inside (0, 1))."""
-    if isinstance(X, pd.DataFrame):
-        names = [str(c) for c in X.columns]
-    x = np.asarray(X, dtype=float)
-    if x.ndim == 1:
-        x = x[:, None]
-    if x.ndim != 2:
-        raise DataError("X", f"must be a 2-D array of covariates, got shape {x.shape}")
-    if not isinstance(X, pd.DataFrame):
-        names = [f"x{j}" for j in range(x.shape[1])]
-    tt = np.asarray(t)
-    if tt.ndim != 1 or tt.size != x.shape[0]:
-        raise DataError("t", f"must hold one treatment value per row of X ({x.shape[0]})")
-    if not np.isin(tt, (0, 1)).all():
+    :class:`~reimpact.design.propensity.PropensityScores` or an array strictly inside (0, 1)).
+    Pandas inputs must share X's index (their rows are matched by position)."""
+    x = _matrix(X, "X")
+    names = _names(X, "x", x.shape[1])
+    index = X.index if isinstance(X, pd.DataFrame) else None
+    for values, name in ((t, "t"), (y, "y"), (sample_weight, "sample_weight"), (cluster, "cluster"),
+                         (strata, "strata")):  # fmt: skip
+        _aligned(values, index, name)
+    tt = _column(t, x.shape[0], "t")
+    if tt is None or not np.isin(tt, (0, 1)).all():
         raise DataError("t", "must be binary (0 = control, 1 = treated)")
     tt = tt.astype(np.int8)
     if min(tt.sum(), tt.size - tt.sum()) < 2:
         raise DesignError("t", "needs at least 2 treated and 2 control units")
-    if isinstance(y, pd.DataFrame):
-        outcomes = [str(c) for c in y.columns]
-    elif isinstance(y, pd.Series) and y.name is not None:
-        outcomes = [str(y.name)]
-    else:
-        outcomes = None
-    yy = np.asarray(y, dtype=float)
-    if yy.ndim == 1:
-        yy = yy[:, None]
-    if yy.ndim != 2 or yy.shape[0] != tt.size:
+    yy = _matrix(y, "y")
+    if yy.shape[0] != tt.size:
         raise DataError("y", f"must hold one outcome value per row of X ({tt.size})")
-    if outcomes is None:
-        outcomes = ["outcome"] if yy.shape[1] == 1 else [f"outcome{j}" for j in range(yy.shape[1])]
-    for array, name in ((x, "X"), (yy, "y")):
-        if not np.all(np.isfinite(array)):
-            raise DataError(name, "holds missing or infinite values; drop or impute them first")
     weights = _column(sample_weight, tt.size, "sample_weight")
     if weights is not None:
         weights = weights.astype(float)
@@ -132,7 +146,7 @@ def check_inputs(
         feature_names=names,
         t=tt,
         y=yy,
-        outcomes=outcomes,
+        outcomes=_names(y, "outcome", yy.shape[1]),
         sample_weight=weights,
         cluster=_column(cluster, tt.size, "cluster"),
         cluster_name=cluster_name,
@@ -243,10 +257,16 @@ class EffectEstimator:
 
     # -- fitting --------------------------------------------------------------------------------
     def _check_params(self) -> None:
-        """Check the settings before fitting; subclasses add their own rules."""
-        estimand = getattr(self, "estimand", "ATT")
-        if estimand not in ESTIMANDS:
-            raise DesignError("estimand", f"must be one of {', '.join(ESTIMANDS)}, got {estimand!r}")
+        """Check every setting against its annotation (types, ``Literal`` choices, ``Annotated``
+        constraints: the same rules a study file meets) before fitting; subclasses add rules
+        between settings."""
+        try:
+            params_model(type(self)).model_validate(self.get_params())
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            where = ".".join(str(p) for p in error["loc"]) or "parameters"
+            message = error["msg"].removeprefix("Value error, ")
+            raise DesignError(where, f"{message} (got {error.get('input')!r})") from None
 
     def fit(
         self,
@@ -282,6 +302,8 @@ class EffectEstimator:
         -------
         self
         """
+        for learned in [k for k in vars(self) if k.endswith("_") and not k.startswith("_")]:
+            delattr(self, learned)  # a failed refit must not leave the previous fit's results
         self._check_params()
         for key, value in (("sample_weight", sample_weight), ("strata", strata)):
             if value is not None and key not in self.supports:
@@ -290,7 +312,8 @@ class EffectEstimator:
             X, t, y, sample_weight=sample_weight, cluster=cluster, strata=strata,
             propensity=propensity, clip=getattr(self, "clip", 0.01),
         )  # fmt: skip
-        self.effects_ = tuple(self._estimate(data))
+        # every effect carries the estimator's registered name, whatever the design object wrote
+        self.effects_ = tuple(replace(e, method=self.name) for e in self._estimate(data))
         self.n_features_in_ = data.x.shape[1]
         self.feature_names_in_ = np.asarray(data.feature_names, dtype=object)
         return self
@@ -322,6 +345,32 @@ class EffectEstimator:
     def to_frame(self) -> pd.DataFrame:
         """The fitted effects as a tidy DataFrame, one row per outcome."""
         return EffectTable(self.effects_).to_frame()
+
+
+def signature_fields(estimator: type[EffectEstimator]) -> dict[str, tuple[Any, Any]]:
+    """Each setting of ``estimator`` (a keyword-only ``__init__`` argument) -> (its annotation,
+    with ``Annotated`` constraints kept, and its default)."""
+    hints = typing.get_type_hints(estimator.__init__, include_extras=True)
+    return {
+        p.name: (hints.get(p.name, Any), p.default)
+        for p in inspect.signature(estimator.__init__).parameters.values()
+        if p.kind is p.KEYWORD_ONLY
+    }
+
+
+_PARAMS_MODELS: dict[type, type[BaseModel]] = {}
+
+
+def params_model(estimator: type[EffectEstimator]) -> type[BaseModel]:
+    """A pydantic model of ``estimator``'s settings (:func:`signature_fields`): the types,
+    ``Literal`` choices and ``Annotated`` constraints a study file meets, checked on every fit.
+    :mod:`reimpact.registry` derives the study-file section from the same fields."""
+    if estimator not in _PARAMS_MODELS:
+        config = ConfigDict(arbitrary_types_allowed=True)
+        _PARAMS_MODELS[estimator] = create_model(  # type: ignore[call-overload]
+            f"{estimator.__name__}Params", __config__=config, **signature_fields(estimator)
+        )
+    return _PARAMS_MODELS[estimator]
 
 
 def fit_scores(

@@ -1,7 +1,6 @@
-"""Cross-fitted augmented inverse-probability weighting (doubly robust) as an effect estimator.
-
-The estimating equations, cross-fitting and influence-function standard errors are those of
-:mod:`reimpact.doubly_robust` (Robins, Rotnitzky & Zhao 1994; Chernozhukov et al. 2018).
+"""Cross-fitted augmented inverse-probability weighting (doubly robust): the nuisance fits and
+influence functions (:class:`CrossFittedAIPW`; Robins, Rotnitzky & Zhao 1994; Chernozhukov et al.
+2018) and the estimator (:class:`AIPWEstimator`).
 """
 
 from __future__ import annotations
@@ -13,6 +12,7 @@ from pydantic import Field
 
 from .._progress import progress
 from ..design.propensity import (
+    PropensityKind,
     PropensityModel,
     bound_scores,
     bounding_warning,
@@ -20,7 +20,7 @@ from ..design.propensity import (
 )
 from ..results import Effect
 from ..stats.sandwich import sandwich_se
-from ._base import EffectEstimator, Estimand, EstimationData, PropensityKind
+from ._base import EffectEstimator, Estimand, EstimationData
 
 
 class _Linear:
@@ -59,7 +59,7 @@ class CrossFittedAIPW:
 
     ``outcome_learner`` fits the outcome regressions (``linear``: OLS; ``gradient_boosting``:
     histogram gradient boosting); ``propensity_learner`` fits the score (``logistic`` or
-    calibrated ``gradient_boosting``, see :class:`~reimpact.propensity.PropensityModel`). A given
+    calibrated ``gradient_boosting``, see :class:`~reimpact.design.propensity.PropensityModel`). A given
     score (``propensity`` passed to :meth:`fit`) replaces the score model.
     """
 

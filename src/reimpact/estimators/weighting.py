@@ -24,17 +24,18 @@ ATE (Hirano et al. 2003), not guaranteed for the ATT.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Literal
 
 import numpy as np
 from pydantic import Field
 
-from ..design.propensity import PropensityScores, bounding_warning
+from ..design.propensity import PropensityKind, PropensityScores, bounding_warning
 from ..design.weights import SCHEMES, balancing_weights
 from ..diagnostics.overlap import poor_overlap
 from ..results import Effect
 from ..stats.sandwich import sandwich_se
-from ._base import EffectEstimator, Estimand, EstimationData, PropensityKind, fit_scores
+from ._base import EffectEstimator, Estimand, EstimationData, fit_scores
 
 # In the coverage study (benchmarks/coverage_study.py, 1,000 replications per design) the sandwich
 # interval of Hajek weighting covered 68-94% in the runs given this warning and 95-98% in the others.
@@ -178,7 +179,10 @@ class IPWEstimator(EffectEstimator):
         self.random_state = random_state
 
     def _estimate(self, data: EstimationData) -> list[Effect]:
-        scores = fit_scores(data, self.propensity_model, self.clip, self.random_state)
+        # the estimator's own bound, also on scores given to fit
+        scores = replace(
+            fit_scores(data, self.propensity_model, self.clip, self.random_state), clip=self.clip
+        )
         design = PropensityWeighting(self.estimand, self.weights).fit(scores, data.t)
         self.propensity_ = scores
         self.weights_ = design.weights_

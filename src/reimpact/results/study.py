@@ -60,8 +60,9 @@ class StudyResults:
 
     The sample flow, the design, the weights, balance, the effects and (for simulated data) the
     true effects of the analysed sample. ``frame``, ``treated`` and ``propensity`` are the
-    analysed rows after trimming; ``weights`` holds the matching (``matched``) and IPW
-    (``weighted``) weights of those rows. Every parameter below is kept as a (read-only) attribute
+    analysed rows after trimming; ``weights`` holds, by balance label, the weights each method
+    implies for those rows (``matched`` for matching, ``weighted`` for IPW, and an added method's
+    own label). Every parameter below is kept as a (read-only) attribute
     of the same name. :meth:`to_dict` is the content of ``results.json`` (through the disclosure
     gate) and :meth:`summary` a printed overview.
 

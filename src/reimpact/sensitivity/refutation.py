@@ -56,7 +56,7 @@ def _estimate(
     if method == "aipw":
         return AIPWEstimator(**options).nuisances(x, t, y).influence(0)[0]
     design = np.column_stack([np.ones(t.size), x])
-    score = expit(design @ fit_logistic(design, t))
+    score = expit(design @ fit_logistic(design, t, firth=options.get("propensity_model") == "firth"))
     return MatchingEstimator(**options).matcher().fit(score, t, covariates=x).point_estimate(y)
 
 

@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from pydantic import Field
 
+from ...design.propensity import PropensityKind
 from ...exceptions import DesignError
 from ...results import Effect
-from .._base import EffectEstimator, Estimand, EstimationData, PropensityKind, fit_scores
+from .._base import EffectEstimator, Estimand, EstimationData, fit_scores
 
 if TYPE_CHECKING:
     from .matcher import PropensityMatcher
@@ -164,11 +165,14 @@ class MatchingEstimator(EffectEstimator):
 
     def matcher(self) -> PropensityMatcher:
         """The (unfitted) matching design with these settings: ``fit(scores, t, ...)`` matches,
-        ``estimate(y)`` and ``point_estimate(y)`` estimate (see :mod:`reimpact.matching`)."""
+        ``estimate(y)`` and ``point_estimate(y)`` estimate (see :mod:`.matcher`). Only the
+        settings the matcher takes are passed (a subclass may add its own)."""
+        import inspect
+
         from .matcher import PropensityMatcher
 
-        params = {k: v for k, v in self.get_params().items() if k != "propensity_model"}
-        return PropensityMatcher(**params)
+        takes = inspect.signature(PropensityMatcher.__init__).parameters
+        return PropensityMatcher(**{k: v for k, v in self.get_params().items() if k in takes})
 
     def _estimate(self, data: EstimationData) -> list[Effect]:
         scores = fit_scores(data, self.propensity_model, 0.01, self.random_state)

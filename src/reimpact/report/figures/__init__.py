@@ -27,6 +27,7 @@ from .style import (
     method_colour,
     method_label,
     plt,
+    sample_style,
     save,
 )
 
@@ -35,6 +36,7 @@ __all__ = [
     "MAX_LOVE_ROWS",
     "method_colour",
     "method_label",
+    "sample_style",
     "PALETTE",
     "SAMPLE_LABELS",
     "SERIES",

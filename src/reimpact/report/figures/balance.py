@@ -11,7 +11,7 @@ import numpy as np
 
 from ...diagnostics.balance import SMD_THRESHOLD, BalanceTable
 from .cells import masked_histogram, safe_grid
-from .style import MARKERS, PALETTE, SAMPLE_LABELS, WIDTH, CountedFigure, plt
+from .style import PALETTE, WIDTH, CountedFigure, plt, sample_style
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -34,15 +34,8 @@ def love_plot(balance: BalanceTable) -> Figure:
     fig, ax = plt.subplots(figsize=(WIDTH, min(height, 9.5)))
     y = np.arange(len(table))
     for sample in table.columns:
-        ax.scatter(
-            table[sample],
-            y,
-            marker=MARKERS[sample],
-            s=22,
-            color=PALETTE[sample],
-            label=SAMPLE_LABELS[sample],
-            zorder=3,
-        )
+        label, colour, marker = sample_style(sample)
+        ax.scatter(table[sample], y, marker=marker, s=22, color=colour, label=label, zorder=3)
     for x in (-SMD_THRESHOLD, SMD_THRESHOLD):
         ax.axvline(x, color="#444444", linestyle="--", linewidth=0.8)
     ax.axvline(0, color="#444444", linewidth=0.6)
@@ -91,7 +84,7 @@ def overlap_plot(
                 label=group.capitalize(),
             )
         ax.axhline(0, color="#444444", linewidth=0.6)
-        ax.set_title(SAMPLE_LABELS[sample])
+        ax.set_title(sample_style(sample)[0])
         ax.set_xlabel("Propensity score")
         ax.set_xlim(0, 1)
     axes[0][0].set_ylabel("Density (treated up, control down)")
@@ -150,7 +143,7 @@ def _ecdf_panel(
                 where="post",
                 color=colour,
                 linewidth=1.4,
-                label=f"{group.capitalize()}, {SAMPLE_LABELS[sample].lower()}",
+                label=f"{group.capitalize()}, {sample_style(sample)[0].lower()}",
             )
     ax.set_title(name)
     ax.set_xlabel(name)

@@ -35,6 +35,16 @@ SERIES = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9"]  # O
 MARKERS = {"unadjusted": "o", "matched": "s", "weighted": "^"}
 SAMPLE_LABELS = {"unadjusted": "Unadjusted", "matched": "Matched", "weighted": "Weighted (IPW)"}
 
+def sample_style(sample: str) -> tuple[str, str, str]:
+    """(label, colour, marker) of a balance sample: the built-in ones (unadjusted, matched,
+    weighted) keep theirs; the sample of an added method is named by its method's label."""
+    if sample in SAMPLE_LABELS:
+        return SAMPLE_LABELS[sample], PALETTE[sample], MARKERS[sample]
+    owner = next((m for m in METHODS.values() if m.estimator.balance_label == sample), None)
+    label = f"{sample.capitalize()} ({owner.label})" if owner else sample.capitalize()
+    return label, method_colour(owner.name if owner else sample), "D"
+
+
 def method_label(name: str) -> str:
     """How figures and tables name a method: its registered label (:mod:`reimpact.registry`)."""
     return METHODS[name].label if name in METHODS else name

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from ...diagnostics.balance import sample_order
 from ..markup import embedded_figure, escape, number, table
 
 if TYPE_CHECKING:
@@ -25,7 +26,7 @@ def overlap_section(figures: dict[str, bytes | None]) -> str:
 def _balance_table(frame: pd.DataFrame) -> str:
     """One row per covariate: SMD, variance ratio and KS distance per sample, the SMDs and
     variance ratios beyond their thresholds highlighted; suppressed covariates say so."""
-    samples = [s for s in ("unadjusted", "matched", "weighted") if s in set(frame["sample"])]
+    samples = sample_order(frame["sample"])
     header = (
         ["Covariate"]
         + [f"SMD {s}" for s in samples]
