@@ -13,8 +13,6 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "reimpact"
-# old import paths kept for one release with a DeprecationWarning (see CHANGELOG.md)
-SHIMS = {"analysis", "data", "refutation", "heterogeneity"}
 
 
 def _modules() -> dict[str, Path]:

@@ -31,6 +31,7 @@ PALETTE = {
     "aipw": "#CC79A7",  # reddish purple
     "truth": "#000000",
 }
+ADDED = ["#E69F00", "#D55E00", "#56B4E9", "#000000"]  # Okabe-Ito, unused by the built-in methods
 SERIES = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9"]  # Okabe-Ito, in order
 MARKERS = {"unadjusted": "o", "matched": "s", "weighted": "^"}
 SAMPLE_LABELS = {"unadjusted": "Unadjusted", "matched": "Matched", "weighted": "Weighted (IPW)"}
@@ -51,12 +52,12 @@ def method_label(name: str) -> str:
 
 
 def method_colour(name: str) -> str:
-    """A method's colour: the built-in methods keep theirs, others take the Okabe-Ito series in
-    registry order."""
+    """A method's colour: the built-in methods keep theirs; added methods take, in registry
+    order, the Okabe-Ito colours no built-in method uses."""
     if name in PALETTE:
         return PALETTE[name]
-    order = list(METHODS).index(name) if name in METHODS else 0
-    return SERIES[order % len(SERIES)]
+    added = [m for m in METHODS if m not in PALETTE]
+    return ADDED[added.index(name) % len(ADDED)] if name in added else ADDED[0]
 
 
 plt.rcParams.update({"font.size": 8, "axes.titlesize": 9, "axes.labelsize": 8, "legend.fontsize": 7})
