@@ -24,7 +24,7 @@ def _validate(args: argparse.Namespace) -> None:
     sample = prepare_sample(study, args.data)
     flow = sample.flow
     print(
-        f"{args.study}: valid ({study.name}; {flow.analysed} returnees analysed, "
+        f"{args.study}: valid ({study.name}; {flow.analysed} {study.unit_label} analysed, "
         f"{flow.treated} treated, {flow.control} control)"
     )
 

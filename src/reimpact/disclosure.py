@@ -304,6 +304,10 @@ def _suppress_derived(out: dict, raw: dict, gate: Gate) -> None:
             effect["notes"].append("suppressed: fewer than the minimum cell size")
             effect["warnings"] = []
     small_outcomes = {outcome for outcome, _ in suppressed}
+    top = out.get("headline")
+    if top and {(top["outcome"], top["method"]), (top["outcome"], "naive")} & suppressed:
+        # the headline's effect, or the control group its mean and SD describe, is too small
+        out["headline"] = {k: top[k] for k in ("outcome", "method", "estimand")} | {"suppressed": True}
     sensitivity = out.get("sensitivity") or {}
     if sensitivity:
         for key in ("evalues", "refutations"):

@@ -29,7 +29,9 @@ def study_warnings(
     effects: EffectTable,
     sensitivity: SensitivityResults | None = None,
 ) -> list[str]:
-    """Plain-words warnings; every count of returnees passes through small-cell suppression."""
+    """Plain-words warnings; every count of units (named by ``study.unit_label``) passes through
+    small-cell suppression."""
+    units = study.unit_label
     gate = Gate.of(study.report)
 
     def n(value: int) -> str:
@@ -54,12 +56,12 @@ def study_warnings(
         outside, extreme = poor
         side = {"ATT": "above 0.95", "ATC": "below 0.05"}.get(study.estimand, "below 0.05 or above 0.95")
         out.append(
-            f"Poor overlap for the {study.estimand}: {n(outside)} returnees have propensity scores "
+            f"Poor overlap for the {study.estimand}: {n(outside)} {units} have propensity scores "
             f"outside the other group's range and {n(extreme)} have scores {side}. Estimates there "
             "rest on extrapolation or on a few heavily weighted units; consider 'propensity.trim' "
             "or restricting the population."
         )
-    out += [level_warning(level, study.estimand, n) for level in design.separated_levels]
+    out += [level_warning(level, study.estimand, n, units) for level in design.separated_levels]
     out += [not_run_warning(record) for record in (sensitivity.not_run if sensitivity else [])]
     for effect in effects:
         out += [f"{effect.method} on {effect.outcome}: {w}" for w in effect.warnings]
@@ -77,7 +79,7 @@ def study_warnings(
             + ". Consider adding interactions or squares of these covariates to the model."
         )
     if design.n_trimmed:
-        out.append(f"{n(design.n_trimmed)} returnees were trimmed for extreme propensity scores.")
+        out.append(f"{n(design.n_trimmed)} {units} were trimmed for extreme propensity scores.")
     for r in sensitivity.refutations if sensitivity else []:
         if not r.passed:
             out.append(
@@ -87,7 +89,7 @@ def study_warnings(
     return out
 
 
-def level_warning(level: dict[str, Any], estimand: str, n) -> str:
+def level_warning(level: dict[str, Any], estimand: str, n, units: str = "units") -> str:
     """What the separation rule did to one level, and what that does to the estimand."""
     column = level["column"]
     if level["action"] == "merged":
@@ -97,13 +99,13 @@ def level_warning(level: dict[str, Any], estimand: str, n) -> str:
     group, other = ("treated", "control") if level["group"] == "treated" else ("control", "treated")
     focal = {"ATT": "treated", "ATC": "control"}.get(estimand)
     if focal is not None and group != focal:
-        effect = f"no {focal} returnee has it, so the {estimand} is unchanged"
+        effect = f"no {focal} {units} have it, so the {estimand} is unchanged"
     else:
-        who = {"ATT": "treated returnees", "ATC": "control returnees"}.get(estimand, "returnees")
+        who = {"ATT": f"treated {units}", "ATC": f"control {units}"}.get(estimand, units)
         effect = f"the estimate is now the {estimand} of the {who} outside this level"
     return (
-        f"{column}={level['level']} is held by {group} returnees only: its {n(level['units'])} "
-        f"{group} returnees were left out (no {other} returnee to compare them with); {effect}."
+        f"{column}={level['level']} is held by {group} {units} only: its {n(level['units'])} "
+        f"{group} {units} were left out (no {other} {units} to compare them with); {effect}."
     )
 
 

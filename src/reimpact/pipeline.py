@@ -116,8 +116,8 @@ def analyse_outcomes(
             fits.main = fitted
         else:
             note = (
-                f"{int((~mask).sum())} returnees without this outcome were left out of its analyses; "
-                f"the score and the design were refitted on the {int(mask.sum())} others"
+                f"{int((~mask).sum())} {study.unit_label} without this outcome were left out of its "
+                f"analyses; the score and the design were refitted on the {int(mask.sum())} others"
             )
             found = [replace(e, notes=(*e.notes, note)) for e in found]
         fits.effects += found

@@ -60,6 +60,11 @@ class Study(Section):
         (default ``[1]``), optionally the ``control`` values, and the ``name`` used in outputs.
     outcomes : list of str
         The outcome columns (at least one); none may also be the treatment or a covariate.
+    primary_outcome : str or None
+        The outcome the report's summary leads with (default: the first outcome).
+    unit_label : str
+        What the units are called in the report and warnings (default ``units``; the shipped
+        studies say ``returnees``).
     covariates : list of str
         The covariates adjusted for (at least one); text columns are categorical.
     categorical : list of str
@@ -100,6 +105,8 @@ class Study(Section):
     population: dict[str, PopulationFilter] = Field(default_factory=dict)
     treatment: TreatmentSpec
     outcomes: list[str] = Field(min_length=1)
+    primary_outcome: str | None = None
+    unit_label: str = Field(default="units", min_length=1, max_length=40, pattern=r"^[^\n\r]+$")
     covariates: list[str] = Field(min_length=1)
     categorical: list[str] = Field(default_factory=list)
     exact: list[str] = Field(default_factory=list)
@@ -174,6 +181,11 @@ class Study(Section):
 
     @model_validator(mode="after")
     def _consistent(self) -> Study:
+        if self.primary_outcome is not None and self.primary_outcome not in self.outcomes:
+            raise ValueError(
+                f"primary_outcome: '{self.primary_outcome}' is not one of the outcomes "
+                f"({', '.join(self.outcomes)}); name one of them or leave it out"
+            )
         treatment_columns = set(self.treatment.columns)
         for column in self.outcomes:
             if column in treatment_columns:
@@ -263,6 +275,11 @@ class Study(Section):
     @property
     def display_title(self) -> str:
         return self.title or self.name
+
+    @property
+    def primary(self) -> str:
+        """The outcome the summary leads with: ``primary_outcome``, else the first outcome."""
+        return self.primary_outcome or self.outcomes[0]
 
 
 MAX_STUDY_BYTES = 1_000_000

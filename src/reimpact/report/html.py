@@ -10,11 +10,13 @@ from .markup import escape
 from .sections import (
     balance_section,
     effects_section,
+    limitations_section,
     overlap_section,
     provenance_section,
     sample_section,
     sensitivity_section,
     study_section,
+    summary_section,
     warnings_section,
 )
 
@@ -47,6 +49,7 @@ pre { background: #f7f7f7; padding: 0.6rem; overflow-x: auto; font-size: 0.8rem;
 """
 
 SECTIONS = [
+    ("summary", "Summary"),
     ("study", "Study"),
     ("sample", "Sample"),
     ("warnings", "Warnings"),
@@ -54,8 +57,14 @@ SECTIONS = [
     ("balance", "Balance"),
     ("effects", "Effects"),
     ("sensitivity", "Sensitivity"),
+    ("limitations", "Limitations"),
     ("provenance", "Provenance"),
 ]
+# the summary's own look: the headline large, a caution boxed
+SUMMARY_STYLE = """
+p.headline { font-size: 1.15rem; font-weight: 600; }
+p.caution { border-left: 4px solid #D55E00; background: #fff4ec; padding: 0.5rem 0.8rem; }
+"""
 
 
 def render(
@@ -65,6 +74,7 @@ def render(
     title = escape(results.study.display_title)
     nav = "".join(f'<a href="#{key}">{label}</a>' for key, label in SECTIONS)
     parts = {
+        "summary": summary_section(results, published),
         "study": study_section(results),
         "sample": sample_section(published),
         "warnings": warnings_section(published),
@@ -72,6 +82,7 @@ def render(
         "balance": balance_section(results, published, figures),
         "effects": effects_section(results, published, figures),
         "sensitivity": sensitivity_html,
+        "limitations": limitations_section(results, published),
         "provenance": provenance_section(results),
     }
     body = "".join(
@@ -80,7 +91,8 @@ def render(
     created = escape(results.created)
     return (
         f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
-        f"<style>{STYLE}</style></head><body><h1>{title}</h1>"
+        f"<style>{STYLE}{SUMMARY_STYLE}</style></head><body><h1>{title}</h1>"
         f'<p class="meta">reimpact report, {created}. Aggregates only; cells describing fewer than '
-        f"{results.min_cell_size} returnees are suppressed.</p><nav>{nav}</nav>{body}</body></html>"
+        f"{results.min_cell_size} {escape(results.study.unit_label)} are suppressed.</p>"
+        f"<nav>{nav}</nav>{body}</body></html>"
     )

@@ -18,6 +18,7 @@ import pandas as pd
 from .. import __version__
 from ..disclosure import Gate, publish
 from .effects import EffectTable
+from .headline import headline
 
 if TYPE_CHECKING:
     from ..config.study import Study
@@ -137,7 +138,8 @@ class StudyResults:
         lines = [
             f"{self.study.display_title}",
             f"treatment '{self.study.treatment.label}', estimand {self.study.estimand}; "
-            f"{flow.analysed} returnees analysed ({flow.treated} treated, {flow.control} control)",
+            f"{flow.analysed} {self.study.unit_label} analysed ({flow.treated} treated, "
+            f"{flow.control} control)",
             "",
             self.effects.summary(),
         ]
@@ -204,6 +206,7 @@ class StudyResults:
                 "rows": self.balance.to_records(),
                 "effective_n": self.balance.effective_n,
             },
+            "headline": headline(self),
             "effects": [effect.to_dict() for effect in self.effects],
             "sensitivity": None if self.sensitivity is None else self.sensitivity.to_dict(),
             "truth": truth,

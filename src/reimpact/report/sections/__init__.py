@@ -6,17 +6,21 @@ from __future__ import annotations
 
 from .balance import balance_section, overlap_section
 from .effects import effects_section
+from .limitations import limitations_section
 from .sample import sample_section, warnings_section
 from .sensitivity import sensitivity_section
 from .study import provenance_section, study_section
+from .summary import summary_section
 
 __all__ = [
     "balance_section",
     "effects_section",
+    "limitations_section",
     "overlap_section",
     "provenance_section",
     "sample_section",
     "sensitivity_section",
     "study_section",
+    "summary_section",
     "warnings_section",
 ]

@@ -72,7 +72,7 @@ def _rosenbaum_part(bounds: list[dict[str, Any]], figures: dict[str, bytes | Non
             rows.append((escape(b["outcome"]), MISSING, MISSING, escape(b["reason"])))
     return (
         '<h3>Rosenbaum bounds</h3><p class="note">How far the odds of treatment of two matched '
-        "returnees may differ because of a hidden confounder before the signed-rank test of the "
+        "units may differ because of a hidden confounder before the signed-rank test of the "
         "matched pairs loses significance at alpha = "
         f"{bounds[0]['alpha']:g}: Gamma*.</p>"
         + table(["Outcome", "Pairs", "p-value at Gamma = 1", "Gamma*"], rows)
@@ -203,7 +203,7 @@ def _subgroup_row(r: SimpleNamespace) -> tuple[str, ...]:
 
 
 def _subgroup_part(
-    subgroups: list[dict] | None, min_cell_size: int, figures: dict[str, bytes | None]
+    subgroups: list[dict] | None, min_cell_size: int, figures: dict[str, bytes | None], units: str
 ) -> str:
     """AIPW effects by subgroup with Holm-adjusted p-values, and their forest plot."""
     if subgroups is None:
@@ -224,7 +224,7 @@ def _subgroup_part(
     return (
         '<h3>Subgroup effects</h3><p class="note">Cross-fitted AIPW within each subgroup; '
         "Holm-adjusted p-values across all outcomes and subgroups. Subgroups with fewer than "
-        f"{min_cell_size} treated or control returnees are suppressed.</p>"
+        f"{min_cell_size} treated or control {escape(units)} are suppressed.</p>"
         + table(header, rows)
         + embedded_figure(figures.get("subgroups"), "subgroups", "Effects by subgroup.")
     )
@@ -265,7 +265,7 @@ def sensitivity_section(results: StudyResults, published: dict, figures: dict[st
             _rosenbaum_part(shown["rosenbaum"], figures),
             _omitted_variable_part(sens.omitted_variable, figures),
             _refutation_part(sens.refutations),
-            _subgroup_part(shown["subgroups"], results.min_cell_size, figures),
+            _subgroup_part(shown["subgroups"], results.min_cell_size, figures, results.study.unit_label),
             _cate_part(shown["cate"]),
         ]
     )
