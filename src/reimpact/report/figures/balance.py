@@ -11,7 +11,7 @@ import numpy as np
 
 from ...diagnostics.balance import SMD_THRESHOLD, BalanceTable
 from .cells import masked_histogram, safe_grid
-from .style import PALETTE, WIDTH, CountedFigure, plt, sample_style
+from .style import PALETTE, WIDTH, CountedFigure, legend_below, note_below, plt, sample_style
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -31,7 +31,7 @@ def love_plot(balance: BalanceTable) -> Figure:
         note = f" (the {MAX_LOVE_ROWS} most imbalanced before adjustment)"
     table = table.iloc[::-1]
     height = 1.2 + 0.2 * len(table)
-    fig, ax = plt.subplots(figsize=(WIDTH, min(height, 9.5)))
+    fig, ax = plt.subplots(figsize=(WIDTH, min(height, 9.5)), layout="constrained")
     y = np.arange(len(table))
     for sample in table.columns:
         label, colour, marker = sample_style(sample)
@@ -43,16 +43,13 @@ def love_plot(balance: BalanceTable) -> Figure:
     ax.set_xlabel(f"Standardised mean difference (thresholds at \u00b1{SMD_THRESHOLD})")
     ax.set_title(f"Covariate balance{note}")
     ax.grid(axis="y", color="#dddddd", linewidth=0.5)
-    ax.legend(loc="lower right", frameon=True)
+    legend_below(fig, *ax.get_legend_handles_labels())
     if balance.suppressed:
-        fig.text(
-            0.01,
-            0.0,
+        note_below(
+            fig,
             f"{len(balance.suppressed)} small categories suppressed "
             f"(fewer than {balance.min_cell_size} returnees in a group).",
-            fontsize=6,
         )
-    fig.tight_layout()
     return fig
 
 
@@ -63,7 +60,13 @@ def overlap_plot(
     adjustment and under each set of weights."""
     samples = {"unadjusted": np.ones(scores.size), **weights}
     fig, axes = plt.subplots(
-        1, len(samples), figsize=(WIDTH, 2.6), sharey=True, squeeze=False, FigureClass=CountedFigure
+        1,
+        len(samples),
+        figsize=(WIDTH, 2.6),
+        sharey=True,
+        squeeze=False,
+        layout="constrained",
+        FigureClass=CountedFigure,
     )
     assert isinstance(fig, CountedFigure)
     bins = np.linspace(0, 1, 31)
@@ -88,9 +91,8 @@ def overlap_plot(
         ax.set_xlabel("Propensity score")
         ax.set_xlim(0, 1)
     axes[0][0].set_ylabel("Density (treated up, control down)")
-    axes[0][0].legend(loc="upper left")
-    fig.text(0.01, -0.02, f"Bins with fewer than {min_cell_size} returnees are not drawn.", fontsize=6)
-    fig.tight_layout()
+    legend_below(fig, *axes[0][0].get_legend_handles_labels())
+    note_below(fig, f"Bins with fewer than {min_cell_size} returnees are not drawn.")
     fig.min_units = min(fewest)
     return fig
 
@@ -175,7 +177,12 @@ def ecdf_plot(
     cols = 2 if len(worst) > 1 else 1
     rows = int(np.ceil(len(worst) / cols))
     fig, axes = plt.subplots(
-        rows, cols, figsize=(WIDTH, 2.3 * rows), squeeze=False, FigureClass=CountedFigure
+        rows,
+        cols,
+        figsize=(WIDTH, 0.5 + 2.3 * rows),
+        squeeze=False,
+        layout="constrained",
+        FigureClass=CountedFigure,
     )
     assert isinstance(fig, CountedFigure)
     fewest = []
@@ -185,8 +192,7 @@ def ecdf_plot(
         _ecdf_panel(ax, name, columns[name], treated, grid, adjusted)
     for ax in list(axes.flat)[len(worst) :]:
         ax.axis("off")
-    axes.flat[0].legend(loc="lower right")
+    legend_below(fig, *axes.flat[0].get_legend_handles_labels())
     fig.suptitle("Empirical distribution functions of the least balanced covariates")
-    fig.tight_layout()
     fig.min_units = min(fewest)
     return fig

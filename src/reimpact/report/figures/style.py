@@ -1,5 +1,6 @@
 """The look every figure shares: a non-interactive backend, an A4 text width, the Okabe-Ito
-colour-blind-safe palette, the labels of samples and methods, font sizes, and how a figure is
+colour-blind-safe palette, the labels, colours and marker shapes of samples and methods, font
+sizes legible at A4 width (nothing under 7 pt), the legend below the axes, and how a figure is
 saved (PNG to embed in the report, SVG to print)."""
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ if "ipykernel" not in sys.modules:  # notebooks keep their inline backend
 
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.transforms import offset_copy  # noqa: E402
 
 from ...registry import METHODS  # noqa: E402
 
@@ -34,7 +36,10 @@ PALETTE = {
 ADDED = ["#E69F00", "#D55E00", "#56B4E9", "#000000"]  # Okabe-Ito, unused by the built-in methods
 SERIES = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9"]  # Okabe-Ito, in order
 MARKERS = {"unadjusted": "o", "matched": "s", "weighted": "^"}
+METHOD_MARKERS = ["o", "s", "^", "D", "v", "P", "X", "<", ">", "*"]  # one per method, registry order
 SAMPLE_LABELS = {"unadjusted": "Unadjusted", "matched": "Matched", "weighted": "Weighted (IPW)"}
+SMALL = 7  # pt: the smallest text of any figure (notes, contour labels)
+
 
 def sample_style(sample: str) -> tuple[str, str, str]:
     """(label, colour, marker) of a balance sample: the built-in ones (unadjusted, matched,
@@ -60,7 +65,46 @@ def method_colour(name: str) -> str:
     return ADDED[added.index(name) % len(ADDED)] if name in added else ADDED[0]
 
 
-plt.rcParams.update({"font.size": 8, "axes.titlesize": 9, "axes.labelsize": 8, "legend.fontsize": 7})
+def method_marker(name: str) -> str:
+    """A method's marker shape, so methods differ by shape as well as colour: the registry's
+    methods take ``METHOD_MARKERS`` in registry order; a name outside the registry the last one."""
+    order = list(METHODS)
+    position = order.index(name) if name in order else len(METHOD_MARKERS) - 1
+    return METHOD_MARKERS[position % len(METHOD_MARKERS)]
+
+
+def legend_below(fig: Figure, handles: list, labels: list[str], title: str | None = None) -> None:
+    """A legend under the axes, outside them (the figure must use the constrained layout, which
+    makes room for it), in as many columns as fit the figure's width."""
+    width = fig.get_window_extent().width
+    for ncol in range(len(handles), 0, -1):
+        legend = fig.legend(
+            handles, labels, loc="outside lower center", ncol=ncol, frameon=False, title=title
+        )
+        if ncol == 1 or legend.get_window_extent().width <= 0.96 * width:
+            return
+        legend.remove()
+
+
+def note_below(fig: Figure, text: str) -> None:
+    """A note under everything else in the figure, below its legend (``save`` crops the figure
+    to include it). The layout is fixed first and the legend pinned where it was laid out: a
+    figure cropped to include the note would otherwise move the legend onto it."""
+    fig.draw_without_rendering()
+    fig.set_layout_engine("none")
+    bottom = 0.0
+    for legend in fig.legends:
+        box = legend.get_window_extent().transformed(fig.transFigure.inverted())
+        legend.set_bbox_to_anchor(box, transform=fig.transFigure)
+        legend.borderaxespad = 0.0
+        bottom = min(bottom, box.y0)
+    below = offset_copy(fig.transFigure, fig=fig, y=-3, units="points")
+    fig.text(0.01, bottom, text, fontsize=SMALL, va="top", transform=below)
+
+
+plt.rcParams.update(
+    {"font.size": 8, "axes.titlesize": 9, "axes.labelsize": 8, "legend.fontsize": SMALL + 0.5}
+)
 
 
 class CountedFigure(Figure):
