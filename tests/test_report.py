@@ -136,6 +136,94 @@ def test_report_names_stay_importable_from_their_modules():
         assert callable(getattr(figures, name)), name
 
 
+def _effects(scales: dict[str, float], methods=("naive", "psm", "ipw", "aipw")) -> pd.DataFrame:
+    """Made-up effects: every outcome x method, an estimate of 10 standard errors."""
+    rows = []
+    for outcome, se in scales.items():
+        for k, method in enumerate(methods):
+            estimate, half = (10 + k) * se, 1.96 * se
+            rows.append({"outcome": outcome, "method": method, "estimate": estimate, "std_error": se,
+                         "ci_lower": estimate - half, "ci_upper": estimate + half})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def _panel_outcomes(fig) -> list[list[str]]:
+    """The outcomes (bold tick labels) of each panel of a forest plot, top to bottom."""
+    return [
+        [t.get_text() for t in ax.get_yticklabels() if t.get_fontweight() == "bold"] for ax in fig.axes
+    ]
+
+
+def test_outcomes_on_different_scales_get_panels_of_their_own():
+    """A 1-5 rating beside 0-1 scores: two panels, each axis naming its scale; scores alone: one."""
+    from reimpact.report.figures import forest_plot, group_by_scale, plt, subgroup_plot
+
+    scales = {"composite_score": 0.0035, "economic_score": 0.0059, "satisfaction": 0.015}
+    fig = forest_plot(_effects(scales), truth={"satisfaction": 0.15})
+    assert _panel_outcomes(fig) == [["composite_score", "economic_score"], ["satisfaction"]]
+    labels = [ax.get_xlabel() for ax in fig.axes]
+    assert all("outcome units" in label and "standard errors about" in label for label in labels)
+    assert "0.0047" in labels[0] and "0.015" in labels[1]
+    plt.close(fig)
+    fig = forest_plot(_effects({"composite_score": 0.0035, "social_score": 0.005}))
+    assert len(fig.axes) == 1 and fig.axes[0].get_xlabel().endswith("in the outcomes' units")
+    plt.close(fig)
+    # the order of the study is kept: panels by their first outcome, outcomes in order inside
+    assert group_by_scale({"a": 1.0, "b": 0.1, "c": 0.9, "d": 0.2}) == [["a", "c"], ["b", "d"]]
+    table = _effects(scales, methods=("aipw",)).assign(by="sex", level="female", status="estimated")
+    fig = subgroup_plot(table)
+    assert _panel_outcomes(fig) == [["composite_score", "economic_score"], ["satisfaction"]]
+    plt.close(fig)
+
+
+def test_methods_differ_by_marker_shape_as_well_as_colour():
+    from reimpact.registry import METHODS
+    from reimpact.report.figures import forest_plot, method_colour, method_marker, plt
+
+    markers = [method_marker(m) for m in METHODS]
+    assert len(set(markers)) == len(markers) and markers[0] == "o"  # registry order
+    assert len({method_colour(m) for m in METHODS}) == len(METHODS)
+    fig = forest_plot(_effects({"composite_score": 0.003}, methods=tuple(METHODS)))
+    drawn = [line.get_marker() for line in fig.axes[0].lines if line.get_marker() not in ("None", "|")]
+    assert drawn == markers
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend == [METHODS[m].label for m in METHODS]
+    plt.close(fig)
+
+
+def _overlaps(a, b) -> bool:
+    return a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1
+
+
+def test_figures_keep_legends_off_the_plot_and_text_legible_at_a4_width(orion):
+    """Every figure of a run: no legend over an axes or a note, no text under 7 pt, no wider
+    than an A4 text width (so nothing shrinks when a page is printed)."""
+    import io
+
+    from matplotlib.text import Text
+
+    from reimpact.report import FIGURES, figure
+    from reimpact.report.figures import WIDTH, plt
+
+    results, _ = orion
+    for name in FIGURES:
+        fig = figure(results, name)
+        fig.savefig(io.BytesIO(), format="png", dpi=150, bbox_inches="tight")
+        legends = [legend.get_window_extent() for legend in fig.legends]
+        legends += [ax.get_legend().get_window_extent() for ax in fig.axes if ax.get_legend()]
+        assert legends or name == "subgroups", name  # AIPW only: nothing to tell apart
+        for legend in legends:
+            assert not any(_overlaps(legend, ax.get_window_extent()) for ax in fig.axes), name
+        for text in fig.findobj(Text):
+            if text.get_visible() and text.get_text().strip():
+                assert text.get_fontsize() >= 7, (name, text.get_text())
+        for note in fig.texts:
+            assert not any(_overlaps(note.get_window_extent(), legend) for legend in legends), name
+        box = fig.get_tightbbox()
+        assert box.width <= WIDTH + 0.05, (name, box.width)
+        plt.close(fig)
+
+
 def _chromium():
     options_module = pytest.importorskip("selenium.webdriver")
     if not (shutil.which("chromium") and shutil.which("chromedriver")):

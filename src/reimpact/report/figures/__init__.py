@@ -7,8 +7,9 @@ figures record the fewest units behind any element they draw as ``fig.min_units`
 ``results.json`` lists under ``figures`` for the disclosure audit.
 
 :mod:`.style` holds the shared look and ``save``, :mod:`.cells` the disclosure-safe cells,
-:mod:`.balance` the design figures, :mod:`.effects` the forest plots and :mod:`.sensitivity` the
-figures of the sensitivity checks; every figure is importable from here.
+:mod:`.scales` the grouping of outcomes by scale, :mod:`.balance` the design figures,
+:mod:`.effects` the forest plots and :mod:`.sensitivity` the figures of the sensitivity checks;
+every figure is importable from here.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from __future__ import annotations
 from .balance import MAX_LOVE_ROWS, ecdf_plot, love_plot, overlap_plot
 from .cells import masked_histogram, safe_grid
 from .effects import forest_plot, subgroup_plot
+from .scales import group_by_scale, outcome_scales
 from .sensitivity import contour_plot, gamma_plot
 from .style import (
     MARKERS,
+    METHOD_MARKERS,
     PALETTE,
     SAMPLE_LABELS,
     SERIES,
@@ -26,6 +29,7 @@ from .style import (
     CountedFigure,
     method_colour,
     method_label,
+    method_marker,
     plt,
     sample_style,
     save,
@@ -34,8 +38,10 @@ from .style import (
 __all__ = [
     "MARKERS",
     "MAX_LOVE_ROWS",
+    "METHOD_MARKERS",
     "method_colour",
     "method_label",
+    "method_marker",
     "sample_style",
     "PALETTE",
     "SAMPLE_LABELS",
@@ -46,8 +52,10 @@ __all__ = [
     "ecdf_plot",
     "forest_plot",
     "gamma_plot",
+    "group_by_scale",
     "love_plot",
     "masked_histogram",
+    "outcome_scales",
     "overlap_plot",
     "plt",
     "safe_grid",

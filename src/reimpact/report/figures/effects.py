@@ -1,101 +1,169 @@
 """Forest plots of the estimates: every outcome x method with its 95% interval, and the AIPW
-effects by subgroup."""
+effects by subgroup.
+
+Outcomes on different scales get separate panels (:mod:`.scales`), each with its own axis that
+names its scale, so a 1-5 rating never flattens the intervals of 0-1 scores. Inside a panel each
+outcome is a block under its name in bold; methods differ by marker shape as well as colour, in
+registry order, and the legend sits below the panels.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from ...registry import METHODS
-from .style import PALETTE, SERIES, WIDTH, method_colour, method_label, plt
+from .scales import group_by_scale, outcome_scales, scale_label
+from .style import PALETTE, WIDTH, legend_below, method_colour, method_label, method_marker, plt
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+
+ROW = 0.19  # inches per row of a panel
+PANEL = 0.62  # inches per panel for its axis, tick labels and axis label
+GAP = 0.5  # rows of space between two outcomes' blocks
+MAX_HEIGHT = 9.5  # inches: an A4 page's text height
+TRUTH = "True effect (simulated)"
+
+
+@dataclass(frozen=True)
+class Row:
+    """One interval to draw: its estimate and bounds, its tick label and how it looks."""
+
+    estimate: float
+    lower: float
+    upper: float
+    label: str
+    colour: str
+    marker: str
+    legend: str | None = None
+
+
+def _draw_blocks(ax: Axes, blocks: list[tuple[str, list[Row]]]) -> dict[str, tuple[float, float]]:
+    """Draw each (header, rows) block top-down, the header as a bold tick label above its rows;
+    return the vertical extent of each block's rows."""
+    y, ticks, labels, headers, extents = 0.0, [], [], [], {}
+    for header, rows in blocks:
+        ticks.append(y)
+        labels.append(header)
+        headers.append(len(labels) - 1)
+        y -= 1
+        for row in rows:
+            ax.errorbar(
+                row.estimate,
+                y,
+                xerr=[[row.estimate - row.lower], [row.upper - row.estimate]],
+                fmt=row.marker,
+                color=row.colour,
+                capsize=2,
+                markersize=4.5,
+                label=row.legend,
+            )
+            ticks.append(y)
+            labels.append(row.label)
+            y -= 1
+        extents[header] = (y + 1 - 0.4, y + len(rows) + 0.4)
+        y -= GAP
+    ax.set_yticks(ticks, labels)
+    for i in headers:
+        ax.get_yticklabels()[i].set_fontweight("bold")
+    ax.tick_params(axis="y", length=0)
+    if blocks:
+        ax.set_ylim(y + GAP + 0.4, 0.6)
+    ax.axvline(0, color="#444444", linewidth=0.6, linestyle=":")
+    ax.grid(axis="x", color="#eeeeee", linewidth=0.5)
+    return extents
+
+
+def _span(blocks: list[tuple[str, list[Row]]]) -> float:
+    """The height of a panel's blocks in rows: a header and its rows per block, the gaps between
+    blocks and the margins of :func:`_draw_blocks`."""
+    if not blocks:
+        return 1.0
+    return sum(1 + len(rows) for _, rows in blocks) + GAP * (len(blocks) - 1) + 0.2
+
+
+def _panels(spans: list[float], title: str) -> tuple[Figure, list[Axes]]:
+    """A figure of panels stacked vertically, each as tall as its rows, within an A4 page."""
+    height = 0.9 + PANEL * len(spans) + ROW * sum(spans)
+    fig, axes = plt.subplots(
+        len(spans),
+        1,
+        figsize=(WIDTH, min(height, MAX_HEIGHT)),
+        height_ratios=spans,
+        layout="constrained",
+        squeeze=False,
+    )
+    fig.suptitle(title)
+    return fig, list(axes[:, 0])
+
+
+def _row(record: Any, label: str, method: str, legend: str | None = None) -> Row:
+    """The ``Row`` of one estimate (a record with estimate, ci_lower and ci_upper), in the style
+    of ``method``."""
+    bounds = (float(record.estimate), float(record.ci_lower), float(record.ci_upper))
+    return Row(*bounds, label, method_colour(method), method_marker(method), legend)
+
+
+def _method_rows(effects: pd.DataFrame, outcome: str, methods: list[str]) -> list[Row]:
+    """The drawn estimates of one outcome, one row per method in ``methods`` order."""
+    rows = []
+    for method in methods:
+        found = effects[(effects.outcome == outcome) & (effects.method == method)]
+        if not found.empty and pd.notna(found.estimate.iloc[0]):
+            label = method_label(method)
+            rows.append(_row(found.iloc[0], label, method, legend=label))
+    return rows
 
 
 def forest_plot(effects: pd.DataFrame, truth: dict[str, float] | None = None) -> Figure:
-    """Every outcome x method with its 95% interval; the naive difference for reference and, for
-    simulated data, the true effect."""
-    outcomes = list(dict.fromkeys(effects["outcome"]))
+    """Every outcome x method with its 95% interval, one panel per scale of outcome; the naive
+    difference for reference and, for simulated data, the true effect."""
     present = list(dict.fromkeys(effects["method"]))
     methods = [m for m in METHODS if m in present] + [m for m in present if m not in METHODS]
-    height = 1.0 + 0.22 * len(outcomes) * (len(methods) + 0.6)
-    fig, ax = plt.subplots(figsize=(WIDTH, min(height, 9.5)))
-    labels, positions = [], []
-    y = 0.0
-    for outcome in outcomes:
-        block = []
-        for method in methods:
-            row = effects[(effects.outcome == outcome) & (effects.method == method)]
-            if row.empty or pd.isna(row.estimate.iloc[0]):
-                continue
-            r = row.iloc[0]
-            ax.errorbar(
-                r.estimate,
-                y,
-                xerr=[[r.estimate - r.ci_lower], [r.ci_upper - r.estimate]],
-                fmt="o",
-                color=method_colour(method),
-                capsize=2,
-                markersize=4,
-                label=method_label(method) if outcome == outcomes[0] else None,
-            )
-            labels.append(f"{outcome}: {method_label(method)}")
-            positions.append(y)
-            block.append(y)
-            y -= 1
-        if truth and outcome in truth and block:
-            ax.vlines(
-                truth[outcome],
-                min(block) - 0.4,
-                max(block) + 0.4,
-                color=PALETTE["truth"],
-                linewidth=1.2,
-                label="True effect (simulated)" if outcome == outcomes[0] else "",  # "": no legend entry
-            )
-        y -= 0.6
-    ax.axvline(0, color="#444444", linewidth=0.6, linestyle=":")
-    ax.set_yticks(positions, labels)
-    ax.set_xlabel("Estimated effect with 95% confidence interval")
-    ax.set_title("Effects by outcome and method")
-    ax.grid(axis="x", color="#eeeeee", linewidth=0.5)
-    if ax.get_legend_handles_labels()[0]:  # nothing to name when every estimate was withheld
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.06 - 0.4 / height), ncol=5, frameon=False)
-    fig.tight_layout()
+    scales = outcome_scales(effects)
+    groups = group_by_scale(scales) or [[]]
+    blocks = [[(o, _method_rows(effects, o, methods)) for o in group] for group in groups]
+    fig, axes = _panels([_span(b) for b in blocks], "Effects by outcome and method")
+    handles: dict[str, object] = {}
+    for ax, group_blocks in zip(axes, blocks, strict=True):
+        extents = _draw_blocks(ax, group_blocks)
+        for outcome, (low, high) in extents.items():
+            if truth and outcome in truth:
+                ax.vlines(truth[outcome], low, high, color=PALETTE["truth"], label=TRUTH)
+        group = [scales[o] for o, _ in group_blocks]
+        ax.set_xlabel(scale_label("Effect (95% CI)", group, len(axes)))
+        handles.update(zip(*reversed(ax.get_legend_handles_labels()), strict=True))
+    if not scales:  # every estimate was withheld: nothing to draw, nothing to name
+        axes[0].text(0.5, 0.5, "Every estimate was withheld.", ha="center", transform=axes[0].transAxes)
+        axes[0].set_xticks([])
+    order = [method_label(m) for m in methods] + [TRUTH]
+    named = [label for label in order if label in handles]
+    if named:
+        legend_below(fig, [handles[label] for label in named], named)
     return fig
 
 
 def subgroup_plot(table: pd.DataFrame) -> Figure | None:
-    """AIPW effects by subgroup with 95% intervals (suppressed subgroups left out)."""
+    """AIPW effects by subgroup with 95% intervals (suppressed subgroups left out), one panel
+    per scale of outcome."""
     shown = table[table.status == "estimated"]
     if shown.empty:
         return None
-    outcomes = list(dict.fromkeys(shown["outcome"]))
-    height = 1.0 + 0.2 * (len(shown) + 0.8 * len(outcomes))
-    fig, ax = plt.subplots(figsize=(WIDTH, min(height, 9.5)))
-    y, ticks, labels = 0.0, [], []
-    for i, outcome in enumerate(outcomes):
-        for k, row in enumerate(shown[shown.outcome == outcome].itertuples()):
-            ax.errorbar(
-                row.estimate,
-                y,
-                xerr=[[row.estimate - row.ci_lower], [row.ci_upper - row.estimate]],
-                fmt="o",
-                color=SERIES[i % len(SERIES)],
-                capsize=2,
-                markersize=3.5,
-                label=outcome if k == 0 else None,
-            )
-            ticks.append(y)
-            labels.append(f"{row.by} = {row.level}")
-            y -= 1
-        y -= 0.8
-    ax.axvline(0, color="#444444", linewidth=0.6, linestyle=":")
-    ax.set_yticks(ticks, labels)
-    ax.set_xlabel("AIPW effect with 95% confidence interval")
-    ax.set_title("Effects by subgroup")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.06 - 0.4 / height), ncol=4, frameon=False)
-    ax.grid(axis="x", color="#eeeeee", linewidth=0.5)
-    fig.tight_layout()
+    scales = outcome_scales(shown)
+    blocks = [
+        [
+            (o, [_row(r, f"{r.by} = {r.level}", "aipw") for r in shown[shown.outcome == o].itertuples()])
+            for o in group
+        ]
+        for group in group_by_scale(scales)
+    ]
+    fig, axes = _panels([_span(b) for b in blocks], "Effects by subgroup")
+    for ax, group_blocks in zip(axes, blocks, strict=True):
+        _draw_blocks(ax, group_blocks)
+        group = [scales[o] for o, _ in group_blocks]
+        ax.set_xlabel(scale_label("AIPW effect (95% CI)", group, len(axes)))
     return fig
