@@ -27,25 +27,59 @@ __all__ = ["SECTIONS", "STYLE", "render", "sensitivity_section"]
 
 STYLE = """
 body { font-family: system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif; max-width: 70rem;
-       margin: 2rem auto; padding: 0 1rem; color: #1a1a1a; line-height: 1.45; }
+       margin: 2rem auto; padding: 0 1rem; color: #1a1a1a; line-height: 1.45;
+       overflow-wrap: break-word; }
+section { max-width: 100%; }
 h1 { font-size: 1.6rem; margin-bottom: 0.2rem; } h2 { border-bottom: 1px solid #ccc; margin-top: 2rem; }
 .meta { color: #555; font-size: 0.9rem; }
 nav a { margin-right: 1rem; font-size: 0.9rem; }
-table { border-collapse: collapse; margin: 0.8rem 0; font-size: 0.85rem; }
-th, td { border-bottom: 1px solid #e2e2e2; padding: 0.25rem 0.6rem; text-align: left; }
+table { border-collapse: collapse; margin: 0.8rem 0; font-size: 0.85rem;
+        font-variant-numeric: tabular-nums; }
+th, td { border-bottom: 1px solid #e2e2e2; padding: 0.25rem 0.55rem; text-align: left;
+         vertical-align: top; }
+th { vertical-align: bottom; }
 table.num td, table.num th { text-align: right; }
-table.num td { white-space: nowrap; }
-table { display: block; max-width: 100%; overflow-x: auto; }
+table.num td:first-child { min-width: 7rem; }
+/* text wraps in a table too wide for its section (a number has nowhere to break); a table
+   still too wide scrolls inside its section, a shadow at an edge saying there is more */
+table { display: block; max-width: 100%; overflow-x: auto;
+        background: linear-gradient(to right, #fff 30%, rgba(255, 255, 255, 0)) left / 2rem 100%,
+                    linear-gradient(to left, #fff 30%, rgba(255, 255, 255, 0)) right / 2rem 100%,
+                    radial-gradient(farthest-side at 0 50%, rgba(0, 0, 0, 0.18), transparent)
+                      left / 0.7rem 100%,
+                    radial-gradient(farthest-side at 100% 50%, rgba(0, 0, 0, 0.18), transparent)
+                      right / 0.7rem 100%;
+        background-repeat: no-repeat; background-attachment: local, local, scroll, scroll; }
 table.num td:first-child, table.num th:first-child { text-align: left; }
 thead th { background: #f3f3f3; }
 td.flag { background: #fde2d0; }
 .warning { background: #fff4e5; border-left: 4px solid #e69f00; padding: 0.4rem 0.8rem;
            margin: 0.4rem 0; }
 .ok { background: #eaf6ef; border-left: 4px solid #009e73; padding: 0.4rem 0.8rem; }
-figure { margin: 1rem 0; } figure img { max-width: 100%; border: 1px solid #eee; }
+figure { margin: 1rem 0; max-width: 100%; }
+figure img { display: block; max-width: 100%; height: auto; border: 1px solid #eee; }
 figcaption { font-size: 0.85rem; color: #444; }
 pre { background: #f7f7f7; padding: 0.6rem; overflow-x: auto; font-size: 0.8rem; }
 .note { font-size: 0.85rem; color: #444; }
+/* printed from the browser to an A4 PDF: no navigation, tables wrap instead of scrolling,
+   figures fit the page and neither is split across pages */
+@media print {
+  @page { size: A4; margin: 15mm 14mm; }
+  body { max-width: none; margin: 0; padding: 0; font-size: 10pt; color: #000; }
+  nav { display: none; }
+  h1, h2, h3 { break-after: avoid; page-break-after: avoid; }
+  table { display: table; width: auto; max-width: 100%; overflow: visible; background: none;
+          font-size: 7pt; }
+  th, td { padding: 0.15rem 0.3rem; }
+  table.num td:first-child { min-width: 0; }
+  thead { display: table-header-group; }
+  table, figure, tr, pre, .warning, .ok, .caution { break-inside: avoid; page-break-inside: avoid; }
+  figure img { max-width: 100%; max-height: 24cm; width: auto; border: none; }
+  pre { white-space: pre-wrap; overflow: visible; }
+  thead th, td.flag, .warning, .ok, .caution { print-color-adjust: exact;
+                                               -webkit-print-color-adjust: exact; }
+  a { color: inherit; text-decoration: none; }
+}
 """
 
 SECTIONS = [
