@@ -18,7 +18,37 @@ from reimpact.io import write_table
 from reimpact.pipeline import run_study
 
 STUDIES = Path(__file__).parents[1] / "studies"
-SECTIONS = ("study", "sample", "warnings", "overlap", "balance", "effects", "sensitivity", "provenance")
+SECTIONS = (
+    "summary",
+    "study",
+    "sample",
+    "warnings",
+    "overlap",
+    "balance",
+    "effects",
+    "sensitivity",
+    "limitations",
+    "provenance",
+)
+# what sticks out of its section, and what overflows without scrolling by design (the tags in
+# arguments[0]: on screen, tables and code blocks scroll inside their section; in print nothing)
+OVERFLOWS = """
+const scrolls = arguments[0], out = [];
+for (const section of document.querySelectorAll('section')) {
+  const box = section.getBoundingClientRect();
+  for (const el of section.querySelectorAll('*')) {
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 || el.closest('table, pre') !== el && el.closest('table, pre')) continue;
+    const what = section.id + ' ' + el.tagName + ' ' + (el.textContent || '').slice(0, 40);
+    if (r.right > box.right + 1 || r.left < box.left - 1) out.push('sticks out: ' + what);
+    if (!scrolls.includes(el.tagName) && el.scrollWidth > el.clientWidth + 1
+        && el.clientWidth > 0) out.push('overflows: ' + what);
+  }
+}
+const page = document.documentElement;
+if (page.scrollWidth > page.clientWidth) out.push('the page scrolls sideways');
+return out;
+"""
 
 
 @pytest.fixture(scope="module")
@@ -243,30 +273,52 @@ def _chromium():
         "--disable-background-networking",
         "--disable-component-update",
         "--disable-sync",
-        "--window-size=1280,2000",
+        "--window-size=1280,900",
     ):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     return options_module.Chrome(service=Service(shutil.which("chromedriver")), options=options)
 
 
+def _check_print(driver) -> None:
+    """As printed to A4 (688 px: the text width of a page with 14 mm margins): no navigation,
+    and nothing overflows, not even by scrolling."""
+    driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    driver.set_window_size(688, 900)
+    bar = 688 - driver.execute_script("return document.documentElement.clientWidth")
+    driver.set_window_size(688 + bar, 900)  # 688 px inside the scroll bar
+    try:
+        assert not driver.find_element("tag name", "nav").is_displayed()
+        assert driver.execute_script(OVERFLOWS, []) == []
+    finally:
+        driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
+        driver.set_window_size(1280, 900)
+
+
 def test_report_in_a_real_browser(orion):
-    """Every section and figure shows in headless Chromium, with no console errors (screenshot
-    saved next to the report)."""
+    """In headless Chromium at 1280x900: the page opens with the summary, every section and
+    figure shows, every figure has alt text, nothing overflows its section sideways (nor when
+    printed to A4), and the console has no errors (screenshot saved next to the report)."""
     _, out = orion
     driver = _chromium()
     try:
         driver.get((out / "report.html").resolve().as_uri())
+        assert driver.execute_script("return window.innerWidth") == 1280
+        first = driver.find_element("css selector", "section")
+        assert first.get_attribute("id") == "summary"
         for section in SECTIONS:
             element = driver.find_element("id", section)
             assert element.is_displayed() and element.size["height"] > 30, section
         images = driver.find_elements("tag name", "img")
         assert len(images) == 7
         for image in images:
+            assert (image.get_attribute("alt") or "").strip(), image.get_attribute("outerHTML")[:80]
             loaded = driver.execute_script(
                 "return arguments[0].complete && arguments[0].naturalWidth > 0", image
             )
             assert loaded, image.get_attribute("alt")
+        assert driver.execute_script(OVERFLOWS, ["TABLE", "PRE"]) == []
+        _check_print(driver)
         errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
         assert not errors, errors
         height = driver.execute_script("return document.body.scrollHeight")
