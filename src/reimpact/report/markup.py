@@ -30,7 +30,7 @@ def number(value: Any, digits: int = 4) -> str:
 
 def interval(lower: Any, upper: Any) -> str:
     """A confidence interval, ``[lower, upper]``, with four decimals."""
-    return f"[{number(lower)}, {number(upper)}]"
+    return f"[{number(lower)},&nbsp;{number(upper)}]"  # never broken over two lines
 
 
 def table(

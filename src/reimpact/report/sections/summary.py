@@ -74,20 +74,26 @@ def sensitivity_sentences(sensitivity: dict[str, Any] | None, top: dict[str, Any
         return []
     outcome, out = top["outcome"], []
     for o in sensitivity.get("omitted_variable") or []:
-        if o["outcome"] == outcome:
+        if o["outcome"] == outcome and o.get("rv_q") is not None and o.get("rv_q_alpha") is not None:
             out.append(
                 f"An unobserved confounder would have to explain {o['rv_q']:.0%} of the residual "
                 f"variance of both treatment and outcome to remove the effect ({o['rv_q_alpha']:.0%} "
                 "to make it statistically insignificant; Cinelli & Hazlett)."
             )
-    evalues = [e for e in sensitivity.get("evalues") or [] if e["outcome"] == outcome]
+    evalues = [
+        e
+        for e in sensitivity.get("evalues") or []
+        if e["outcome"] == outcome and e.get("evalue_estimate") is not None
+    ]
     ranked = sorted(evalues, key=lambda e: e["method"] != top["method"])
     if ranked:
         e = ranked[0]
         out.append(
             f"E-value ({method_label(e['method'])}): a confounder associated with both treatment and "
             f"outcome by a risk ratio of {e['evalue_estimate']:.2f} each could explain the estimate "
-            f"away, {e['evalue_ci']:.2f} its interval's limit (VanderWeele & Ding)."
+            "away"
+            + (f", {e['evalue_ci']:.2f} its interval's limit" if e.get("evalue_ci") is not None else "")
+            + " (VanderWeele & Ding)."
         )
     for b in sensitivity.get("rosenbaum") or []:
         if b["outcome"] == outcome and b.get("available"):
@@ -124,7 +130,7 @@ def caution_reasons(published: dict, top: dict[str, Any], effects: list[dict[str
     if imbalanced:
         reasons.append(f"imbalance remains after adjustment ({', '.join(imbalanced[:5])})")
     for o in (published.get("sensitivity") or {}).get("omitted_variable") or []:
-        if o["outcome"] == top["outcome"] and o["rv_q"] < ROBUSTNESS_SMALL:
+        if o["outcome"] == top["outcome"] and o.get("rv_q") is not None and o["rv_q"] < ROBUSTNESS_SMALL:
             reasons.append(
                 f"a weak confounder would remove the effect (robustness value {o['rv_q']:.1%})"
             )
