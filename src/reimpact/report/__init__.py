@@ -37,9 +37,10 @@ def figure(results: StudyResults, name: str) -> Figure | None:
     size = results.min_cell_size
     sens = results.sensitivity
     if name == "love":
-        return fig.love_plot(results.balance)
+        return fig.love_plot(results.balance, results.study.unit_label)
     if name == "overlap":
-        return fig.overlap_plot(results.propensity.scores, results.treated, results.weights, size)
+        units = results.study.unit_label
+        return fig.overlap_plot(results.propensity.scores, results.treated, results.weights, size, units)
     if name == "forest":
         shown = pd.DataFrame(results.effect_records())
         return fig.forest_plot(shown, results.truth_by_outcome() or None)

@@ -1,7 +1,7 @@
 """Diagnostic figures: love plot, propensity overlap, eCDFs of the worst-balanced covariates, and
 an effects forest plot. Sized for an A4 page (16 cm wide), Okabe-Ito colour-blind-safe palette,
 labelled axes and legends. No figure draws an individual: every histogram bin and every step of a
-distribution curve holds at least ``min_cell_size`` returnees of each group (or is not drawn), and
+distribution curve holds at least ``min_cell_size`` units of each group (or is not drawn), and
 axis limits come from those bins and steps, never from a minimum or maximum. The distribution
 figures record the fewest units behind any element they draw as ``fig.min_units``, which
 ``results.json`` lists under ``figures`` for the disclosure audit.

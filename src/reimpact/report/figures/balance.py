@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 MAX_LOVE_ROWS = 40
 
 
-def love_plot(balance: BalanceTable) -> Figure:
+def love_plot(balance: BalanceTable, units: str = "units") -> Figure:
     """Standardised mean differences per covariate, before and after adjustment, with the +/-0.1
     threshold lines."""
     table = balance.wide("smd")
@@ -48,13 +48,17 @@ def love_plot(balance: BalanceTable) -> Figure:
         note_below(
             fig,
             f"{len(balance.suppressed)} small categories suppressed "
-            f"(fewer than {balance.min_cell_size} returnees in a group).",
+            f"(fewer than {balance.min_cell_size} {units} in a group).",
         )
     return fig
 
 
 def overlap_plot(
-    scores: np.ndarray, treated: np.ndarray, weights: dict[str, np.ndarray], min_cell_size: int
+    scores: np.ndarray,
+    treated: np.ndarray,
+    weights: dict[str, np.ndarray],
+    min_cell_size: int,
+    units: str = "units",
 ) -> Figure:
     """Mirrored histograms of the propensity score by group (treated up, control down), before
     adjustment and under each set of weights."""
@@ -75,8 +79,8 @@ def overlap_plot(
     for ax, (sample, w) in zip(axes[0], samples.items(), strict=True):
         for group, sign in (("treated", 1), ("control", -1)):
             rows = (treated == (1 if group == "treated" else 0)) & (w > 0)
-            density, units = masked_histogram(scores[rows], w[rows], bins, min_cell_size)
-            fewest.append(units)
+            density, drawn = masked_histogram(scores[rows], w[rows], bins, min_cell_size)
+            fewest.append(drawn)
             ax.bar(
                 centres,
                 sign * density,
@@ -92,7 +96,7 @@ def overlap_plot(
         ax.set_xlim(0, 1)
     axes[0][0].set_ylabel("Density (treated up, control down)")
     legend_below(fig, *axes[0][0].get_legend_handles_labels())
-    note_below(fig, f"Bins with fewer than {min_cell_size} returnees are not drawn.")
+    note_below(fig, f"Bins with fewer than {min_cell_size} {units} are not drawn.")
     fig.min_units = min(fewest)
     return fig
 
@@ -164,7 +168,7 @@ def ecdf_plot(
 ) -> Figure | None:
     """Empirical CDFs by group of the continuous covariates with the largest unadjusted
     Kolmogorov-Smirnov distance, before (dashed) and after (solid) adjustment. The curves are
-    drawn on pooled quantiles that leave at least ``min_cell_size`` returnees beyond each end."""
+    drawn on pooled quantiles that leave at least ``min_cell_size`` units beyond each end."""
     sample = next(iter(weights), None)
     adjusted = (sample, weights[sample]) if sample is not None else None
     masks = [treated == g for g in (0, 1)]
