@@ -1,0 +1,373 @@
+"""Every table of the report as a DataFrame, built from the published payload only.
+
+``published`` is the dict that passed the disclosure gate (:func:`reimpact.disclosure.publish`),
+which ``results.json`` holds; no table reads the run's raw counts, so a table holds no number that
+``results.json`` does not. Counts the gate hid stay the strings it published (``"<10"``,
+``"suppressed"``); a statistic the gate withheld (an effect, a balance row, a subgroup or a
+Rosenbaum bound of a suppressed group) reads ``"suppressed"``; a statistic that does not exist (the
+variance ratio of a 0/1 covariate) is missing. Numbers are as published, unrounded: rounding is the
+business of whoever shows them (:mod:`.formatting`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+
+from ..diagnostics.balance import sample_order
+from ..disclosure import SECONDARY
+
+SUPPRESSED = SECONDARY  # what a withheld statistic reads
+
+
+def _withheld(row: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    """``row`` with every key of ``keys`` reading "suppressed"."""
+    return row | dict.fromkeys(keys, SUPPRESSED)
+
+
+def _unit_header(published: dict) -> str:
+    """The study's unit label with a capital, as a column header ("Returnees")."""
+    label = str((published.get("study") or {}).get("unit_label") or "units")
+    return label[:1].upper() + label[1:]
+
+
+def sample_flow_table(published: dict) -> pd.DataFrame:
+    """The sample flow: the steps from the rows read to the treated and control units analysed,
+    then what the design did to them (trimming, matching, bounded scores), with their counts."""
+    flow, design = published["sample"], published["design"]
+    rows: list[tuple[str, Any]] = [("Rows read", flow["rows_read"])]
+    rows += [(f"Removed by the population filter on {k}", v) for k, v in flow["filtered_out"].items()]
+    rows.append(
+        (
+            "Excluded by the treatment rule (neither treated nor control)",
+            flow["excluded_by_treatment_rule"],
+        )
+    )
+    for key, each, total in (
+        ("dropped_missing", "a missing value", "missing values"),
+        ("dropped_invalid", "an infinite or absurd value", "infinite or absurd values"),
+    ):
+        rows += [
+            (f"Dropped for {each} in {k}" if k != "total" else f"Dropped for {total} (total)", v)
+            for k, v in (flow.get(key) or {}).items()
+        ]
+    rows += [(f"Imputed values in {k}", v) for k, v in (flow.get("imputed") or {}).items()]
+    rows += [
+        (f"Without {k} (left out of the analyses of {k} only)", v)
+        for k, v in (flow.get("missing_outcome") or {}).items()
+    ]
+    rows += [("Analysed", flow["analysed"]), ("Treated", flow["treated"]), ("Control", flow["control"])]
+    if design.get("n_trimmed"):
+        trim = design["trim"]
+        rows.append((f"Trimmed (score outside [{trim:g}, {1 - trim:g}])", design["n_trimmed"]))
+    matching = design.get("matching") or {}
+    if matching:
+        rows += [
+            ("Matched treated units", matching["matched_treated"]),
+            ("Matched control units", matching["matched_control"]),
+            ("Focal units dropped by the caliper", matching["dropped_by_caliper"]),
+        ]
+    clip = design["clip"]
+    rows += [
+        (f"Propensity scores raised to {clip:g} for weighting", design["n_bounded_below"]),
+        (f"Propensity scores lowered to {1 - clip:g} for weighting", design["n_bounded_above"]),
+    ]
+    return pd.DataFrame(rows, columns=["Step", _unit_header(published)], dtype=object)
+
+
+EFFECT_STATISTICS = {
+    "estimate": "Estimate",
+    "std_error": "Std. error",
+    "ci_lower": "95% CI lower",
+    "ci_upper": "95% CI upper",
+    "p_value": "p-value",
+}
+
+
+def _is_withheld(effect: dict[str, Any]) -> bool:
+    """Whether the gate withheld this effect's statistics (too few units in a group)."""
+    return effect.get("estimate") is None and any(
+        str(n).startswith(SUPPRESSED) for n in effect.get("notes") or []
+    )
+
+
+def effects_table(published: dict) -> pd.DataFrame:
+    """The effects as the report shows them: outcome, method, estimand, estimate, standard error,
+    95% interval, p-value and the units that carry weight, with the true effect when the data are
+    simulated."""
+    truth = {t["outcome"]: t["effect"] for t in published.get("truth") or []}
+    rows = []
+    for e in published["effects"]:
+        row = {"Outcome": e["outcome"], "Method": e["method"], "Estimand": e["estimand"]}
+        row |= {header: e.get(key) for key, header in EFFECT_STATISTICS.items()}
+        if _is_withheld(e):
+            row = _withheld(row, tuple(EFFECT_STATISTICS.values()))
+        row |= {"Treated": e["n_treated"], "Control": e["n_control"]}
+        if truth:
+            row["True effect"] = truth.get(e["outcome"])
+        rows.append(row)
+    columns = ["Outcome", "Method", "Estimand", *EFFECT_STATISTICS.values(), "Treated", "Control"]
+    return pd.DataFrame(rows, columns=columns + (["True effect"] if truth else []), dtype=object)
+
+
+def _balance_rows(published: dict) -> tuple[list[dict[str, Any]], list[str]]:
+    """The published balance rows and the samples they cover, in the report's order."""
+    rows = (published.get("balance") or {}).get("rows") or []
+    return rows, sample_order(r["sample"] for r in rows)
+
+
+def _by_covariate(rows: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, Any]]]:
+    """covariate -> sample -> row, covariates in the order published."""
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for r in rows:
+        out.setdefault(r["covariate"], {})[r["sample"]] = r
+    return out
+
+
+BALANCE_STATISTICS = {"smd": "SMD", "variance_ratio": "Var. ratio", "ecdf_max": "KS"}
+
+
+def balance_table(published: dict) -> pd.DataFrame:
+    """One row per covariate (per level of a categorical one): the standardised mean difference,
+    the variance ratio and the Kolmogorov-Smirnov distance in every sample."""
+    rows, samples = _balance_rows(published)
+    columns = [f"{label} {s}" for label in BALANCE_STATISTICS.values() for s in samples]
+    out = []
+    for covariate, by_sample in _by_covariate(rows).items():
+        row: dict[str, Any] = {"Covariate": covariate}
+        for key, label in BALANCE_STATISTICS.items():
+            for s in samples:
+                r = by_sample.get(s) or {}
+                row[f"{label} {s}"] = SUPPRESSED if r.get("suppressed") else r.get(key)
+        out.append(row)
+    return pd.DataFrame(out, columns=["Covariate", *columns], dtype=object)
+
+
+def effective_n_table(published: dict) -> pd.DataFrame:
+    """Kish's effective sample size of each group in each sample, as published."""
+    effective = (published.get("balance") or {}).get("effective_n") or {}
+    rows = [(s, v.get("treated"), v.get("control")) for s, v in effective.items()]
+    return pd.DataFrame(
+        rows, columns=["Sample", "Effective n, treated", "Effective n, control"], dtype=object
+    )
+
+
+def table_one_columns(samples: list[str]) -> list[str]:
+    """The group columns of Table 1: treated, control and SMD for each sample."""
+    return [f"{what} ({s})" for s in samples for what in ("Treated", "Control", "SMD")]
+
+
+def table_one(published: dict) -> pd.DataFrame:
+    """Table 1: the baseline characteristics of the treated and the control group, before and after
+    adjustment.
+
+    One row per covariate, or per level of a categorical one: the mean of a numeric covariate or
+    the proportion (0 to 1) of a 0/1 level (``Statistic``) in the treated and the control group
+    of every sample (unadjusted, matched, weighted and those of added methods; the matched and
+    weighted means are the weighted group means), with the SMD. The first row gives the effective
+    sample size of each group (Kish). A level whose share would disclose a small count reads
+    "suppressed".
+    """
+    rows, samples = _balance_rows(published)
+    effective = (published.get("balance") or {}).get("effective_n") or {}
+    first: dict[str, Any] = {
+        "Covariate": "Effective sample size (Kish)",
+        "Level": "",
+        "Statistic": "count",
+    }
+    for s in samples:
+        groups = effective.get(s) or {}
+        first |= {f"Treated ({s})": groups.get("treated"), f"Control ({s})": groups.get("control")}
+        first[f"SMD ({s})"] = None
+    out = [first]
+    for covariate, by_sample in _by_covariate(rows).items():
+        any_row = next(iter(by_sample.values()))
+        source = any_row.get("source") or covariate
+        level = covariate[len(source) + 1 :] if covariate.startswith(f"{source}=") else ""
+        statistic = "proportion" if any_row.get("type") == "binary" else "mean"
+        row: dict[str, Any] = {"Covariate": source, "Level": level, "Statistic": statistic}
+        for s in samples:
+            r = by_sample.get(s) or {}
+            for key, what in (("mean_treated", "Treated"), ("mean_control", "Control"), ("smd", "SMD")):
+                row[f"{what} ({s})"] = SUPPRESSED if r.get("suppressed") else r.get(key)
+        out.append(row)
+    columns = ["Covariate", "Level", "Statistic", *table_one_columns(samples)]
+    return pd.DataFrame(out, columns=columns, dtype=object)
+
+
+def _sensitivity(published: dict, key: str) -> list[dict[str, Any]]:
+    return list(((published.get("sensitivity") or {}).get(key)) or [])
+
+
+def evalues_table(published: dict) -> pd.DataFrame:
+    """E-values of each published estimate and of its confidence limit closer to the null."""
+    rows = [
+        (v["outcome"], v["method"], v.get("risk_ratio"), v.get("evalue_estimate"), v.get("evalue_ci"))
+        for v in _sensitivity(published, "evalues")
+    ]
+    columns = ["Outcome", "Method", "Risk ratio", "E-value", "E-value (CI)"]
+    return pd.DataFrame(rows, columns=columns, dtype=object)
+
+
+def rosenbaum_table(published: dict) -> pd.DataFrame:
+    """Rosenbaum bounds per outcome: matched pairs, the p-value at Gamma = 1 and Gamma*, the
+    Gamma at which the signed-rank test loses significance (or why there is none)."""
+    rows = []
+    for b in _sensitivity(published, "rosenbaum"):
+        row: dict[str, Any] = {
+            "Outcome": b["outcome"],
+            "Pairs": b.get("n_pairs"),
+            "Alpha": b.get("alpha"),
+        }
+        if b.get("available"):
+            gamma = b.get("gamma_critical")
+            row |= {"p-value at Gamma = 1": (b.get("p_upper") or [None])[0], "Gamma*": gamma or None}
+            row["Note"] = "" if gamma else "not significant at Gamma = 1"
+        else:
+            reason = str(b.get("reason") or "")
+            hidden = SUPPRESSED if reason.startswith(SUPPRESSED) else None
+            row |= {"p-value at Gamma = 1": hidden, "Gamma*": hidden, "Note": reason}
+        rows.append(row)
+    columns = ["Outcome", "Pairs", "Alpha", "p-value at Gamma = 1", "Gamma*", "Note"]
+    return pd.DataFrame(rows, columns=columns, dtype=object)
+
+
+OMITTED_VARIABLE = {
+    "outcome": "Outcome",
+    "estimate": "OLS estimate",
+    "std_error": "Std. error",
+    "partial_r2": "Partial R2 of treatment",
+    "rv_q": "RV",
+    "rv_q_alpha": "RV alpha",
+    "q": "q",
+    "alpha": "Alpha",
+}
+
+
+def omitted_variable_table(published: dict) -> pd.DataFrame:
+    """Cinelli & Hazlett's robustness values per outcome (shares, 0 to 1, of the residual variance
+    a confounder must explain), on the regression-adjusted estimate."""
+    rows = [
+        {h: o.get(k) for k, h in OMITTED_VARIABLE.items()}
+        for o in _sensitivity(published, "omitted_variable")
+    ]
+    return pd.DataFrame(rows, columns=list(OMITTED_VARIABLE.values()), dtype=object)
+
+
+OMITTED_VARIABLE_BOUNDS = {
+    "benchmark": "Benchmark",
+    "kd": "k (treatment)",
+    "ky": "k (outcome)",
+    "r2_dz": "R2 with treatment",
+    "r2_yz": "R2 with outcome",
+    "adjusted_estimate": "Adjusted estimate",
+    "adjusted_se": "Adjusted std. error",
+    "adjusted_ci_lower": "Adjusted 95% CI lower",
+    "adjusted_ci_upper": "Adjusted 95% CI upper",
+}
+
+
+def omitted_variable_bounds_table(published: dict) -> pd.DataFrame:
+    """The bounds on a confounder k times as strong as each benchmark covariate."""
+    rows = [
+        {"Outcome": o["outcome"]} | {h: b.get(k) for k, h in OMITTED_VARIABLE_BOUNDS.items()}
+        for o in _sensitivity(published, "omitted_variable")
+        for b in o.get("bounds") or []
+    ]
+    return pd.DataFrame(rows, columns=["Outcome", *OMITTED_VARIABLE_BOUNDS.values()], dtype=object)
+
+
+REFUTATIONS = {
+    "refuter": "Refuter",
+    "method": "Method",
+    "outcome": "Outcome",
+    "original": "Original",
+    "refuted": "Refuted",
+    "refuted_ci_lower": "95% CI lower",
+    "refuted_ci_upper": "95% CI upper",
+    "simulations": "Simulations",
+    "rule": "Rule",
+}
+
+
+def refutations_table(published: dict) -> pd.DataFrame:
+    """Each DoWhy refuter's refitted estimate against the original, its rule and the result."""
+    rows = [
+        {h: r.get(k) for k, h in REFUTATIONS.items()} | {"Result": "pass" if r.get("passed") else "fail"}
+        for r in _sensitivity(published, "refutations")
+    ]
+    return pd.DataFrame(rows, columns=[*REFUTATIONS.values(), "Result"], dtype=object)
+
+
+SUBGROUP_STATISTICS = {
+    "estimate": "Estimate",
+    "std_error": "Std. error",
+    "ci_lower": "95% CI lower",
+    "ci_upper": "95% CI upper",
+    "p_value": "p-value",
+    "p_holm": "Holm p",
+}
+
+
+def subgroups_table(published: dict) -> pd.DataFrame:
+    """AIPW effects by subgroup with Holm-adjusted p-values, the group sizes and the status."""
+    rows = []
+    for r in _sensitivity(published, "subgroups"):
+        row = {"By": r["by"], "Level": r["level"], "Outcome": r["outcome"]}
+        row |= {h: r.get(k) for k, h in SUBGROUP_STATISTICS.items()}
+        if r.get("status") == SUPPRESSED:
+            row = _withheld(row, tuple(SUBGROUP_STATISTICS.values()))
+        rows.append(
+            row
+            | {"Treated": r.get("n_treated"), "Control": r.get("n_control"), "Status": r.get("status")}
+        )
+    columns = ["By", "Level", "Outcome", *SUBGROUP_STATISTICS.values(), "Treated", "Control", "Status"]
+    return pd.DataFrame(rows, columns=columns, dtype=object)
+
+
+def cate_table(published: dict) -> pd.DataFrame:
+    """EconML's mean conditional average effect by subgroup level, with its interval."""
+    rows = []
+    for r in _sensitivity(published, "cate"):
+        row = {"By": r["by"], "Level": r["level"], "Outcome": r["outcome"]}
+        row |= {
+            "Mean CATE": r.get("cate"),
+            "95% CI lower": r.get("ci_lower"),
+            "95% CI upper": r.get("ci_upper"),
+        }
+        if r.get("status") == SUPPRESSED:
+            row = _withheld(row, ("Mean CATE", "95% CI lower", "95% CI upper"))
+        rows.append(row | {"Status": r.get("status")})
+    columns = ["By", "Level", "Outcome", "Mean CATE", "95% CI lower", "95% CI upper", "Status"]
+    return pd.DataFrame(rows, columns=columns, dtype=object)
+
+
+# table name (file name of its exports) -> builder; the sensitivity ones only when they hold rows
+TABLES: dict[str, Callable[[dict], pd.DataFrame]] = {
+    "sample_flow": sample_flow_table,
+    "effects": effects_table,
+    "table_one": table_one,
+    "balance": balance_table,
+    "effective_n": effective_n_table,
+    "evalues": evalues_table,
+    "rosenbaum": rosenbaum_table,
+    "omitted_variable": omitted_variable_table,
+    "omitted_variable_bounds": omitted_variable_bounds_table,
+    "refutations": refutations_table,
+    "subgroups": subgroups_table,
+    "cate": cate_table,
+}
+ALWAYS = ("sample_flow", "effects", "table_one", "balance", "effective_n")
+
+
+def report_tables(published: dict) -> dict[str, pd.DataFrame]:
+    """Every table of the report, by name (see ``TABLES``), from the published payload; a
+    sensitivity table is left out when its check did not run or the gate left it no row."""
+    out = {}
+    for name, build in TABLES.items():
+        frame = build(published)
+        if name in ALWAYS or len(frame):
+            out[name] = frame
+    return out
