@@ -1,5 +1,6 @@
-"""Writing a run's outputs: ``results.json``, ``study.resolved.yaml``, ``figures/`` and
-``report.html``, everything published through the disclosure gate and then its audit."""
+"""Writing a run's outputs: ``results.json``, ``study.resolved.yaml``, ``figures/``,
+``report.html``, the tables (``tables/``) and ``report.docx``, everything published through the
+disclosure gate and then its audit."""
 
 from __future__ import annotations
 
@@ -22,10 +23,12 @@ def write_outputs(results: StudyResults, out_dir: str | Path) -> Path:
 
     Write ``results.json``, ``study.resolved.yaml``, ``figures/`` and ``report.html`` to
     ``out_dir``, first removing what an earlier run wrote there; return the path of
-    ``results.json``. A figure that cannot be drawn is recorded under ``not_run`` and in the
-    warnings; the rest is written. What is published passes the disclosure gate and then its
-    audit: a leak found by the audit stops the run before anything but the figures is written
-    (and they are removed again). Other files in ``out_dir`` are left alone.
+    ``results.json``. Then the tables (``tables/``) and ``report.docx``, from the published
+    payload (:func:`~reimpact.report.exports.write_exports`). A figure that cannot be drawn is
+    recorded under ``not_run`` and in the warnings; the rest is written. What is published passes
+    the disclosure gate and then its audit: a leak found by the audit stops the run before
+    anything but the figures is written (and they are removed again). Other files in
+    ``out_dir`` are left alone.
 
     Parameters
     ----------
@@ -51,6 +54,7 @@ def write_outputs(results: StudyResults, out_dir: str | Path) -> Path:
     import yaml
 
     from . import draw_figures, prepare_output, write_report
+    from .exports import write_exports
 
     out = prepare_output(out_dir)
     drawn, failed, units = draw_figures(results, out)
@@ -74,4 +78,5 @@ def write_outputs(results: StudyResults, out_dir: str | Path) -> Path:
     resolved = yaml.safe_dump(results.resolved_study(), sort_keys=False, allow_unicode=True)
     (out / "study.resolved.yaml").write_text(resolved, encoding="utf-8")
     write_report(published, payload, out, drawn)
+    write_exports(published, payload, out)
     return path
