@@ -20,15 +20,28 @@ category), in every sample.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ..design.weights import effective_sample_size
+from ..io.latex import latex_table
 
 SMD_THRESHOLD = 0.1
 VARIANCE_RATIO_BOUNDS = (0.5, 2.0)
 SAMPLES = ("unadjusted", "matched", "weighted")
+STATISTICS = ("mean_treated", "mean_control", "smd", "variance_ratio", "ecdf_mean", "ecdf_max")
+# the columns of BalanceTable.to_latex
+LATEX_COLUMNS = [
+    "covariate",
+    "sample",
+    "mean_treated",
+    "mean_control",
+    "smd",
+    "variance_ratio",
+    "ecdf_max",
+]
 
 
 def sample_order(samples) -> list[str]:
@@ -132,6 +145,54 @@ class BalanceTable:
 
     def to_frame(self) -> pd.DataFrame:
         return self.frame.copy()
+
+    def _shown_frame(self) -> pd.DataFrame:
+        """The rows as ``results.json`` holds them (:meth:`to_records`), with the statistics of a
+        suppressed covariate reading "suppressed" rather than missing."""
+        frame = pd.DataFrame(self.to_records(), columns=self.frame.columns).astype(object)
+        frame.loc[frame["suppressed"].astype(bool), list(STATISTICS)] = "suppressed"
+        return frame
+
+    def to_latex(self, digits: int = 3) -> str:
+        """The balance table as LaTeX (booktabs ``tabular``): one row per covariate x sample with
+        the group means, the SMD, the variance ratio and the KS distance.
+
+        Covariates suppressed for a small count read "suppressed", as in ``results.json``. These
+        are the in-memory results; a run's published tables (through the disclosure gate) are
+        under ``tables/`` in its output folder.
+
+        Parameters
+        ----------
+        digits : int
+            Decimals of the statistics.
+
+        Returns
+        -------
+        str
+            The ``tabular`` (cells escaped).
+        """
+        return latex_table(self._shown_frame()[LATEX_COLUMNS], digits=digits)
+
+    def to_excel(self, path: str | Path) -> Path:
+        """Write the balance table to an Excel workbook, one row per covariate x sample, every
+        column of :meth:`to_frame`; suppressed covariates' statistics read "suppressed".
+
+        These are the in-memory results; a run's published tables (through the disclosure gate)
+        are under ``tables/`` in its output folder.
+
+        Parameters
+        ----------
+        path : str or Path
+            The ``.xlsx`` file to write (replaced if it exists).
+
+        Returns
+        -------
+        Path
+            The file written.
+        """
+        out = Path(path)
+        self._shown_frame().to_excel(out, sheet_name="balance", index=False, engine="openpyxl")
+        return out
 
     def wide(self, statistic: str = "smd") -> pd.DataFrame:
         """One row per covariate, one column per sample, for one statistic."""

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from statistics import NormalDist
 
 import pandas as pd
+
+from ..io.latex import latex_table
 
 EFFECT_COLUMNS = [
     "outcome", "method", "estimand", "estimate", "std_error", "ci_lower", "ci_upper", "p_value",
@@ -192,6 +195,44 @@ class EffectTable:
         if not self.effects:
             return pd.DataFrame(columns=[*EFFECT_COLUMNS, "se_type", "notes", "warnings"])
         return pd.concat([e.to_frame() for e in self.effects], ignore_index=True)
+
+    def to_latex(self, digits: int = 4) -> str:
+        """The effects as a LaTeX table (booktabs ``tabular``), one row per effect.
+
+        These are the in-memory results, before the disclosure gate: a run's published tables,
+        small counts suppressed, are under ``tables/`` in its output folder.
+
+        Parameters
+        ----------
+        digits : int
+            Decimals of the estimates, standard errors, intervals and p-values.
+
+        Returns
+        -------
+        str
+            The ``tabular``, with the columns of :data:`EFFECT_COLUMNS` (cells escaped).
+        """
+        return latex_table(self.to_frame()[EFFECT_COLUMNS], digits=digits)
+
+    def to_excel(self, path: str | Path) -> Path:
+        """Write the effects to an Excel workbook, one row per effect (as :meth:`to_frame`).
+
+        These are the in-memory results, before the disclosure gate: a run's published tables,
+        small counts suppressed, are under ``tables/`` in its output folder.
+
+        Parameters
+        ----------
+        path : str or Path
+            The ``.xlsx`` file to write (replaced if it exists).
+
+        Returns
+        -------
+        Path
+            The file written.
+        """
+        out = Path(path)
+        self.to_frame().to_excel(out, sheet_name="effects", index=False, engine="openpyxl")
+        return out
 
     def summary(self) -> str:
         """The effects as a text table: estimate, standard error, interval, p-value and units."""
