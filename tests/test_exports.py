@@ -203,7 +203,8 @@ def test_the_audit_passes_and_a_rerun_replaces_the_exports(run, tmp_path, capsys
 def test_table_one_section(run) -> None:
     results, payload, _ = run
     page = table_one_section(results, payload)
-    assert page.count("<table") == 1 and "Treated (matched)" in page
+    samples = {r["sample"] for r in payload["balance"]["rows"]}
+    assert page.count("<table") == len(samples) and "<h3>Matched</h3>" in page  # one per sample
     assert "suppressed" in page and "%" in page and 'class="flag"' in page
     assert "treated group in the unadjusted sample" in page
 

@@ -25,6 +25,7 @@ SECTIONS = (
     "warnings",
     "overlap",
     "balance",
+    "table1",
     "effects",
     "sensitivity",
     "limitations",

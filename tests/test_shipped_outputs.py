@@ -2,7 +2,10 @@
 
 ``tests/data/shipped_effects.json`` holds the published effect records (estimate, standard error,
 counts after the disclosure gate, standard-error type) of every shipped study, written by the
-code before the redesign; a refactoring that changes any number fails here.
+code before the redesign; a refactoring that changes any number fails here. The counts were
+re-recorded once since, when the disclosure gate learnt that effective sample sizes are counts
+(many counts are now "suppressed"); every estimate, standard error and standard-error type is
+still the one recorded before the redesign.
 """
 
 from __future__ import annotations

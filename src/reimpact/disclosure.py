@@ -38,7 +38,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-Path_ = tuple[Any, ...]  # a location in the payload, e.g. ("sample", "filtered_out", "country")
+from .disclosure_identities import Identity, Path_, get_cell, identities
+
 SECONDARY = "suppressed"  # a count hidden so that subtraction recovers no small one
 _LEADING_COUNT = re.compile(r"^(\d+)(?= )")
 
@@ -81,118 +82,11 @@ class Gate:
 # -- the identities between published counts ------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Identity:
-    """total = sum of parts, between cells of the payload (paths)."""
-
-    total: Path_
-    parts: tuple[Path_, ...]
-
-
-def _get(payload: dict, path: Path_) -> Any:
-    node: Any = payload
-    for key in path:
-        if isinstance(node, dict) and key in node:
-            node = node[key]
-        elif isinstance(node, list) and isinstance(key, int) and key < len(node):
-            node = node[key]
-        else:
-            return None
-    return node
-
-
 def _set(payload: dict, path: Path_, value: Any) -> None:
     node: Any = payload
     for key in path[:-1]:
         node = node[key]
     node[path[-1]] = value
-
-
-def identities(payload: dict) -> list[Identity]:
-    """Every identity an attacker could subtract along, read off the payload itself (so that the
-    audit finds the same ones in a published file)."""
-    out: list[Identity] = []
-    sample = payload.get("sample") or {}
-    if sample:
-        removed: list[Path_] = [("sample", "filtered_out", k) for k in sample.get("filtered_out", {})]
-        removed.append(("sample", "excluded_by_treatment_rule"))
-        for key in ("dropped_missing", "dropped_invalid"):
-            block = sample.get(key) or {}
-            if "total" in block:
-                removed.append(("sample", key, "total"))
-                parts: tuple[Path_, ...] = tuple(("sample", key, k) for k in block if k != "total")
-                out.append(Identity(("sample", key, "total"), parts))
-        out.append(Identity(("sample", "rows_read"), (*removed, ("sample", "analysed"))))
-        out.append(Identity(("sample", "analysed"), (("sample", "treated"), ("sample", "control"))))
-    matching = (payload.get("design") or {}).get("matching") or {}
-    if matching:
-        base = ("design", "matching")
-        out.append(
-            Identity(
-                (*base, "focal_units"), ((*base, "matched_focal_units"), (*base, "dropped_by_caliper"))
-            )
-        )
-    out += _effect_identities(payload)
-    sensitivity = payload.get("sensitivity") or {}
-    for key in ("subgroups", "cate"):
-        rows = sensitivity.get(key) or []
-        groups: dict[tuple, list[int]] = {}
-        for i, row in enumerate(rows):
-            groups.setdefault((row.get("by"), row.get("outcome")), []).append(i)
-        for members in groups.values():
-            for count, total in (
-                ("n_treated", ("sample", "treated")),
-                ("n_control", ("sample", "control")),
-            ):
-                parts = tuple(("sensitivity", key, i, count) for i in members)
-                out.append(Identity(total, parts))
-    return out
-
-
-def _effect_identities(payload: dict) -> list[Identity]:
-    """What the effects' unit counts are, by definition: a naive, IPW or AIPW effect counts the
-    compared units that have its outcome (the sample less the units of levels left out by the
-    separation rule, and less the rows without that outcome); a matching effect on a fully
-    observed outcome counts the matched units, which for the ATT (ATC) are the matched treated
-    (control) focal units; the focal units are the compared treated (control) units."""
-    sample = payload.get("sample") or {}
-    missing = sample.get("missing_outcome") or {}
-    matching = (payload.get("design") or {}).get("matching") or {}
-    estimand = (payload.get("study") or {}).get("estimand")
-    out = []
-    base = ("design", "matching")
-    psm = ((payload.get("study") or {}).get("methods") or {}).get("psm") or {}
-    # units of levels held by one group, left out of the comparison (propensity.separation)
-    excluded: dict[str, list[Path_]] = {"treated": [], "control": []}
-    for i, level in enumerate((payload.get("design") or {}).get("separated_levels") or []):
-        if level.get("action") == "excluded":
-            excluded[level["group"]].append(("design", "separated_levels", i, "units"))
-    if matching and estimand in ("ATT", "ATC"):
-        group, other = ("treated", "control") if estimand == "ATT" else ("control", "treated")
-        out.append(Identity(("sample", group), ((*base, "focal_units"), *excluded[group])))
-        out.append(Identity((*base, f"matched_{group}"), ((*base, "matched_focal_units"),)))
-        if psm.get("ratio") == 1 and psm.get("replace") is False:  # 1:1 pairs: one match each
-            out.append(Identity((*base, f"matched_{other}"), ((*base, "matched_focal_units"),)))
-    for i, effect in enumerate(payload.get("effects") or []):
-        n_t, n_c = ("effects", i, "n_treated"), ("effects", i, "n_control")
-        outcome = effect.get("outcome")
-        if effect.get("method") == "psm":
-            if outcome not in missing and matching:
-                out += [Identity(n_t, ((*base, "matched_treated"),)),
-                        Identity(n_c, ((*base, "matched_control"),))]  # fmt: skip
-        elif outcome in missing:
-            parts = (n_t, n_c, ("sample", "missing_outcome", outcome), *excluded["treated"],
-                     *excluded["control"])  # fmt: skip
-            out.append(Identity(("sample", "analysed"), parts))
-        else:
-            out += [
-                Identity(("sample", "treated"), (n_t, *excluded["treated"])),
-                Identity(("sample", "control"), (n_c, *excluded["control"])),
-            ]
-    return out
-
-
-# -- publishing -------------------------------------------------------------------------------
 
 
 def _count_paths(payload: dict) -> Iterator[Path_]:
@@ -237,7 +131,7 @@ def publish(payload: dict, gate: Gate) -> dict:
     statistics of suppressed groups removed, counts rounded when asked. ``payload`` holds the
     true counts; the result is a new dict."""
     out = copy.deepcopy(payload)
-    cells = {p: v for p in _count_paths(out) if _is_count(v := _get(out, p))}
+    cells = {p: v for p in _count_paths(out) if _is_count(v := get_cell(out, p))}
     hidden = {p for p, v in cells.items() if gate.small(v)}
     rules = identities(out)
     for identity in rules:
@@ -349,11 +243,11 @@ def audit(payload: dict, min_cell_size: int, rounding: int | None = None) -> lis
     gate = Gate(min_cell_size)
     findings = []
     for path in _count_paths(payload):
-        value = _get(payload, path)
+        value = get_cell(payload, path)
         if _is_count(value) and gate.small(value):
             findings.append(f"{_name(path)} = {value}: a count under {min_cell_size}")
     for identity in identities(payload):
-        values = {p: _get(payload, p) for p in (identity.total, *identity.parts)}
+        values = {p: get_cell(payload, p) for p in (identity.total, *identity.parts)}
         if any(v is None for v in values.values()):
             continue
         unknown = [p for p, v in values.items() if isinstance(v, str)]

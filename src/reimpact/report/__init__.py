@@ -72,8 +72,11 @@ def prepare_output(out_dir: str | Path) -> Path:
     if out.exists() and not out.is_dir():
         raise ReimpactError("--out", f"'{out}' is a file, not a folder; name a folder for the results")
     out.mkdir(parents=True, exist_ok=True)
+    from .exports import remove_exports
+
     for name in OUTPUT_FILES:
         (out / name).unlink(missing_ok=True)
+    remove_exports(out)  # tables/ and report.docx of an earlier run
     figures = out / "figures"
     if figures.is_dir():
         for file_name in FIGURES.values():

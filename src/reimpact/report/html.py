@@ -17,6 +17,7 @@ from .sections import (
     sensitivity_section,
     study_section,
     summary_section,
+    table_one_section,
     warnings_section,
 )
 
@@ -89,6 +90,7 @@ SECTIONS = [
     ("warnings", "Warnings"),
     ("overlap", "Overlap"),
     ("balance", "Balance"),
+    ("table1", "Table 1"),
     ("effects", "Effects"),
     ("sensitivity", "Sensitivity"),
     ("limitations", "Limitations"),
@@ -114,6 +116,7 @@ def render(
         "warnings": warnings_section(published),
         "overlap": overlap_section(figures),
         "balance": balance_section(results, published, figures),
+        "table1": table_one_section(results, published),
         "effects": effects_section(results, published, figures),
         "sensitivity": sensitivity_html,
         "limitations": limitations_section(results, published),

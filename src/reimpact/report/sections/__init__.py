@@ -11,6 +11,7 @@ from .sample import sample_section, warnings_section
 from .sensitivity import sensitivity_section
 from .study import provenance_section, study_section
 from .summary import summary_section
+from .table_one import table_one_section
 
 __all__ = [
     "balance_section",
@@ -22,5 +23,6 @@ __all__ = [
     "sensitivity_section",
     "study_section",
     "summary_section",
+    "table_one_section",
     "warnings_section",
 ]

@@ -41,16 +41,23 @@ def table_one_note(estimand: str, min_cell_size: int, units: str) -> str:
 
 def table_one_section(results: StudyResults, published: dict) -> str:
     """Table 1 from ``published`` (the payload that passed the disclosure gate), after a short
-    note: means, percentages for 0/1 levels, SMDs by the estimand's rule, suppressed cells said."""
+    note: means, percentages for 0/1 levels, SMDs by the estimand's rule, suppressed cells said.
+    One table per sample (covariate, level, treated, control, SMD), so that each fits an A4 page."""
     frame = table_one(published)
     text = table_one_text(frame)
-    flags = set()
-    for j, column in enumerate(text.columns):
-        if str(column).startswith("SMD ("):
-            for i, value in enumerate(frame[column]):
-                if isinstance(value, float) and abs(value) >= SMD_THRESHOLD:
-                    flags.add((i, j))
     estimand = (published.get("balance") or {}).get("estimand") or results.study.estimand
     note = table_one_note(estimand, results.min_cell_size, results.study.unit_label)
-    rows = [[escape(v) for v in row] for row in text.itertuples(index=False, name=None)]
-    return f'<p class="note">{escape(note)}</p>' + table([escape(c) for c in text.columns], rows, flags)
+    labels = list(text.columns[:2])
+    samples = [str(c)[len("SMD (") : -1] for c in text.columns if str(c).startswith("SMD (")]
+    parts = [f'<p class="note">{escape(note)}</p>']
+    for sample in samples:
+        columns = [*labels, f"Treated ({sample})", f"Control ({sample})", f"SMD ({sample})"]
+        flags = {
+            (i, 4)
+            for i, value in enumerate(frame[f"SMD ({sample})"])
+            if isinstance(value, float) and abs(value) >= SMD_THRESHOLD
+        }
+        rows = [[escape(v) for v in row] for row in text[columns].itertuples(index=False, name=None)]
+        header = [escape(c) for c in [*labels, "Treated", "Control", "SMD"]]
+        parts.append(f"<h3>{escape(sample.capitalize())}</h3>" + table(header, rows, flags))
+    return "".join(parts)
