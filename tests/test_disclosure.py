@@ -3,6 +3,7 @@ back no count under ``report.min_cell_size``; the audit finds such leaks where t
 
 from __future__ import annotations
 
+import copy
 import json
 
 import numpy as np
@@ -204,3 +205,26 @@ def test_units_left_out_by_the_separation_rule_are_not_recoverable(tmp_path, cap
     shown = [e["n_treated"] for e in payload["effects"] if e["method"] != "psm"]
     assert not (_known(treated) and any(_known(v) and 0 < treated - v < K for v in shown))
     assert main(["audit", str(tmp_path / "out")]) == 0
+
+
+def test_effective_sample_sizes_that_are_counts_do_not_give_dropped_units_away() -> None:
+    """Matching without replacement weighs every matched unit 1, so the matched effective n is the
+    matched count: 1,951 focal units and an effective n of 1,947 would give away the 4 the caliper
+    dropped (found in the ORION report)."""
+    payload = {
+        "study": {"estimand": "ATT", "methods": {"psm": {"ratio": 1, "replace": False}}},
+        "sample": {"analysed": 5690, "treated": 1951, "control": 3739},
+        "design": {"matching": {"focal_units": 1951, "matched_focal_units": 1947,
+                                "dropped_by_caliper": 4, "matched_treated": 1947,
+                                "matched_control": 1947}},
+        "balance": {"effective_n": {"unadjusted": {"treated": 1951, "control": 3739},
+                                    "matched": {"treated": 1947, "control": 1947}}},
+        "effects": [],
+    }  # fmt: skip
+    published = publish(payload, Gate(10))
+    assert published["balance"]["effective_n"]["matched"]["treated"] == SECONDARY
+    assert published["balance"]["effective_n"]["matched"]["control"] == SECONDARY
+    assert audit(published, 10) == []
+    leaky = copy.deepcopy(published)  # the counts hidden, the effective n published as before
+    leaky["balance"]["effective_n"]["matched"] = {"treated": 1947, "control": 1947}
+    assert any("by subtraction" in finding for finding in audit(leaky, 10))
