@@ -87,14 +87,24 @@ class SimulatedCohort:
     individual_effects: pd.DataFrame
     seed: int
 
-    def truth_for(self, index: pd.Index | None = None) -> pd.DataFrame:
-        """The exact ATT, ATE and ATC over the returnees in ``index`` (default: all)."""
-        return _truth_table(self.data, self.individual_effects, index)
+    def truth_for(
+        self, index: pd.Index | None = None, weights: np.ndarray | None = None
+    ) -> pd.DataFrame:
+        """The exact ATT, ATE and ATC over the returnees in ``index`` (default: all); with
+        ``weights`` (sampling weights of those rows), the weighted means of their individual
+        effects: the effects in the population the weights represent."""
+        return _truth_table(self.data, self.individual_effects, index, weights)
 
 
-def _truth_table(data: pd.DataFrame, effects: pd.DataFrame, index: pd.Index | None) -> pd.DataFrame:
+def _truth_table(
+    data: pd.DataFrame,
+    effects: pd.DataFrame,
+    index: pd.Index | None,
+    weights: np.ndarray | None = None,
+) -> pd.DataFrame:
     if index is not None:
         data, effects = data.loc[index], effects.loc[index]
+    w = np.ones(len(data)) if weights is None else np.asarray(weights, dtype=float)
     rows = []
     columns = effects.columns
     assert isinstance(columns, pd.MultiIndex)  # (treatment, outcome), as simulate_returnees builds it
@@ -102,10 +112,48 @@ def _truth_table(data: pd.DataFrame, effects: pd.DataFrame, index: pd.Index | No
         treated = data[treatment].to_numpy() == 1
         values = effects[(treatment, outcome)].to_numpy()
         for estimand, mask in (("ATT", treated), ("ATE", np.ones_like(treated)), ("ATC", ~treated)):
-            chosen = values[mask & ~np.isnan(values)]
-            effect = float(chosen.mean()) if chosen.size else np.nan
+            chosen = mask & ~np.isnan(values)
+            effect = float(np.average(values[chosen], weights=w[chosen])) if chosen.any() else np.nan
             rows.append((treatment, outcome, estimand, effect))
     return pd.DataFrame(rows, columns=["treatment", "outcome", "estimand", "effect"])
+
+
+# the sampling design of :func:`draw_survey_sample`: inclusion probability by vulnerability
+SURVEY_INCLUSION = {1: 0.9, 0: 0.15}
+
+
+def draw_survey_sample(cohort: SimulatedCohort, seed: int = 0) -> SimulatedCohort:
+    """A survey of a simulated cohort with unequal selection probabilities.
+
+    Design: stratified Bernoulli sampling by vulnerability, as surveys of returnees oversample the
+    vulnerable to report on them: a vulnerable returnee is selected with probability 0.9, any
+    other with probability 0.15 (:data:`SURVEY_INCLUSION`), independently. The sample carries
+    ``sampling_weight`` = 1 / (selection probability) and ``sampling_stratum``. Mentoring helps
+    vulnerable returnees more, so the unweighted sample over-represents the larger effects: its
+    ATT exceeds the cohort's (the population's), which the weighted estimates recover.
+
+    Parameters
+    ----------
+    cohort : SimulatedCohort
+        The population (see :func:`simulate_returnees`).
+    seed : int
+        Seed of the selection draws.
+
+    Returns
+    -------
+    SimulatedCohort
+        The selected rows (the cohort's index kept), their individual effects, and as ``truth``
+        the population's exact effects (``cohort.truth``).
+    """
+    rng = np.random.default_rng([seed, 1])
+    vulnerable = cohort.data["vulnerable"].to_numpy()
+    probability = np.where(vulnerable == 1, SURVEY_INCLUSION[1], SURVEY_INCLUSION[0])
+    chosen = rng.random(probability.size) < probability
+    data = cohort.data.loc[chosen].copy()
+    data["sampling_weight"] = 1.0 / probability[chosen]
+    data["sampling_stratum"] = np.where(vulnerable[chosen] == 1, "vulnerable", "other")
+    effects = cohort.individual_effects.loc[chosen]
+    return SimulatedCohort(data=data, truth=cohort.truth, individual_effects=effects, seed=seed)
 
 
 def _logistic(x: np.ndarray) -> np.ndarray:

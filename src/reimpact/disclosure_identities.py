@@ -84,6 +84,7 @@ def _effect_identities(payload: dict) -> list[Identity]:
     out = []
     base = ("design", "matching")
     psm = ((payload.get("study") or {}).get("methods") or {}).get("psm") or {}
+    sampled = bool((payload.get("design") or {}).get("sampling_weights"))
     # units of levels held by one group, left out of the comparison (propensity.separation)
     excluded: dict[str, list[Path_]] = {"treated": [], "control": []}
     for i, level in enumerate((payload.get("design") or {}).get("separated_levels") or []):
@@ -95,14 +96,16 @@ def _effect_identities(payload: dict) -> list[Identity]:
         out.append(Identity((*base, f"matched_{group}"), ((*base, "matched_focal_units"),)))
         # every matched focal unit has weight 1, so the focal group's effective n is their count
         ess = ("balance", "effective_n", "matched", group)
-        out.append(Identity(ess, ((*base, f"matched_{group}"),)))
+        if not sampled:
+            out.append(Identity(ess, ((*base, f"matched_{group}"),)))
         if psm.get("ratio") == 1 and psm.get("replace") is False:  # 1:1 pairs: one match each
             out.append(Identity((*base, f"matched_{other}"), ((*base, "matched_focal_units"),)))
-        if psm.get("replace") is False:  # equal weights: the matches' effective n is their count
+        if psm.get("replace") is False and not sampled:  # equal weights: effective n is a count
             out.append(
                 Identity(("balance", "effective_n", "matched", other), ((*base, f"matched_{other}"),))
             )
-    out += _effective_n_identities(payload, missing, estimand)
+    if not sampled:  # sampling weights make no effective sample size a count
+        out += _effective_n_identities(payload, missing, estimand)
     for i, effect in enumerate(payload.get("effects") or []):
         n_t, n_c = ("effects", i, "n_treated"), ("effects", i, "n_control")
         outcome = effect.get("outcome")

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .design import Comparison, FittedDesign, comparison, fit_design
+from .design.weights import effective_sample_size
 from .diagnostics.balance import balance_table
 from .exceptions import DesignError
 from .messages import study_warnings
@@ -64,6 +65,13 @@ def fit_methods(
             continue
         estimator = build_estimator(study, method.name, verbose=not quiet)
         inputs: dict[str, Any] = {"cluster": cluster}
+        if design.sample_weight is not None:
+            if "sample_weight" not in method.estimator.supports:
+                raise DesignError(
+                    f"methods.{method.name}",
+                    "this method does not take sampling weights; remove it or remove 'weights'",
+                )
+            inputs["sample_weight"] = design.sample_weight
         if method.estimator.uses_design_score or design.scores.kind == "column":
             inputs["propensity"] = design.scores
         if strata is not None and "strata" in method.estimator.supports:
@@ -147,7 +155,17 @@ def summarise_design(
         n_trimmed=main.n_trimmed,
         matching=matcher.matching_summary_ if matcher is not None else {},
         separated_levels=compared.levels,
+        sampling_weights=sampling_summary(study, main),
     )
+
+
+def sampling_summary(study: Study, design: FittedDesign) -> dict[str, Any]:
+    """The sampling weights' column and Kish's design effect of unequal weighting, n / n_eff with
+    n_eff = (sum s)^2 / sum s^2 (the variance inflation the weights alone cause); empty without."""
+    if design.sample_weight is None:
+        return {}
+    n_eff = effective_sample_size(design.sample_weight)
+    return {"column": study.weights, "design_effect": float(design.sample_weight.size / n_eff)}
 
 
 def run_study(
@@ -232,7 +250,7 @@ def run_study(
             weights[label] = estimator.weights_
     balance = balance_table(
         main.frame, compared.covariates, compared.categorical, main.t, weights, study.estimand,
-        study.report.min_cell_size,
+        study.report.min_cell_size, main.sample_weight,
     )  # fmt: skip
     summary = summarise_design(study, compared, main, fits.main)
     sensitivity = SensitivityResults.combine(fits.sensitivity) if study.sensitivity else None
@@ -262,14 +280,15 @@ def true_effects(
     study: Study, sample: AnalysisSample, frame: pd.DataFrame, outcomes: list[str]
 ) -> pd.DataFrame | None:
     """For simulated data, the true effects of ``outcomes`` over the analysed rows ``frame`` for
-    the study's estimand."""
+    the study's estimand (weighted by the sampling weights when the study has them)."""
     cohort = sample.source.cohort
     if cohort is None:
         return None
     # individual_effects has one column per (treatment, outcome)
     if study.treatment.label not in set(cohort.individual_effects.columns.get_level_values(0)):
         return None
-    table = cohort.truth_for(frame.index)
+    weights = None if study.weights is None else frame[study.weights].to_numpy(dtype=float)
+    table = cohort.truth_for(frame.index, weights)
     return table[
         (table.treatment == study.treatment.label)
         & (table.outcome.isin(outcomes))

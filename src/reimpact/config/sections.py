@@ -34,7 +34,9 @@ class DataSpec(Section):
     A relative ``path`` is looked up from the working directory, then from the study file's folder.
     """
 
-    builtin: Literal["simulated-returnees"] | None = None
+    # simulated-returnees-survey: a survey of the cohort with unequal selection probabilities
+    # (reimpact.datasets.draw_survey_sample), with its sampling_weight column
+    builtin: Literal["simulated-returnees", "simulated-returnees-survey"] | None = None
     path: str | None = None
     n: int | None = Field(default=None, ge=50, le=5_000_000)
     seed: int | None = Field(default=None, ge=0, le=2**32 - 1)

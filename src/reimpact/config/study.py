@@ -73,6 +73,10 @@ class Study(Section):
         Columns to match on exactly (matching happens within their strata).
     cluster : str or None
         A column of cluster ids for cluster-robust standard errors.
+    weights : str or None
+        A column of sampling (survey) weights: every step is weighted so that the effect describes
+        the population the weights represent (DuGoff, Schuler & Stuart 2014; see the README).
+        Weights must be positive; rows without one are dropped and counted.
     estimand : {"ATT", "ATE", "ATC"}
         The effect to estimate (default ``"ATT"``).
     missing : {"drop", "impute"}
@@ -111,6 +115,7 @@ class Study(Section):
     categorical: list[str] = Field(default_factory=list)
     exact: list[str] = Field(default_factory=list)
     cluster: str | None = None
+    weights: str | None = None
     estimand: Estimand = "ATT"
     missing: Literal["drop", "impute"] = "drop"
     # infinite or absurdly large values in an outcome or covariate: refuse (default) or drop the rows
@@ -200,6 +205,7 @@ class Study(Section):
         for column in self.categorical:
             if column not in self.covariates:
                 raise ValueError(f"categorical: '{column}' is not in covariates; add it there first")
+        self._check_weights()
         self._check_sensitivity()
         for name in self.methods.names:
             estimator = METHODS[name].estimator
@@ -208,6 +214,24 @@ class Study(Section):
             if problem is not None:
                 raise ValueError(f"methods.{name}.{problem[0]}: {problem[1]}")
         return self
+
+    def _check_weights(self) -> None:
+        """What sampling weights cannot go with: Firth's model and the matching bootstrap."""
+        if self.weights is None:
+            return
+        if self.weights in self.outcomes or self.weights in self.treatment.columns:
+            raise ValueError(f"weights: '{self.weights}' is also an outcome or the treatment")
+        if self.propensity.separation == "penalise":
+            raise ValueError(
+                "propensity.separation: 'penalise' (Firth's model) does not take sampling weights; "
+                "use 'exclude' or 'merge', or remove 'weights'"
+            )
+        psm = getattr(self.methods, "psm", None)
+        if psm is not None and psm.se == "bootstrap":
+            raise ValueError(
+                "methods.psm.se: the bootstrap does not carry sampling weights; with 'weights' use "
+                "'auto'"
+            )
 
     def _check_sensitivity(self) -> None:
         spec = self.sensitivity

@@ -35,6 +35,7 @@ class FittedDesign:
     covariates: CovariateDesign
     scores: PropensityScores
     n_trimmed: int
+    sample_weight: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,11 @@ def comparison(study: Study, sample: AnalysisSample) -> Comparison:
     return Comparison(frame, t, covariates, categorical, levels)
 
 
+def design_weights(study: Study, frame: pd.DataFrame) -> np.ndarray | None:
+    """The sampling weights of ``frame``'s rows (``weights: COLUMN``), None without."""
+    return None if study.weights is None else frame[study.weights].to_numpy(dtype=float)
+
+
 def fit_design(study: Study, comparison: Comparison, frame: pd.DataFrame, t: np.ndarray) -> FittedDesign:
     """Covariates, score and trimming (Crump et al. 2009; the score is refitted on the rows kept)
     on ``frame``: what every method of the study shares."""
@@ -102,7 +108,8 @@ def fit_design(study: Study, comparison: Comparison, frame: pd.DataFrame, t: np.
     given = frame[study.propensity.column].to_numpy(dtype=float) if study.propensity.column else None
     p = study.propensity
     firth = p.separation == "penalise"
-    scores = estimate_propensity(covariates, t, p.kind, p.clip, given, study.seed, firth)
+    weights = design_weights(study, frame)
+    scores = estimate_propensity(covariates, t, p.kind, p.clip, given, study.seed, firth, weights)
     n_trimmed = 0
     if p.trim is not None:
         keep = (scores.scores >= p.trim) & (scores.scores <= 1 - p.trim)
@@ -115,5 +122,8 @@ def fit_design(study: Study, comparison: Comparison, frame: pd.DataFrame, t: np.
                     "propensity.trim", "trimming leaves fewer than 2 units in a group; lower it"
                 )
             covariates = covariate_design(frame, names, categorical)
-            scores = estimate_propensity(covariates, t, p.kind, p.clip, given, study.seed, firth)
-    return FittedDesign(frame, t, covariates, scores, n_trimmed)
+            weights = design_weights(study, frame)
+            scores = estimate_propensity(
+                covariates, t, p.kind, p.clip, given, study.seed, firth, weights
+            )
+    return FittedDesign(frame, t, covariates, scores, n_trimmed, weights)

@@ -32,9 +32,18 @@ _SEPARATION_LOGIT = 25.0  # |logit| beyond which a fitted probability is 0 or 1 
 
 
 def fit_logistic(
-    x: np.ndarray, t: np.ndarray, max_iter: int = 100, tol: float = 1e-6, firth: bool = False
+    x: np.ndarray,
+    t: np.ndarray,
+    max_iter: int = 100,
+    tol: float = 1e-6,
+    firth: bool = False,
+    sample_weight: np.ndarray | None = None,
 ) -> np.ndarray:
     """Maximum-likelihood logistic regression by Newton-Raphson; ``x`` includes the intercept.
+
+    With ``sample_weight`` s it maximises the weighted (pseudo-)likelihood sum_i s_i l_i(beta),
+    the survey-weighted logistic regression (score X'S(t - p), information X'S W X), so that the
+    score describes the population the weights represent (DuGoff, Schuler & Stuart 2014).
 
     Newton's method converges quadratically: once a step is below ``tol`` the remaining error is
     of order ``tol**2``, so the loop stops there. With ``firth``, the score is Firth's (1993)
@@ -44,14 +53,21 @@ def fit_logistic(
     Raises :class:`DesignError` when the fit diverges (perfect or quasi-perfect separation).
     """
     t = t.astype(float)
+    s = np.ones(t.size) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+    if firth and sample_weight is not None:
+        raise DesignError(
+            "propensity.separation",
+            "Firth's penalised model ('penalise') does not take sampling weights; use 'exclude' or "
+            "'merge', or leave out 'weights'",
+        )
     beta = np.zeros(x.shape[1])
     eta = np.zeros(x.shape[0])
     for _ in range(max_iter):
         p = expit(eta)
-        w = p * (1.0 - p)
+        w = s * p * (1.0 - p)
         hessian = x.T @ (x * w[:, None])
         hessian[np.diag_indices_from(hessian)] += 1e-10
-        residual = t - p
+        residual = s * (t - p)
         if firth:
             leverage = w * np.einsum("ij,ji->i", x, np.linalg.solve(hessian, x.T))
             residual = residual + leverage * (0.5 - p)
@@ -126,7 +142,9 @@ class PropensityModel:
         self.kind = kind
         self.random_state = random_state
 
-    def fit(self, x: np.ndarray, t: np.ndarray) -> PropensityModel:
+    def fit(
+        self, x: np.ndarray, t: np.ndarray, sample_weight: np.ndarray | None = None
+    ) -> PropensityModel:
         """Fit the model of ``t`` on ``x``.
 
         Parameters
@@ -135,6 +153,8 @@ class PropensityModel:
             The design matrix, without intercept.
         t : numpy.ndarray, shape (n,)
             The treatment, 1 treated and 0 control.
+        sample_weight : numpy.ndarray or None, shape (n,)
+            Sampling weights: the weighted (pseudo-)likelihood is maximised.
 
         Returns
         -------
@@ -147,14 +167,16 @@ class PropensityModel:
             When the logistic fit does not converge (perfect or quasi-perfect separation).
         """
         if self.kind in ("logistic", "firth"):
-            self.coef_ = fit_logistic(_add_intercept(x), t, firth=self.kind == "firth")
+            self.coef_ = fit_logistic(
+                _add_intercept(x), t, firth=self.kind == "firth", sample_weight=sample_weight
+            )
         else:
             from sklearn.calibration import CalibratedClassifierCV
             from sklearn.ensemble import HistGradientBoostingClassifier
 
             boosted = HistGradientBoostingClassifier(random_state=self.random_state)
             self.estimator_ = CalibratedClassifierCV(boosted, method="sigmoid", cv=3, ensemble=False)
-            self.estimator_.fit(x, t)
+            self.estimator_.fit(x, t, sample_weight=sample_weight)
         return self
 
     def predict(self, x: np.ndarray) -> np.ndarray:
@@ -190,14 +212,21 @@ def stratified_folds(t: np.ndarray, k: int, random_state: int = 0) -> np.ndarray
 
 
 def cross_fitted_scores(
-    x: np.ndarray, t: np.ndarray, kind: PropensityKind, folds: int = 5, random_state: int = 0
+    x: np.ndarray,
+    t: np.ndarray,
+    kind: PropensityKind,
+    folds: int = 5,
+    random_state: int = 0,
+    sample_weight: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Out-of-fold propensity scores: each fold's scores come from a model fitted on the others."""
+    """Out-of-fold propensity scores: each fold's scores come from a model fitted on the others
+    (with their sampling weights, when given)."""
     fold = stratified_folds(t, folds, random_state)
     scores = np.empty(t.size)
     for k in range(folds):
         test = fold == k
-        model = PropensityModel(kind, random_state).fit(x[~test], t[~test])
+        weights = None if sample_weight is None else sample_weight[~test]
+        model = PropensityModel(kind, random_state).fit(x[~test], t[~test], weights)
         scores[test] = model.predict(x[test])
     return scores
 
@@ -277,12 +306,15 @@ class PropensityScores:
     ``design`` is the logistic model's design matrix with intercept, kept so that weighting
     estimators can correct their standard errors for the estimated score; None otherwise.
     ``clip`` is the bound :func:`bound_scores` applies where a score is inverted.
+    ``sample_weight`` holds the sampling weights the model was fitted with (None: unweighted);
+    the estimated-score term of a standard error uses the same weights.
     """
 
     scores: np.ndarray
     kind: str
     clip: float
     design: np.ndarray | None
+    sample_weight: np.ndarray | None = None
 
     def bounded(self, t: np.ndarray, estimand: str) -> ScoreBounds:
         """The scores bounded for ``estimand`` (see :func:`bound_scores`)."""
@@ -297,11 +329,13 @@ def estimate_propensity(
     given: np.ndarray | None = None,
     random_state: int = 0,
     firth: bool = False,
+    sample_weight: np.ndarray | None = None,
 ) -> PropensityScores:
     """Fit the propensity model (or check a given score) and check for overlap. Logistic scores
     are fitted on all units (a parametric model with few parameters), by Firth's penalised
     likelihood with ``firth`` (then the standard errors treat the score as known); gradient-
-    boosting scores are cross-fitted and calibrated (:func:`cross_fitted_scores`)."""
+    boosting scores are cross-fitted and calibrated (:func:`cross_fitted_scores`). With
+    ``sample_weight`` the model is fitted by weighted (pseudo-)likelihood."""
     x_full = None
     if kind == "column":
         scores = np.asarray(given, dtype=float)
@@ -311,10 +345,14 @@ def estimate_propensity(
             )
     elif kind == "logistic":
         x_full = design.with_intercept()
-        scores = expit(x_full @ fit_logistic(x_full, treated, firth=firth))
+        coef = fit_logistic(x_full, treated, firth=firth, sample_weight=sample_weight)
+        scores = expit(x_full @ coef)
         if firth:
             x_full = None
     else:
-        scores = cross_fitted_scores(design.matrix, treated, kind, random_state=random_state)
+        scores = cross_fitted_scores(
+            design.matrix, treated, kind, random_state=random_state, sample_weight=sample_weight
+        )
     check_overlap(scores, treated)
-    return PropensityScores(scores, kind, clip, x_full)
+    weights = None if kind == "column" else sample_weight
+    return PropensityScores(scores, kind, clip, x_full, weights)

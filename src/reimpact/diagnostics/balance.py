@@ -51,9 +51,15 @@ def sample_order(samples) -> list[str]:
     return [s for s in SAMPLES if s in present] + [s for s in present if s not in SAMPLES]
 
 
-def smd_scale(x: np.ndarray, t: np.ndarray, estimand: str) -> float:
-    """The SMD denominator for the estimand, from the unadjusted sample (see the module docstring)."""
-    v1, v0 = np.var(x[t == 1], ddof=1), np.var(x[t == 0], ddof=1)
+def smd_scale(
+    x: np.ndarray, t: np.ndarray, estimand: str, sample_weight: np.ndarray | None = None
+) -> float:
+    """The SMD denominator for the estimand, from the unadjusted sample (see the module docstring),
+    with the sampling weights when given (as cobalt's ``s.weights``)."""
+    if sample_weight is None:
+        v1, v0 = np.var(x[t == 1], ddof=1), np.var(x[t == 0], ddof=1)
+    else:
+        v1, v0 = (weighted_variance(x[t == g], sample_weight[t == g]) for g in (1, 0))
     if estimand == "ATT":
         variance = v1
     elif estimand == "ATC":
@@ -251,16 +257,20 @@ def balance_table(
     weights: dict[str, np.ndarray],
     estimand: str,
     min_cell_size: int = 10,
+    sample_weight: np.ndarray | None = None,
 ) -> BalanceTable:
     """Balance of every covariate in the unadjusted sample and under each set of ``weights``
-    (e.g. ``{"matched": matching weights, "weighted": IPW weights}``)."""
+    (e.g. ``{"matched": matching weights, "weighted": IPW weights}``). With ``sample_weight``
+    every sample is also weighted by the sampling weights (the unadjusted one by them alone), so
+    that balance is that of the population they represent (as cobalt does with ``s.weights``)."""
     t = np.asarray(treated).astype(np.int8)
-    samples = {"unadjusted": np.ones(t.size), **weights}
+    s = np.ones(t.size) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+    samples = {"unadjusted": s, **{name: np.asarray(w, float) * s for name, w in weights.items()}}
     rows = []
     for name, (source, x) in covariate_columns(frame, covariates, categorical).items():
         binary = bool(np.isin(x, (0.0, 1.0)).all())
         suppressed = binary and _small_share(x, t, samples, min_cell_size)
-        scale = smd_scale(x, t, estimand)
+        scale = smd_scale(x, t, estimand, sample_weight)
         for sample, w in samples.items():
             stats = balance_statistics(x, t, np.asarray(w, dtype=float), scale, binary)
             low, high = VARIANCE_RATIO_BOUNDS

@@ -130,8 +130,10 @@ def check_inputs(
     weights = _column(sample_weight, tt.size, "sample_weight")
     if weights is not None:
         weights = weights.astype(float)
-        if not np.all(np.isfinite(weights)) or np.any(weights < 0) or not weights.any():
-            raise DataError("sample_weight", "must be finite, non-negative and not all zero")
+        if not np.all(np.isfinite(weights)) or np.any(weights <= 0):
+            raise DataError(
+                "sample_weight", "must be finite and positive (leave out units outside the population)"
+            )
     cluster_name = str(cluster.name) if isinstance(cluster, pd.Series) and cluster.name else "cluster"
     scores = propensity
     if propensity is not None and not isinstance(propensity, PropensityScores):
@@ -377,9 +379,22 @@ def fit_scores(
     data: EstimationData, kind: PropensityKind, clip: float, random_state: int
 ) -> PropensityScores:
     """The rows' propensity scores: the given ones, or the model ``kind`` fitted on ``data.x``
-    (``firth``: Firth's penalised logistic regression)."""
+    (``firth``: Firth's penalised logistic regression), with the sampling weights when given."""
     if data.propensity is not None:
         return data.propensity
     design = CovariateDesign(data.x, data.feature_names, data.feature_names)
     model = "logistic" if kind == "firth" else kind
-    return estimate_propensity(design, data.t, model, clip, None, random_state, kind == "firth")
+    return estimate_propensity(
+        design, data.t, model, clip, None, random_state, kind == "firth", data.sample_weight
+    )
+
+
+def sampling_weights(data: EstimationData) -> np.ndarray:
+    """The sampling weights of the rows (ones when none were given)."""
+    return np.ones(data.t.size) if data.sample_weight is None else data.sample_weight
+
+
+SAMPLING_NOTE = (
+    "weighted by the sampling weights: the effect describes the population they represent "
+    "(linearisation variance, weights treated as known)"
+)

@@ -1,6 +1,11 @@
 """Cross-fitted augmented inverse-probability weighting (doubly robust): the nuisance fits and
 influence functions (:class:`CrossFittedAIPW`; Robins, Rotnitzky & Zhao 1994; Chernozhukov et al.
 2018) and the estimator (:class:`AIPWEstimator`).
+
+With sampling weights s the nuisances are fitted by weighted likelihood / least squares and the
+efficient-influence-function averages become weighted ones (Zeng, Li & Tong 2025): for the ATE
+tau = sum s phi / sum s with psi_i = s_i (phi_i - tau) / sum s; for the ATT
+tau = sum s core / sum s T with psi_i = s_i (core_i - T_i tau) / sum s T (the ATC likewise).
 """
 
 from __future__ import annotations
@@ -20,15 +25,16 @@ from ..design.propensity import (
 )
 from ..results import Effect
 from ..stats.sandwich import sandwich_se
-from ._base import EffectEstimator, Estimand, EstimationData
+from ._base import SAMPLING_NOTE, EffectEstimator, Estimand, EstimationData
 
 
 class _Linear:
-    """OLS of the outcome(s) on (1, X)."""
+    """OLS (WLS with sampling weights) of the outcome(s) on (1, X)."""
 
-    def fit(self, x: np.ndarray, y: np.ndarray) -> _Linear:
+    def fit(self, x: np.ndarray, y: np.ndarray, w: np.ndarray) -> _Linear:
+        root = np.sqrt(w)[:, None]
         design = np.column_stack([np.ones(x.shape[0]), x])
-        self.coef_ = np.linalg.lstsq(design, y, rcond=None)[0]
+        self.coef_ = np.linalg.lstsq(design * root, y * root, rcond=None)[0]
         return self
 
     def predict(self, x: np.ndarray) -> np.ndarray:
@@ -41,11 +47,11 @@ class _Boosting:
     def __init__(self, random_state: int) -> None:
         self.random_state = random_state
 
-    def fit(self, x: np.ndarray, y: np.ndarray) -> _Boosting:
+    def fit(self, x: np.ndarray, y: np.ndarray, w: np.ndarray) -> _Boosting:
         from sklearn.ensemble import HistGradientBoostingRegressor
 
         self.models_ = [
-            HistGradientBoostingRegressor(random_state=self.random_state).fit(x, y[:, j])
+            HistGradientBoostingRegressor(random_state=self.random_state).fit(x, y[:, j], w)
             for j in range(y.shape[1])
         ]
         return self
@@ -85,11 +91,18 @@ class CrossFittedAIPW:
         return _Linear() if self.outcome_learner == "linear" else _Boosting(self.random_state)
 
     def fit(
-        self, x: np.ndarray, t: np.ndarray, y: np.ndarray, propensity: np.ndarray | None = None
+        self,
+        x: np.ndarray,
+        t: np.ndarray,
+        y: np.ndarray,
+        propensity: np.ndarray | None = None,
+        sample_weight: np.ndarray | None = None,
     ) -> CrossFittedAIPW:
-        """Cross-fit the nuisances; ``y`` is n x (number of outcomes)."""
+        """Cross-fit the nuisances; ``y`` is n x (number of outcomes); ``sample_weight``: the
+        units' sampling weights (nuisances and averages weighted)."""
         y = np.asarray(y, dtype=float).reshape(t.size, -1)
         t = np.asarray(t).astype(np.int8)
+        s = np.ones(t.size) if sample_weight is None else np.asarray(sample_weight, dtype=float)
         folds = stratified_folds(t, self.folds, self.random_state)
         e = np.empty(t.size) if propensity is None else np.asarray(propensity, dtype=float)
         mu1 = np.empty_like(y)
@@ -99,36 +112,37 @@ class CrossFittedAIPW:
             train = ~test
             if propensity is None:
                 model = PropensityModel(self.propensity_learner, self.random_state)
-                e[test] = model.fit(x[train], t[train]).predict(x[test])
+                weights = None if sample_weight is None else s[train]
+                e[test] = model.fit(x[train], t[train], weights).predict(x[test])
             for group, target in ((1, mu1), (0, mu0)):
                 rows = train & (t == group)
-                target[test] = self._outcome_model().fit(x[rows], y[rows]).predict(x[test])
+                target[test] = self._outcome_model().fit(x[rows], y[rows], s[rows]).predict(x[test])
         self.bounds_ = bound_scores(e, t, self.estimand, self.clip)
         self.raw_e_ = e
         self.e_ = self.bounds_.scores
-        self.t_, self.y_, self.mu1_, self.mu0_ = t, y, mu1, mu0
+        self.t_, self.y_, self.mu1_, self.mu0_, self.s_ = t, y, mu1, mu0, s
+        self.sampled_ = sample_weight is not None
         return self
 
     def influence(self, j: int = 0, e: np.ndarray | None = None) -> tuple[float, np.ndarray]:
         """The estimate for outcome column ``j`` and its influence terms (sum convention), with
         the bounded scores (or the scores ``e``)."""
-        t = self.t_
+        t, s = self.t_, self.s_
         e = self.e_ if e is None else e
         y, m1, m0 = self.y_[:, j], self.mu1_[:, j], self.mu0_[:, j]
         with np.errstate(divide="ignore", invalid="ignore"):
             if self.estimand == "ATE":
-                phi = m1 - m0 + t * (y - m1) / e - (1 - t) * (y - m0) / (1 - e)
-                tau = float(phi.mean())
-                return tau, (phi - tau) / t.size
-            if self.estimand == "ATT":
-                n1 = t.sum()
+                core = m1 - m0 + t * (y - m1) / e - (1 - t) * (y - m0) / (1 - e)
+                target = np.ones(t.size)
+            elif self.estimand == "ATT":
                 core = t * (y - m0) - np.where(t == 0, e / (1 - e) * (y - m0), 0.0)
-                tau = float(core.sum() / n1)
-                return tau, (core - t * tau) / n1
-            n0 = (1 - t).sum()
-            core = (1 - t) * (m1 - y) + np.where(t == 1, (1 - e) / e * (y - m1), 0.0)
-            tau = float(core.sum() / n0)
-            return tau, (core - (1 - t) * tau) / n0
+                target = t.astype(float)
+            else:
+                core = (1 - t) * (m1 - y) + np.where(t == 1, (1 - e) / e * (y - m1), 0.0)
+                target = 1.0 - t
+        total = float(s @ target)
+        tau = float(s @ core / total)
+        return tau, s * (core - target * tau) / total
 
     def estimate(
         self,
@@ -146,6 +160,8 @@ class CrossFittedAIPW:
             f"cross-fitted with {self.folds} folds: {self.propensity_learner} propensity score, "
             f"{self.outcome_learner} outcome models"
         ]
+        if self.sampled_:
+            notes.append(SAMPLING_NOTE)
         warnings: tuple[str, ...] = ()
         bounded = self.bounds_.note()  # None exactly when no score was bounded
         if bounded is not None:
@@ -191,6 +207,7 @@ class AIPWEstimator(EffectEstimator):
 
     name = "aipw"
     label = "AIPW"
+    supports = frozenset({"sample_weight"})
     renamed_params = {
         "learner": "use 'outcome_learner' (linear or gradient_boosting) and 'propensity_learner' "
         "(logistic or gradient_boosting; default: propensity.model)"
@@ -226,17 +243,17 @@ class AIPWEstimator(EffectEstimator):
             return "firth"
         return learner
 
-    def nuisances(self, x, t, y, propensity=None) -> CrossFittedAIPW:
+    def nuisances(self, x, t, y, propensity=None, sample_weight=None) -> CrossFittedAIPW:
         """The cross-fitted nuisance fits on arrays (shared with the subgroup analyses)."""
         model = CrossFittedAIPW(
             self.estimand, self.folds, self.outcome_learner, self.score_learner, self.clip,
             self.random_state, self.verbose,
         )  # fmt: skip
-        return model.fit(x, t, y, propensity)
+        return model.fit(x, t, y, propensity, sample_weight)
 
     def _estimate(self, data: EstimationData) -> list[Effect]:
         given = None if data.propensity is None else data.propensity.scores
-        fitted = self.nuisances(data.x, data.t, data.y, given)
+        fitted = self.nuisances(data.x, data.t, data.y, given, data.sample_weight)
         self.nuisances_ = fitted
         return [
             fitted.estimate(j, name, data.cluster, data.cluster_name)

@@ -1,17 +1,18 @@
 """The unadjusted difference in means: the reference point every adjusted estimate is read against.
 
 Standard error: Welch's (unequal variances); with clusters, the cluster-robust (Liang-Zeger)
-sandwich of the least-squares regression of Y on (1, T).
+sandwich of the least-squares regression of Y on (1, T). With sampling weights s, the weighted
+(Hajek) means sum_a s Y / sum_a s and the linearisation (sandwich) variance of their difference,
+psi_i = s_i (Y_i - mu_a) / sum_a s for unit i of group a (signed), as R's ``survey::svyglm``
+computes it for a with-replacement design.
 """
 
 from __future__ import annotations
 
-import numpy as np
-
 from ..results import Effect
 from ..stats.regression import matched_regression
 from ..stats.sandwich import sandwich_se, welch_se
-from ._base import EffectEstimator, Estimand, EstimationData
+from ._base import SAMPLING_NOTE, EffectEstimator, Estimand, EstimationData, sampling_weights
 
 
 class NaiveEstimator(EffectEstimator):
@@ -26,20 +27,25 @@ class NaiveEstimator(EffectEstimator):
 
     name = "naive"
     label = "Naive difference"
+    supports = frozenset({"sample_weight"})
 
     def __init__(self, *, estimand: Estimand = "ATT") -> None:
         self.estimand = estimand
 
     def _estimate(self, data: EstimationData) -> list[Effect]:
         t = data.t
+        weighted = data.sample_weight is not None
+        notes = ("unadjusted difference in means",) + ((SAMPLING_NOTE,) if weighted else ())
         effects = []
         for j, outcome in enumerate(data.outcomes):
             y = data.y[:, j]
-            estimate, psi = matched_regression(y, t, np.ones(y.size), "ATE")
-            if data.cluster is None:
-                se, se_type = welch_se(y, t), "Welch"
-            else:
+            estimate, psi = matched_regression(y, t, sampling_weights(data), "ATE")
+            if data.cluster is not None:
                 se, se_type = sandwich_se(psi, data.cluster), f"cluster-robust by {data.cluster_name}"
+            elif weighted:
+                se, se_type = sandwich_se(psi), "linearisation (sampling weights)"
+            else:
+                se, se_type = welch_se(y, t), "Welch"
             effects.append(
                 Effect(
                     outcome=outcome,
@@ -50,7 +56,7 @@ class NaiveEstimator(EffectEstimator):
                     n_treated=int(t.sum()),
                     n_control=int((1 - t).sum()),
                     se_type=se_type,
-                    notes=("unadjusted difference in means",),
+                    notes=notes,
                 )
             )
         return effects

@@ -16,6 +16,12 @@ Lunceford & Davidian 2004): for group a,
     psi_i = [1_a w_a (Y_i - mu_a) + A_a' H^-1 X_i (T_i - e_i)] / sum_{i in a} w_a,
     A_a = sum_{i in a} (Y_i - mu_a) dw_a/de e(1-e) X_i,   H = sum_i e(1-e) X_i X_i'.
 
+With sampling weights s (DuGoff, Schuler & Stuart 2014; Zeng, Li & Tong 2025) every unit's weight
+is s_i w_a(e_i), the score is the survey-weighted logistic fit (score equations
+sum_i s_i X_i (T_i - e_i) = 0) and the terms above carry s_i: 1_a s_i w_a (Y_i - mu_a), A_a with
+s_i in the sum, H = sum_i s_i e(1-e) X_i X_i' and H^-1 X_i s_i (T_i - e_i); the effect then
+describes the population the sampling weights represent.
+
 Scores are bounded by estimand (:func:`~reimpact.propensity.bound_scores`: for the ATT only the
 controls' scores from above, never for overlap weights); bounded scores have zero derivative. For a
 score from gradient boosting or a given column the score is treated as known: conservative for the
@@ -35,7 +41,7 @@ from ..design.weights import SCHEMES, balancing_weights
 from ..diagnostics.overlap import poor_overlap
 from ..results import Effect
 from ..stats.sandwich import sandwich_se
-from ._base import EffectEstimator, Estimand, EstimationData, fit_scores
+from ._base import SAMPLING_NOTE, EffectEstimator, Estimand, EstimationData, fit_scores
 
 # In the coverage study (benchmarks/coverage_study.py, 1,000 replications per design) the sandwich
 # interval of Hajek weighting covered 68-94% in the runs given this warning and 95-98% in the others.
@@ -53,9 +59,17 @@ class PropensityWeighting:
         self.estimand = estimand
         self.weights = weights
 
-    def fit(self, propensity: PropensityScores, treated: np.ndarray) -> PropensityWeighting:
+    def fit(
+        self,
+        propensity: PropensityScores,
+        treated: np.ndarray,
+        sample_weight: np.ndarray | None = None,
+    ) -> PropensityWeighting:
         self.target_ = "ATO" if self.weights == "overlap" else self.estimand
         self.t_ = np.asarray(treated).astype(np.int8)
+        ones = np.ones(self.t_.size)
+        self.sampled_ = sample_weight is not None
+        self.s_ = ones if sample_weight is None else np.asarray(sample_weight, dtype=float)
         self.bounds_ = propensity.bounded(self.t_, self.target_)
         self.raw_ = propensity.scores
         self.e_ = self.bounds_.scores
@@ -63,9 +77,12 @@ class PropensityWeighting:
         self.weights_ = balancing_weights(self.e_, self.t_, self.target_)
         if self.x_ is not None:
             e = self.e_
-            info = (self.x_ * (e * (1.0 - e))[:, None]).T @ self.x_
+            # the score model's own weights (the sampling weights it was fitted with, or none)
+            fitted = ones if propensity.sample_weight is None else propensity.sample_weight
+            info = (self.x_ * (fitted * e * (1.0 - e))[:, None]).T @ self.x_
             # pseudo-inverse: collinear covariates make the information matrix singular
-            self.score_terms_ = (np.linalg.pinv(info) @ (self.x_ * (self.t_ - e)[:, None]).T).T
+            gradient = self.x_ * (fitted * (self.t_ - e))[:, None]
+            self.score_terms_ = (np.linalg.pinv(info) @ gradient.T).T
         return self
 
     def _hajek(self, y: np.ndarray, e: np.ndarray) -> list[tuple[float, np.ndarray, float]]:
@@ -73,7 +90,7 @@ class PropensityWeighting:
         out = []
         for group, scheme in zip((1, 0), SCHEMES[self.target_], strict=True):
             with np.errstate(divide="ignore", invalid="ignore"):
-                w = np.where(self.t_ == group, scheme.weight(e), 0.0)
+                w = np.where(self.t_ == group, self.s_ * scheme.weight(e), 0.0)
             total = w.sum()
             out.append((float((w * y).sum() / total), w, total))
         return out
@@ -96,7 +113,7 @@ class PropensityWeighting:
             if self.x_ is not None:
                 slope = np.where(
                     (t == group) & ~self.bounds_.moved,
-                    (y - mu) * scheme.derivative(e) * e * (1 - e),
+                    self.s_ * (y - mu) * scheme.derivative(e) * e * (1 - e),
                     0.0,
                 )
                 term = term + self.score_terms_ @ (self.x_.T @ slope)
@@ -111,6 +128,8 @@ class PropensityWeighting:
             notes.append("overlap weights target the average effect in the overlap population (ATO)")
         if self.x_ is None:
             notes.append("standard error treats the propensity score as known")
+        if self.sampled_:
+            notes.append(SAMPLING_NOTE)
         found: list[str | None] = []
         if self.bounds_.n_bounded:
             raw = self._hajek(y, self.raw_)
@@ -154,13 +173,15 @@ class IPWEstimator(EffectEstimator):
     ----------
     effects_ : tuple of Effect
     weights_ : ndarray
-        Every unit's weight.
+        Every unit's weight for the estimand (the sampling weight not included: the effect uses
+        their product).
     propensity_ : PropensityScores
     """
 
     name = "ipw"
     label = "IPW"
     uses_design_score = True
+    supports = frozenset({"sample_weight"})
     balance_label = "weighted"
 
     def __init__(
@@ -183,7 +204,7 @@ class IPWEstimator(EffectEstimator):
         scores = replace(
             fit_scores(data, self.propensity_model, self.clip, self.random_state), clip=self.clip
         )
-        design = PropensityWeighting(self.estimand, self.weights).fit(scores, data.t)
+        design = PropensityWeighting(self.estimand, self.weights).fit(scores, data.t, data.sample_weight)
         self.propensity_ = scores
         self.weights_ = design.weights_
         return [

@@ -43,7 +43,8 @@ DEPENDENCIES = (
 @dataclass(frozen=True)
 class DesignSummary:
     """What the design did: propensity model, bounding (by estimand, where scores are inverted)
-    and trimming, matching counts."""
+    and trimming, matching counts, and the sampling weights (``column``, Kish's ``design_effect``
+    n / n_eff of the weights alone) when the study has them."""
 
     propensity_model: str
     clip: float
@@ -53,6 +54,7 @@ class DesignSummary:
     n_trimmed: int
     matching: dict[str, Any] = field(default_factory=dict)
     separated_levels: list[dict[str, Any]] = field(default_factory=list)
+    sampling_weights: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

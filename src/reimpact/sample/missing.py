@@ -63,7 +63,15 @@ def apply_missing_policy(study: Study, frame: pd.DataFrame, treated: np.ndarray)
         frame[column] = pd.to_numeric(frame[column])
     covariates = list(study.covariates)
     extra = [
-        c for c in (*study.exact, study.cluster, study.propensity.column, *subgroup_columns(study)) if c
+        c
+        for c in (
+            *study.exact,
+            study.cluster,
+            study.weights,
+            study.propensity.column,
+            *subgroup_columns(study),
+        )
+        if c
     ]
     extra = list(dict.fromkeys(extra))
     categorical = [c for c in covariates if _is_categorical(frame[c], c, study)]

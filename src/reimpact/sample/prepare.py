@@ -16,6 +16,7 @@ from ..scoring import score
 from .missing import apply_invalid_values, apply_missing_policy
 from .rules import check_columns, check_numeric, check_roles, population_mask, treatment_indicator
 from .source import DataSource, read_data
+from .weights import sampling_weights
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,9 @@ def prepare_frame(study: Study, raw: pd.DataFrame, source: DataSource) -> Analys
     frame, treated, dropped, imputed, covariate_columns, categorical, missing_outcome = (
         apply_missing_policy(study, frame, treated)
     )
+    weights = sampling_weights(study, frame)
+    if weights is not None and study.weights is not None:
+        frame = frame.assign(**{str(study.weights): weights})
     n_treated = int(treated.sum())
     n_control = int(len(treated) - n_treated)
     for label, count in (("treated", n_treated), ("control", n_control)):

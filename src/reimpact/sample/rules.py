@@ -22,6 +22,8 @@ def _roles(study: Study) -> list[tuple[str, str]]:
         roles += [(column, key) for column in getattr(study, key)]
     if study.cluster is not None:
         roles.append((study.cluster, "cluster"))
+    if study.weights is not None:
+        roles.append((study.weights, "weights"))
     if study.propensity.column is not None:
         roles.append((study.propensity.column, "propensity.column"))
     roles += [(column, "sensitivity.heterogeneity.by") for column in subgroup_columns(study)]

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..config.study import Study
-from ..datasets import SimulatedCohort, simulate_returnees
+from ..datasets import SimulatedCohort, draw_survey_sample, simulate_returnees
 from ..exceptions import DataError
 from ..io import read_table
 
@@ -33,6 +33,10 @@ def read_data(study: Study, data_path: str | Path | None = None) -> tuple[pd.Dat
         n = study.data.n or DEFAULT_SIMULATED_N
         seed = study.data.seed if study.data.seed is not None else 0
         cohort = simulate_returnees(n=n, seed=seed)
+        if study.data.builtin == "simulated-returnees-survey":
+            cohort = draw_survey_sample(cohort, seed)
+            described = f"simulated-returnees-survey (population n={n}, seed={seed})"
+            return cohort.data, DataSource(described, None, cohort)
         return cohort.data, DataSource(f"simulated-returnees (n={n}, seed={seed})", None, cohort)
     named = data_path if data_path is not None else study.data.path
     assert named is not None  # the study's data holds exactly one of builtin and path

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
         OmittedVariableSpec,
         RefutationSpec,
         RosenbaumSpec,
+        SensitivitySpec,
     )
     from ..config.study import Study
     from ..design import FittedDesign
@@ -32,6 +33,17 @@ if TYPE_CHECKING:
     from .refutation import Refutation
 
 T = TypeVar("T")
+
+# the checks that are not defined with sampling weights (``weights: COLUMN``), and why
+UNWEIGHTED_ONLY = {
+    "rosenbaum": "Rosenbaum bounds are a permutation test on unweighted matched pairs: not defined "
+    "with sampling weights",
+    "omitted_variable": "the omitted-variable bounds (Cinelli & Hazlett 2020) are derived for "
+    "unweighted least squares: not computed with sampling weights",
+    "refutations": "the DoWhy refuters refit the estimators without the sampling weights: not run "
+    "with sampling weights",
+    "subgroups": "subgroup effects are not yet weighted by the sampling weights: not run with them",
+}
 
 _NO_PAIRS = (
     "Rosenbaum bounds need 1:1 matched pairs: set methods.psm to "
@@ -88,6 +100,8 @@ def run_sensitivity(
     psm: PropensityMatcher | None = fitted["psm"].matcher_ if "psm" in fitted else None
     column = {name: design.frame[name].to_numpy(dtype=float) for name in outcomes}
     checks = _Checks(study, design, outcomes, column, Attempts(), quiet)
+    if study.weights is not None:
+        return _weighted(checks, spec, effects)
     # in this order, the order of the not_run records
     evalues = _evalues(checks, effects) if spec.evalue else []
     rosenbaum = [] if spec.rosenbaum is None else _rosenbaum(checks, spec.rosenbaum, psm)
@@ -99,6 +113,24 @@ def run_sensitivity(
     return SensitivityResults(
         evalues, rosenbaum, ovb, refutations, subgroups, cate, checks.attempts.not_run
     )
+
+
+def _weighted(checks: _Checks, spec: SensitivitySpec, effects: EffectTable) -> SensitivityResults:
+    """With sampling weights: the E-values (functions of the weighted estimates and intervals) and
+    a "not run" record, with the reason, for each requested check that is not defined there."""
+    evalues = _evalues(checks, effects) if spec.evalue else []
+    requested = {
+        "rosenbaum": spec.rosenbaum is not None,
+        "omitted_variable": spec.omitted_variable is not None,
+        "refutations": spec.refutations is not None,
+        "subgroups": spec.heterogeneity is not None,
+    }
+    for check, reason in UNWEIGHTED_ONLY.items():
+        if requested[check]:
+            checks.attempts.not_run.append(
+                {"check": check, "outcome": ", ".join(checks.outcomes), "method": "", "reason": reason}
+            )
+    return SensitivityResults(evalues=evalues, not_run=checks.attempts.not_run)
 
 
 def _evalues(checks: _Checks, effects: EffectTable) -> list[EValue]:

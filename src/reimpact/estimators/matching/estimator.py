@@ -100,7 +100,7 @@ class MatchingEstimator(EffectEstimator):
     name = "psm"
     label = "Matching"
     uses_design_score = True
-    supports = frozenset({"strata"})
+    supports = frozenset({"strata", "sample_weight"})
     balance_label = "matched"
     renamed_params: ClassVar[dict[str, str]] = {
         "bias_correction": "use 'adjust' (default true: the Abadie-Imbens bias correction with "
@@ -177,8 +177,9 @@ class MatchingEstimator(EffectEstimator):
     def _estimate(self, data: EstimationData) -> list[Effect]:
         scores = fit_scores(data, self.propensity_model, 0.01, self.random_state)
         matcher = self.matcher().fit(
-            scores.scores, data.t, data.strata, data.x, scores.design, data.feature_names
-        )
+            scores.scores, data.t, data.strata, data.x, scores.design, data.feature_names,
+            data.sample_weight,
+        )  # fmt: skip
         self.matcher_ = matcher
         self.propensity_ = scores
         self.weights_ = matcher.weights_

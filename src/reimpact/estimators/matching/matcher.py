@@ -24,12 +24,13 @@ from ...results import Effect
 from ...stats.abadie_imbens import abadie_imbens_se, matching_conditional_variance
 from ...stats.regression import matched_regression
 from ...stats.sandwich import sandwich_se, two_way_se
+from .._base import SAMPLING_NOTE
 from .estimator import matching_option_problem
 from .variance import (
     bootstrap_se,
     caliper_notes,
     fitted_in_group,
-    replacement_psi,
+    replacement_estimate,
     score_term,
     variance_outcome,
 )
@@ -66,6 +67,15 @@ class PropensityMatcher:
       cluster and matched set (Cameron, Gelbach & Miller 2011), so that neither source of
       dependence is ignored; with replacement, cluster-robust by cluster with the matches and the
       bias-correction regression held fixed.
+
+    With sampling weights (``sample_weight`` given to :meth:`fit`) the matched units keep their own
+    sampling weights in the outcome analysis (each unit's weight is its matching weight times its
+    sampling weight, as in MatchIt; Austin, Jembere & Chiu 2018 found these "natural retained"
+    weights balance better than weights inherited from the focal unit): without replacement the
+    regression above uses those weights (standard error cluster-robust by matched set); with
+    replacement the estimate is the weighted difference of the (corrected) outcomes and its
+    standard error the linearisation sandwich with the matches held fixed. The Abadie-Imbens
+    variance and the bootstrap are not defined for this case.
     """
 
     # (resampled rows, refitted matcher) pairs; set by the first bootstrap with a refitted score
@@ -118,13 +128,21 @@ class PropensityMatcher:
         covariates: np.ndarray | None = None,
         score_design: np.ndarray | None = None,
         feature_names: Sequence[str] | None = None,
+        sample_weight: np.ndarray | None = None,
     ) -> PropensityMatcher:
         """Match on the propensity score (logit by default). ``covariates`` (a design matrix,
         ``feature_names`` its column names) are what ``adjust`` adjusts for; without them the
         estimate is the plain matched difference. ``score_design`` is the design matrix (with
         intercept) of a logistic score estimated by maximum likelihood: given, matching with
-        replacement adds the Abadie-Imbens (2016) term and the bootstrap refits the score."""
+        replacement adds the Abadie-Imbens (2016) term and the bootstrap refits the score.
+        ``sample_weight``: the units' sampling weights, kept by the matched units in the
+        estimate (see the class docstring)."""
         self._validate()
+        if sample_weight is not None and self.se == "bootstrap":
+            raise DesignError(
+                "methods.psm.se",
+                "the bootstrap does not carry sampling weights; with 'weights' use 'auto'",
+            )
         e = np.asarray(propensity, dtype=float)
         t = np.asarray(treated).astype(np.int8)
         with np.errstate(divide="ignore"):
@@ -174,7 +192,15 @@ class PropensityMatcher:
         else:
             self.feature_names_ = [f"x{j}" for j in range(matrix.shape[1])]
         self.strata_ = strata
+        self.sample_weight_ = sample_weight
         return self
+
+    @property
+    def sampling_weights_(self) -> np.ndarray:
+        """The units' sampling weights (ones when none were given)."""
+        if self.sample_weight_ is None:
+            return np.ones(self.treated_.size)
+        return np.asarray(self.sample_weight_, dtype=float)
 
     @property
     def weights_(self) -> np.ndarray:
@@ -258,8 +284,8 @@ class PropensityMatcher:
         """The effect estimate alone (no standard error)."""
         y = np.asarray(y, dtype=float)
         if self.replace:
-            return float(self.differences(y)[0].mean())
-        return self.regression(y, self.weights_)[0]
+            return replacement_estimate(self, y)[0]
+        return self.regression(y, self.weights_ * self.sampling_weights_)[0]
 
     def estimate(
         self,
@@ -272,8 +298,9 @@ class PropensityMatcher:
         y = np.asarray(y, dtype=float)
         notes: list[str] = []
         known = "the propensity score is treated as known"
+        sampled = self.sample_weight_ is not None
         if not self.replace:
-            tau, psi = self.regression(y, self.weights_)
+            tau, psi = self.regression(y, self.weights_ * self.sampling_weights_)
             subclass = self.results_[0].subclass(y.size)  # ATT or ATC: one direction
             used = subclass >= 0
             if np.unique(subclass[used]).size < 2:
@@ -295,13 +322,17 @@ class PropensityMatcher:
                     f"variance: matched-set cluster-robust sandwich, weights held fixed ({known})"
                 )
         else:
-            d, focal_units = self.differences(y)
-            tau = float(d.mean())
+            tau, psi = replacement_estimate(self, y)
             if clusters is not None:
-                se = sandwich_se(replacement_psi(self, y), clusters)
+                se = sandwich_se(psi, clusters)
                 se_type = f"cluster-robust by {cluster_name}"
                 notes.append(f"variance: cluster-robust, matches held fixed ({known})")
+            elif sampled:
+                se = sandwich_se(psi)
+                se_type = "linearisation (sampling weights), matches held fixed"
+                notes.append(f"variance: linearisation sandwich, matches held fixed ({known})")
             else:
+                d, focal_units = self.differences(y)
                 neighbours = same_group_neighbours(self.distance_, self.treated_, self.n_neighbours)
                 sigma2 = matching_conditional_variance(variance_outcome(self, y), neighbours)
                 rows_m = np.concatenate([r.matched for r in self.results_])
@@ -323,6 +354,8 @@ class PropensityMatcher:
         else:
             notes.append("unadjusted difference in matched means (adjust: false)")
         notes += caliper_notes(self)
+        if sampled:
+            notes.append(SAMPLING_NOTE)
         used = self.weights_ > 0
         return Effect(
             outcome=outcome,

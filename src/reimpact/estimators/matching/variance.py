@@ -25,19 +25,25 @@ if TYPE_CHECKING:
 SCORE_NEIGHBOURS = 4  # neighbours for cov(X, mu(w, X) | score) in the estimated-score adjustment
 
 
-def replacement_psi(matcher: PropensityMatcher, y: np.ndarray) -> np.ndarray:
-    """Influence terms of the matching estimate with replacement, the matches and the
+def replacement_estimate(matcher: PropensityMatcher, y: np.ndarray) -> tuple[float, np.ndarray]:
+    """The matching estimate with replacement and its influence terms, the matches and the
     bias-correction regression held fixed: each direction is a weighted difference in the
-    (corrected) outcome, its terms weighted by its share of the matched focal units."""
-    n_all = sum(r.n_focal_matched for r in matcher.results_)
-    psi = np.zeros(y.size)
-    for result in matcher.results_:
+    (corrected) outcome with the matching weights times the sampling weights (the matched units
+    keep their own sampling weights, as MatchIt does; Austin, Jembere & Chiu 2018), and the
+    directions are averaged by their (weighted) share of the matched focal units. Without
+    sampling weights the estimate is the mean of the matched differences."""
+    s = matcher.sampling_weights_
+    shares = [float(s[r.matched_focal].sum()) for r in matcher.results_]
+    tau, psi = 0.0, np.zeros(y.size)
+    for result, share in zip(matcher.results_, shares, strict=True):
         direction = "ATT" if matcher.treated_[result.matched_focal[0]] == 1 else "ATC"
-        _, part = matched_regression(
-            matcher.corrected(y, result), matcher.treated_, result.unit_weights(y.size), direction
+        weights = result.unit_weights(y.size) * s
+        part_tau, part = matched_regression(
+            matcher.corrected(y, result), matcher.treated_, weights, direction
         )
-        psi += part * result.n_focal_matched / n_all
-    return psi
+        tau += part_tau * share / sum(shares)
+        psi += part * share / sum(shares)
+    return tau, psi
 
 
 def variance_outcome(matcher: PropensityMatcher, y: np.ndarray) -> np.ndarray:

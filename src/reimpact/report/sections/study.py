@@ -22,6 +22,17 @@ def _treatment_rule(results: StudyResults) -> str:
     return rule
 
 
+def _sampling(results: StudyResults) -> str:
+    """The sampling weights and what they do to the estimates, or "none"."""
+    weights = results.design.sampling_weights
+    if not weights:
+        return "none: the estimates describe the analysed sample"
+    return (
+        f"{weights['column']} (design effect of unequal weighting {weights['design_effect']:.2f}): "
+        "every step is weighted, so the estimates describe the population the weights represent"
+    )
+
+
 def study_section(results: StudyResults) -> str:
     """The study's settings as a table, with the full study definition folded away below it."""
     import yaml
@@ -41,6 +52,7 @@ def study_section(results: StudyResults) -> str:
             f"{study.propensity.kind}; where inverted, bounded at {study.propensity.clip:g} on the "
             f"side the {study.estimand} needs",
         ),
+        ("Sampling weights", _sampling(results)),
         ("Methods", ", ".join(study.methods.names)),
         ("Data", results.sample.source.description),
     ]
