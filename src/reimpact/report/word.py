@@ -94,7 +94,8 @@ def write_docx(
     add_table(document, "effects", tables["effects"])
     estimand = (published.get("balance") or {}).get("estimand") or results.study.estimand
     document.add_heading("Table 1: baseline characteristics by group", 1)
-    _note(document, table_one_note(estimand, results.min_cell_size, units))
+    sampled = results.study.weights is not None
+    _note(document, table_one_note(estimand, results.min_cell_size, units, sampled))
     add_table(document, "table_one", tables["table_one"])
     document.add_heading("Balance", 1)
     _note(

@@ -125,10 +125,13 @@ def _weighted(checks: _Checks, spec: SensitivitySpec, effects: EffectTable) -> S
         "refutations": spec.refutations is not None,
         "subgroups": spec.heterogeneity is not None,
     }
+    methods = {"rosenbaum": "psm", "omitted_variable": "ols", "refutations": "psm, aipw",
+               "subgroups": "aipw"}  # fmt: skip
     for check, reason in UNWEIGHTED_ONLY.items():
         if requested[check]:
+            outcome = ", ".join(checks.outcomes)
             checks.attempts.not_run.append(
-                {"check": check, "outcome": ", ".join(checks.outcomes), "method": "", "reason": reason}
+                {"check": check, "outcome": outcome, "method": methods[check], "reason": reason}
             )
     return SensitivityResults(evalues=evalues, not_run=checks.attempts.not_run)
 

@@ -25,8 +25,15 @@ def smd_rule(estimand: str) -> str:
     )
 
 
-def table_one_note(estimand: str, min_cell_size: int, units: str) -> str:
-    """What Table 1 shows, as plain text (the HTML and the Word report say the same)."""
+def table_one_note(estimand: str, min_cell_size: int, units: str, sampled: bool = False) -> str:
+    """What Table 1 shows, as plain text (the HTML and the Word report say the same); ``sampled``:
+    the study has sampling weights, which weight every sample."""
+    weighted = (
+        " Every sample is also weighted by the sampling weights: the means describe the population "
+        "they represent."
+        if sampled
+        else ""
+    )
     return (
         "Means of numeric covariates and percentages of 0/1 covariates and of each level of a "
         "categorical one, in the treated and the control group of each sample: unadjusted (every "
@@ -35,7 +42,7 @@ def table_one_note(estimand: str, min_cell_size: int, units: str) -> str:
         f"{smd_rule(estimand)}; |SMD| >= {SMD_THRESHOLD} is highlighted. First row: Kish's "
         "effective sample size of each group. A level held by fewer than "
         f"{min_cell_size} {units} (or by all but fewer than {min_cell_size}) in a group of some "
-        "sample is suppressed: its shares would give the count away."
+        "sample is suppressed: its shares would give the count away." + weighted
     )
 
 
@@ -46,7 +53,8 @@ def table_one_section(results: StudyResults, published: dict) -> str:
     frame = table_one(published)
     text = table_one_text(frame)
     estimand = (published.get("balance") or {}).get("estimand") or results.study.estimand
-    note = table_one_note(estimand, results.min_cell_size, results.study.unit_label)
+    sampled = results.study.weights is not None
+    note = table_one_note(estimand, results.min_cell_size, results.study.unit_label, sampled)
     labels = list(text.columns[:2])
     samples = [str(c)[len("SMD (") : -1] for c in text.columns if str(c).startswith("SMD (")]
     parts = [f'<p class="note">{escape(note)}</p>']
