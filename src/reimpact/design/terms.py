@@ -51,14 +51,10 @@ def fit_terms(terms: CovariateTerms, frame: pd.DataFrame) -> FittedTerms | None:
 def _evaluate(factor: Factor, frame: pd.DataFrame, spec: Any) -> tuple[Any, pd.DataFrame]:
     """formulaic's model matrix of one expression (no intercept) on the columns it uses only,
     with no other names in scope; a problem becomes a DesignError naming the expression."""
-    from formulaic import model_matrix
-
     data = frame[list(factor.columns)]
     try:
-        if spec is None:
-            matrix = model_matrix(f"0 + {factor.expr}", data, na_action="ignore", context={})
-        else:
-            matrix = spec.get_model_matrix(data, na_action="ignore")
+        with np.errstate(all="ignore"):  # a log of 0 is refused below, with the rows counted
+            matrix = _model_matrix(factor.expr, data, spec)
     except Exception as exc:  # formulaic wraps evaluation errors in several types
         problem = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DesignError(
@@ -78,6 +74,16 @@ def _evaluate(factor: Factor, frame: pd.DataFrame, spec: Any) -> tuple[Any, pd.D
             "transform the column differently",
         )
     return matrix.model_spec, pd.DataFrame(values, columns=list(matrix.columns), index=frame.index)
+
+
+def _model_matrix(expr: str, data: pd.DataFrame, spec: Any) -> Any:
+    """Fit (``spec`` None) or apply formulaic's model spec of ``0 + expr``; rows are never dropped,
+    and no name but formulaic's own functions and the columns is in scope (``context={}``)."""
+    from formulaic import model_matrix
+
+    if spec is None:
+        return model_matrix(f"0 + {expr}", data, na_action="ignore", context={})
+    return spec.get_model_matrix(data, na_action="ignore")
 
 
 def _factor_columns(
@@ -167,8 +173,9 @@ def _check_rank(design: CovariateDesign) -> None:
             name, source = design.names[j - 2], design.sources[j - 2]
             raise DesignError(
                 f"covariates: '{source}'",
-                f"its column '{name}' is a combination of the columns before it (terms that "
-                "repeat each other, such as a spline beside its column); remove one of them",
+                f"its column '{name}' is a combination of the columns before it and the "
+                "intercept (terms that repeat each other, a spline beside its column, or cr(), "
+                "cs() or cc() without constraints='center'); remove or change one of them",
             )
 
 
