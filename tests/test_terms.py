@@ -64,6 +64,9 @@ def test_entries_parse_into_terms_and_the_columns_they_use():
     assert terms.has_terms and terms.expressions == ["I(age ** 2)", "bs(income, df=4)"]
     # a study of plain columns (C(x) included) keeps the design of plain columns
     assert not parse_covariates(["age", "sex", "C(country)"]).has_terms
+    # names that only look a little like terms stay column names (no formulaic involved)
+    columns = ["re74 (USD)", r"age ($\mu_{years}$)", "aged 18+", "re-migration"]
+    assert [t.factors[0].kind for t in parse_covariates(columns).terms] == ["column"] * 4
 
 
 @pytest.mark.parametrize(
@@ -186,11 +189,17 @@ def test_rows_missing_a_column_a_term_uses_are_dropped_or_imputed(data_path, tmp
     assert imputed.covariate_columns == ["age", "income", "income_missing"]
 
 
-def test_c_marks_a_numeric_column_as_categorical_everywhere(data_path):
-    results = run_study(_study(data_path, ["age", "C(country)", "age:country"]))
-    rows = results.balance.to_frame()
-    assert {"country=1", "country=2", "country=3"} <= set(rows.covariate)
+def test_c_marks_a_numeric_column_as_categorical_everywhere(tmp_path):
+    frame = _frame()
+    frame.loc[frame.country == 3, "t"] = 0  # country 3 holds controls only: it separates
+    path = tmp_path / "separated.csv"
+    frame.to_csv(path, index=False)
+    results = run_study(_study(path, ["age", "C(country)", "age:country"]))
     assert results.sample.categorical == ["country"]
+    [level] = results.design.separated_levels
+    assert (level["column"], level["level"], level["action"]) == ("country", "3", "excluded")
+    assert set(results.balance.to_frame().covariate) == {"age", "country=1", "country=2"}
+    assert (results.frame.country != 3).all()
 
 
 # -- balance and a whole run -----------------------------------------------------------------

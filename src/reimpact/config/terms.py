@@ -1,8 +1,9 @@
 """Covariates written as model terms, parsed once when the study is validated.
 
-An entry of ``covariates`` is a plain column name (as before) or, when it holds one of the
-characters ``( ) : * + ~`` or a backtick, a term in the right-hand-side formula syntax of
-`formulaic <https://matthewwardrop.github.io/formulaic/>`_:
+An entry of ``covariates`` is a plain column name (as before) or, when it holds ``:``, ``*``, ``~``
+or a backtick, or starts with a function call (``name(``), a term in the right-hand-side formula
+syntax of `formulaic <https://matthewwardrop.github.io/formulaic/>`_ (so ``re74 (USD)`` stays a
+column name, as do names with ``+`` or ``$``):
 
 * ``I(age**2)``, ``I(re74 == 0)``, ``np.log1p(re74)``: an expression of columns;
 * ``age:sex`` (the product of its factors), ``age*sex`` (``age + sex + age:sex``),
@@ -25,13 +26,15 @@ column of the data, which :mod:`reimpact.sample` checks.
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
 from typing import Literal
 
 from .._validation import Section
 
-# an entry holding one of these characters is a formula term; any other entry names a column
-TERM_MARKERS = frozenset("():*+~`")
+# an entry holding one of these characters, or starting with a call, is a term; others name a column
+TERM_MARKERS = frozenset(":*~`")
+_CALL = re.compile(r"\s*[A-Za-z_][\w.]*\(")
 # formulaic's functions a term may call: C, I, spline and polynomial bases, logs, scaling
 FUNCTIONS = frozenset(
     {"I", "C", "bs", "cr", "cs", "cc", "poly", "log", "log2", "log10", "exp", "center", "scale"}
@@ -134,7 +137,7 @@ def parse_covariates(entries: list[str]) -> CovariateTerms:
     ValueError, prefixed ``covariates:``, names the entry and the fix."""
     terms: dict[str, Term] = {}
     for entry in entries:
-        if not TERM_MARKERS.intersection(entry):
+        if not (TERM_MARKERS.intersection(entry) or _CALL.match(entry)):
             terms.setdefault(entry, Term(entry, entry, (Factor(entry, "column", (entry,)),)))
             continue
         try:
