@@ -117,11 +117,12 @@ class CovariateTerms:
         return list(dict.fromkeys(found))
 
     def where(self, column: str) -> str:
-        """`` (in the term '<entry>')`` for a column used inside a term, for messages; else ``""``."""
-        for term in self.terms:
-            if not term.plain and column in term.columns:
-                return f" (in the term '{term.entry}')"
-        return ""
+        """`` (in the term '<entry>')`` for a column used only inside terms, for messages; else
+        ``""``."""
+        using = [term for term in self.terms if column in term.columns]
+        if not using or any(term.plain for term in using):
+            return ""
+        return f" (in the term '{using[0].entry}')"
 
 
 class BalanceSpec(Section):

@@ -235,12 +235,13 @@ class BalanceTable:
         return "\n".join(lines)
 
     def to_records(self) -> list[dict]:
-        """Rows for ``results.json``: suppressed rows keep only their labels."""
+        """Rows for ``results.json``: suppressed rows keep only their labels (``term`` only on
+        the rows of a term, so that a suppressed covariate's row is what it was before terms)."""
         records = []
         for row in self.frame.to_dict("records"):
             if row["suppressed"]:
-                labels = ("covariate", "source", "type", "term", "sample", "suppressed")
-                row = {k: row[k] for k in labels}
+                labels = ("covariate", "source", "type", "sample", "suppressed")
+                row = {k: row[k] for k in labels} | ({"term": True} if row["term"] else {})
             records.append(row)
         return records
 
