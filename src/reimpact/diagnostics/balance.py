@@ -241,7 +241,8 @@ class BalanceTable:
         for row in self.frame.to_dict("records"):
             if row["suppressed"]:
                 labels = ("covariate", "source", "type", "sample", "suppressed")
-                row = {k: row[k] for k in labels} | ({"term": True} if row["term"] else {})
+                kept = labels + ("term",) if row["term"] else labels
+                row = {k: row[k] for k in kept}
             records.append(row)
         return records
 
