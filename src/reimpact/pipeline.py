@@ -250,7 +250,7 @@ def run_study(
             weights[label] = estimator.weights_
     balance = balance_table(
         main.frame, compared.covariates, compared.categorical, main.t, weights, study.estimand,
-        study.report.min_cell_size, main.sample_weight,
+        study.report.min_cell_size, main.sample_weight, compared.balance_terms(study, main.frame),
     )  # fmt: skip
     summary = summarise_design(study, compared, main, fits.main)
     sensitivity = SensitivityResults.combine(fits.sensitivity) if study.sensitivity else None

@@ -20,6 +20,7 @@ from .._validation import Section, first_message, location, show
 from ..estimators import Estimand
 from ..exceptions import StudyError
 from ..registry import METHODS, methods_model
+from .consistency import check_sensitivity, check_weights
 from .sections import (
     DataSpec,
     PopulationFilter,
@@ -31,6 +32,7 @@ from .sections import (
     scalars,
 )
 from .sensitivity import SensitivitySpec
+from .terms import BalanceSpec, CovariateTerms, parse_covariates
 
 
 class Study(Section):
@@ -66,9 +68,10 @@ class Study(Section):
         What the units are called in the report and warnings (default ``units``; the shipped
         studies say ``returnees``).
     covariates : list of str
-        The covariates adjusted for (at least one); text columns are categorical.
+        The covariates (at least one): columns (text ones are categorical) or terms such as
+        ``I(age**2)``, ``age:sex`` or ``C(country)`` (:mod:`reimpact.config.terms`).
     categorical : list of str
-        Numeric covariates to treat as categories.
+        Numeric columns of the covariates to treat as categories.
     exact : list of str
         Columns to match on exactly (matching happens within their strata).
     cluster : str or None
@@ -97,6 +100,8 @@ class Study(Section):
     sensitivity : SensitivitySpec or None
         The sensitivity checks (E-values, Rosenbaum bounds, omitted-variable bounds, refutations,
         subgroups).
+    balance : BalanceSpec
+        ``terms: true`` adds the covariate terms' design columns to the balance table.
     report : ReportSpec
         Disclosure control of the outputs: ``min_cell_size`` (default 10) and ``rounding``.
     seed : int
@@ -125,10 +130,12 @@ class Study(Section):
     methods: Any = Field(default=None, validate_default=True)
     scoring: ScoringSpec | None = None
     sensitivity: SensitivitySpec | None = None
+    balance: BalanceSpec = Field(default_factory=BalanceSpec)
     report: ReportSpec = Field(default_factory=ReportSpec)
     seed: int = Field(default=0, ge=0, le=2**32 - 1)
 
     _source: Path | None = PrivateAttr(default=None)
+    _terms: CovariateTerms | None = PrivateAttr(default=None)
 
     @field_validator("name")
     @classmethod
@@ -191,22 +198,26 @@ class Study(Section):
                 f"primary_outcome: '{self.primary_outcome}' is not one of the outcomes "
                 f"({', '.join(self.outcomes)}); name one of them or leave it out"
             )
-        treatment_columns = set(self.treatment.columns)
+        self._terms = parse_covariates(self.covariates)
+        treatment_columns, used = set(self.treatment.columns), self._terms.columns
         for column in self.outcomes:
             if column in treatment_columns:
                 raise ValueError(f"outcomes: '{column}' is also the treatment; remove it")
-            if column in self.covariates:
+            if column in used:
                 raise ValueError(
-                    f"outcomes: '{column}' is also a covariate; an outcome cannot adjust for itself"
+                    f"outcomes: '{column}' is also a covariate{self._terms.where(column)}; an "
+                    "outcome cannot adjust for itself"
                 )
-        for column in self.covariates:
+        for column in used:
             if column in treatment_columns:
-                raise ValueError(f"covariates: '{column}' is the treatment; remove it")
+                raise ValueError(
+                    f"covariates: '{column}'{self._terms.where(column)} is the treatment; remove it"
+                )
         for column in self.categorical:
-            if column not in self.covariates:
+            if column not in used:
                 raise ValueError(f"categorical: '{column}' is not in covariates; add it there first")
-        self._check_weights()
-        self._check_sensitivity()
+        check_weights(self)
+        check_sensitivity(self)
         for name in self.methods.names:
             estimator = METHODS[name].estimator
             spec = getattr(self.methods, name)
@@ -214,48 +225,6 @@ class Study(Section):
             if problem is not None:
                 raise ValueError(f"methods.{name}.{problem[0]}: {problem[1]}")
         return self
-
-    def _check_weights(self) -> None:
-        """What sampling weights cannot go with: Firth's model and the matching bootstrap."""
-        if self.weights is None:
-            return
-        if self.weights in self.outcomes or self.weights in self.treatment.columns:
-            raise ValueError(f"weights: '{self.weights}' is also an outcome or the treatment")
-        if self.propensity.separation == "penalise":
-            raise ValueError(
-                "propensity.separation: 'penalise' (Firth's model) does not take sampling weights; "
-                "use 'exclude' or 'merge', or remove 'weights'"
-            )
-        psm = getattr(self.methods, "psm", None)
-        if psm is not None and psm.se == "bootstrap":
-            raise ValueError(
-                "methods.psm.se: the bootstrap does not carry sampling weights; with 'weights' use "
-                "'auto'"
-            )
-
-    def _check_sensitivity(self) -> None:
-        spec = self.sensitivity
-        if spec is None:
-            return
-        if spec.omitted_variable is not None:
-            for name in spec.omitted_variable.benchmarks:
-                if name not in self.covariates or name in self.categorical:
-                    raise ValueError(
-                        f"sensitivity.omitted_variable.benchmarks: '{name}' must be a numeric "
-                        "covariate of the study"
-                    )
-        if spec.refutations is not None:
-            for method in spec.refutations.methods:
-                if getattr(self.methods, method) is None:
-                    raise ValueError(
-                        f"sensitivity.refutations.methods: '{method}' is not among the study's "
-                        f"methods ({', '.join(self.methods.names)})"
-                    )
-            for outcome in spec.refutations.outcomes or []:
-                if outcome not in self.outcomes:
-                    raise ValueError(
-                        f"sensitivity.refutations.outcomes: '{outcome}' is not an outcome of the study"
-                    )
 
     # -- construction -------------------------------------------------------------------------
 
@@ -295,6 +264,11 @@ class Study(Section):
     def source(self) -> Path | None:
         """The study file this study was read from, if any."""
         return self._source
+
+    @property
+    def covariate_terms(self) -> CovariateTerms:
+        """The covariates parsed into terms, with the data columns they use."""
+        return self._terms or parse_covariates(self.covariates)
 
     @property
     def display_title(self) -> str:

@@ -18,6 +18,7 @@ from .covariates import (
     separation_error,
 )
 from .propensity import PropensityScores, estimate_propensity
+from .terms import FittedTerms, fit_terms, term_balance_columns, term_design
 
 if TYPE_CHECKING:
     from ..config.study import Study
@@ -41,13 +42,30 @@ class FittedDesign:
 @dataclass(frozen=True)
 class Comparison:
     """The units that can be compared and the covariates to compare them on, after the
-    ``propensity.separation`` rule; ``levels`` are the separated levels and what was done."""
+    ``propensity.separation`` rule; ``levels`` are the separated levels and what was done;
+    ``terms`` the covariate terms fitted on ``frame`` (None when every covariate is a column)."""
 
     frame: pd.DataFrame
     t: np.ndarray
     covariates: list[str]
     categorical: list[str]
     levels: list[dict[str, Any]]
+    terms: FittedTerms | None = None
+
+    def design(self, frame: pd.DataFrame, standardise: bool = True) -> CovariateDesign:
+        """The covariate design matrix on ``frame`` (rows of this comparison)."""
+        if self.terms is None:
+            return covariate_design(frame, self.covariates, self.categorical, standardise)
+        return term_design(frame, self.covariates, self.categorical, self.terms, standardise)
+
+    def balance_terms(
+        self, study: Study, frame: pd.DataFrame
+    ) -> dict[str, tuple[str, np.ndarray]] | None:
+        """The terms' design columns on ``frame`` for the balance table, when ``balance.terms``
+        asks for them (None otherwise, or when every covariate is a column)."""
+        if not study.balance.terms or self.terms is None:
+            return None
+        return term_balance_columns(frame, self.covariates, self.categorical, self.terms)
 
 
 def comparison(study: Study, sample: AnalysisSample) -> Comparison:
@@ -66,7 +84,8 @@ def comparison(study: Study, sample: AnalysisSample) -> Comparison:
     covariates = list(sample.covariate_columns)
     levels: list[dict[str, Any]] = []
     if spec.kind == "column" or spec.separation == "penalise":
-        return Comparison(frame, t, covariates, categorical, levels)
+        terms = fit_terms(study.covariate_terms, frame)
+        return Comparison(frame, t, covariates, categorical, levels, terms)
     if spec.separation == "merge":
         frame = frame.copy()
         for column, merged in merge_rare_levels(frame, categorical, spec.merge_below).items():
@@ -92,7 +111,8 @@ def comparison(study: Study, sample: AnalysisSample) -> Comparison:
         categorical.remove(column)
         covariates.remove(column)
         levels.append({"column": column, "level": "", "action": "dropped: one level left"})
-    return Comparison(frame, t, covariates, categorical, levels)
+    terms = fit_terms(study.covariate_terms, frame)
+    return Comparison(frame, t, covariates, categorical, levels, terms)
 
 
 def design_weights(study: Study, frame: pd.DataFrame) -> np.ndarray | None:
@@ -103,8 +123,7 @@ def design_weights(study: Study, frame: pd.DataFrame) -> np.ndarray | None:
 def fit_design(study: Study, comparison: Comparison, frame: pd.DataFrame, t: np.ndarray) -> FittedDesign:
     """Covariates, score and trimming (Crump et al. 2009; the score is refitted on the rows kept)
     on ``frame``: what every method of the study shares."""
-    names, categorical = comparison.covariates, comparison.categorical
-    covariates = covariate_design(frame, names, categorical)
+    covariates = comparison.design(frame)
     given = frame[study.propensity.column].to_numpy(dtype=float) if study.propensity.column else None
     p = study.propensity
     firth = p.separation == "penalise"
@@ -121,7 +140,7 @@ def fit_design(study: Study, comparison: Comparison, frame: pd.DataFrame, t: np.
                 raise DesignError(
                     "propensity.trim", "trimming leaves fewer than 2 units in a group; lower it"
                 )
-            covariates = covariate_design(frame, names, categorical)
+            covariates = comparison.design(frame)
             weights = design_weights(study, frame)
             scores = estimate_propensity(
                 covariates, t, p.kind, p.clip, given, study.seed, firth, weights

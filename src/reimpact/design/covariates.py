@@ -37,25 +37,37 @@ def covariate_design(
     names: list[str] = []
     sources: list[str] = []
     for column in covariates:
-        series = frame[column]
-        if column in categorical:
-            levels = series.astype(str).value_counts()
-            if len(levels) < 2:
-                _constant(column)
-            for level in sorted(levels.index[1:]):
-                blocks.append((series.astype(str) == level).to_numpy(dtype=float))
-                names.append(f"{column}={level}")
-                sources.append(column)
-        else:
-            values = pd.to_numeric(series).to_numpy(dtype=float)
-            sd = values.std()
-            if not np.isfinite(sd) or sd == 0:
-                _constant(column)
-            blocks.append((values - values.mean()) / sd if standardise else values)
-            names.append(column)
+        for name, values in column_block(frame, column, column in categorical, standardise):
+            blocks.append(values)
+            names.append(name)
             sources.append(column)
     matrix = np.column_stack(blocks) if blocks else np.empty((len(frame), 0))
     return CovariateDesign(matrix, names, sources)
+
+
+def column_block(
+    frame: pd.DataFrame, column: str, categorical: bool, standardise: bool
+) -> list[tuple[str, np.ndarray]]:
+    """The design columns of one covariate column: a 0/1 indicator per level but the most
+    frequent one (named ``column=level``), or the numeric values, standardised if asked."""
+    if categorical:
+        levels = level_indicators(frame[column])
+        if not levels:
+            _constant(column)
+        return [(f"{column}={level}", values) for level, values in levels]
+    values = pd.to_numeric(frame[column]).to_numpy(dtype=float)
+    sd = values.std()
+    if not np.isfinite(sd) or sd == 0:
+        _constant(column)
+    return [(column, (values - values.mean()) / sd if standardise else values)]
+
+
+def level_indicators(series: pd.Series) -> list[tuple[str, np.ndarray]]:
+    """A 0/1 indicator of every level but the reference, the most frequent one, in sorted order
+    (none for a column with one level)."""
+    text = series.astype(str)
+    levels = text.value_counts()
+    return [(level, (text == level).to_numpy(dtype=float)) for level in sorted(levels.index[1:])]
 
 
 def _constant(column: str) -> None:

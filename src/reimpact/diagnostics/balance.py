@@ -15,6 +15,10 @@ Flags: |SMD| >= 0.1 and a variance ratio outside [0.5, 2]. A categorical level h
 ``min_cell_size`` returnees in either group is suppressed: its numbers are never shown. The rule
 applies to every 0/1 covariate (numeric flags too) and to the complement (units without the
 category), in every sample.
+
+The covariates are the data columns the study's covariate entries use, each once (``age`` for
+``I(age**2)``). With ``balance: {terms: true}`` the design columns of the covariate terms
+(``I(age ** 2)``, ``age:sex=M``, unstandardised) follow as extra rows with ``term`` true.
 """
 
 from __future__ import annotations
@@ -139,7 +143,8 @@ def covariate_columns(
 class BalanceTable:
     """Balance of every covariate in every sample: a tidy frame with one row per covariate x sample.
 
-    Columns: ``covariate``, ``source`` (the study covariate), ``type`` (binary/continuous),
+    Columns: ``covariate``, ``source`` (the study covariate, or the term), ``type``
+    (binary/continuous), ``term`` (a design column of a covariate term rather than a covariate),
     ``sample``, the statistics, the flags ``smd_flag`` and ``variance_flag``, and ``suppressed``.
     ``effective_n`` holds Kish's effective sample size of each group in each sample.
     """
@@ -236,11 +241,14 @@ class BalanceTable:
         return "\n".join(lines)
 
     def to_records(self) -> list[dict]:
-        """Rows for ``results.json``: suppressed rows keep only their labels."""
+        """Rows for ``results.json``: suppressed rows keep only their labels (``term`` only on
+        the rows of a term, so that a suppressed covariate's row is what it was before terms)."""
         records = []
         for row in self.frame.to_dict("records"):
             if row["suppressed"]:
-                row = {k: row[k] for k in ("covariate", "source", "type", "sample", "suppressed")}
+                labels = ("covariate", "source", "type", "sample", "suppressed")
+                kept = labels + ("term",) if row["term"] else labels
+                row = {k: row[k] for k in kept}
             records.append(row)
         return records
 
@@ -258,16 +266,22 @@ def balance_table(
     estimand: str,
     min_cell_size: int = 10,
     sample_weight: np.ndarray | None = None,
+    terms: dict[str, tuple[str, np.ndarray]] | None = None,
 ) -> BalanceTable:
     """Balance of every covariate in the unadjusted sample and under each set of ``weights``
-    (e.g. ``{"matched": matching weights, "weighted": IPW weights}``). With ``sample_weight``
+    (e.g. ``{"matched": matching weights, "weighted": IPW weights}``), then of every design
+    column in ``terms`` (name -> (term, values)), marked as a term. With ``sample_weight``
     every sample is also weighted by the sampling weights (the unadjusted one by them alone), so
     that balance is that of the population they represent (as cobalt does with ``s.weights``)."""
     t = np.asarray(treated).astype(np.int8)
     s = np.ones(t.size) if sample_weight is None else np.asarray(sample_weight, dtype=float)
     samples = {"unadjusted": s, **{name: np.asarray(w, float) * s for name, w in weights.items()}}
     rows = []
-    for name, (source, x) in covariate_columns(frame, covariates, categorical).items():
+    variables = [
+        (name, *v, False) for name, v in covariate_columns(frame, covariates, categorical).items()
+    ]
+    variables += [(name, *v, True) for name, v in (terms or {}).items()]
+    for name, source, x, is_term in variables:
         binary = bool(np.isin(x, (0.0, 1.0)).all())
         suppressed = binary and _small_share(x, t, samples, min_cell_size)
         scale = smd_scale(x, t, estimand, sample_weight)
@@ -279,6 +293,7 @@ def balance_table(
                 "covariate": name,
                 "source": source,
                 "type": "binary" if binary else "continuous",
+                "term": is_term,
                 "sample": sample,
                 **stats,
                 "smd_flag": bool(abs(stats["smd"]) >= SMD_THRESHOLD),

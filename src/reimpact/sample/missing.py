@@ -17,7 +17,9 @@ INVALID_LIMIT = 1e12
 
 
 def _is_categorical(series: pd.Series, column: str, study: Study) -> bool:
-    return column in study.categorical or not (
+    """Listed under ``categorical``, written as ``C(column)`` in a term, or not numeric."""
+    as_categories = column in study.categorical or column in study.covariate_terms.categorical
+    return as_categories or not (
         pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series)
     )
 
@@ -30,7 +32,9 @@ def apply_invalid_values(
     missing value (NaN) is not invalid: the missing-data policy handles it."""
     limit = f"{INVALID_LIMIT:.0e}".replace("e+", "e")
     columns = [("outcomes", c) for c in study.outcomes] + [
-        ("covariates", c) for c in study.covariates if not _is_categorical(frame[c], c, study)
+        ("covariates", c)
+        for c in study.covariate_terms.columns
+        if not _is_categorical(frame[c], c, study)
     ]
     invalid: dict[str, np.ndarray] = {}
     for where, column in columns:
@@ -55,13 +59,16 @@ def apply_invalid_values(
 
 
 def apply_missing_policy(study: Study, frame: pd.DataFrame, treated: np.ndarray):
-    """Apply ``missing: drop | impute``; return the frame, treatment, counts and covariate names."""
+    """Apply ``missing: drop | impute``; return the frame, treatment, counts and covariate names.
+
+    The covariates here are the data columns the covariate entries use, each once (``age`` for
+    ``I(age**2)``): a row missing any of them is dropped, or each is imputed."""
     never_imputed = [study.treatment.label]
     frame = frame.copy()
     frame[study.treatment.label] = treated
     for column in study.outcomes:
         frame[column] = pd.to_numeric(frame[column])
-    covariates = list(study.covariates)
+    covariates = study.covariate_terms.columns
     extra = [
         c
         for c in (

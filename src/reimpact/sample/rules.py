@@ -15,11 +15,14 @@ from ..exceptions import DataError
 
 
 def _roles(study: Study) -> list[tuple[str, str]]:
-    """Every (data column, field naming it) pair of the study, a column once per field."""
+    """Every (data column, field naming it) pair of the study, a column once per field; the
+    columns a covariate term uses are named by ``covariates`` (with the term)."""
     roles = [(column, "population") for column in study.population]
     roles += [(column, "treatment") for column in study.treatment.columns]
-    for key in ("outcomes", "covariates", "exact"):
-        roles += [(column, key) for column in getattr(study, key)]
+    roles += [(column, "outcomes") for column in study.outcomes]
+    terms = study.covariate_terms
+    roles += [(column, f"covariates{terms.where(column)}") for column in terms.columns]
+    roles += [(column, "exact") for column in study.exact]
     if study.cluster is not None:
         roles.append((study.cluster, "cluster"))
     if study.weights is not None:

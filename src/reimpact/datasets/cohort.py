@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .scoring import DIMENSIONS, SCORE_COLUMNS, dimension_scores, load_scheme, score
+from ..scoring import DIMENSIONS, SCORE_COLUMNS, dimension_scores, load_scheme, score
 
 # np.where(condition, values, _NONE): the values, or None where the condition fails (an object
 # array, as np.where(..., None) gives, spelled so that numpy's type stubs accept it)
@@ -41,27 +41,10 @@ OUTCOMES = (
     "satisfaction", "remigration_intention",
 )  # fmt: skip
 _COUNTRY_SHARE = np.array([12, 10, 7, 9, 8, 8, 5, 5, 4, 5, 4, 5, 3, 3, 4, 4, 2], dtype=float)
-_COUNTRY_LEVEL = np.array(
-    [
-        -0.02,
-        0.02,
-        0.04,
-        -0.03,
-        0.0,
-        0.01,
-        0.0,
-        0.03,
-        0.0,
-        -0.05,
-        -0.04,
-        -0.01,
-        -0.06,
-        -0.05,
-        0.02,
-        -0.04,
-        0.01,
-    ]
-)
+_COUNTRY_LEVEL = np.array([
+    -0.02, 0.02, 0.04, -0.03, 0.0, 0.01, 0.0, 0.03, 0.0,
+    -0.05, -0.04, -0.01, -0.06, -0.05, 0.02, -0.04, 0.01,
+])  # fmt: skip
 _HOST_REGIONS = ("North Africa", "West and Central Africa", "Europe", "Middle East", "Other")
 _EDUCATION = ("none", "primary", "secondary", "tertiary")
 
@@ -116,44 +99,6 @@ def _truth_table(
             effect = float(np.average(values[chosen], weights=w[chosen])) if chosen.any() else np.nan
             rows.append((treatment, outcome, estimand, effect))
     return pd.DataFrame(rows, columns=["treatment", "outcome", "estimand", "effect"])
-
-
-# the sampling design of :func:`draw_survey_sample`: inclusion probability by vulnerability
-SURVEY_INCLUSION = {1: 0.9, 0: 0.15}
-
-
-def draw_survey_sample(cohort: SimulatedCohort, seed: int = 0) -> SimulatedCohort:
-    """A survey of a simulated cohort with unequal selection probabilities.
-
-    Design: stratified Bernoulli sampling by vulnerability, as surveys of returnees oversample the
-    vulnerable to report on them: a vulnerable returnee is selected with probability 0.9, any
-    other with probability 0.15 (:data:`SURVEY_INCLUSION`), independently. The sample carries
-    ``sampling_weight`` = 1 / (selection probability) and ``sampling_stratum``. Mentoring helps
-    vulnerable returnees more, so the unweighted sample over-represents the larger effects: its
-    ATT exceeds the cohort's (the population's), which the weighted estimates recover.
-
-    Parameters
-    ----------
-    cohort : SimulatedCohort
-        The population (see :func:`simulate_returnees`).
-    seed : int
-        Seed of the selection draws.
-
-    Returns
-    -------
-    SimulatedCohort
-        The selected rows (the cohort's index kept), their individual effects, and as ``truth``
-        the population's exact effects (``cohort.truth``).
-    """
-    rng = np.random.default_rng([seed, 1])
-    vulnerable = cohort.data["vulnerable"].to_numpy()
-    probability = np.where(vulnerable == 1, SURVEY_INCLUSION[1], SURVEY_INCLUSION[0])
-    chosen = rng.random(probability.size) < probability
-    data = cohort.data.loc[chosen].copy()
-    data["sampling_weight"] = 1.0 / probability[chosen]
-    data["sampling_stratum"] = np.where(vulnerable[chosen] == 1, "vulnerable", "other")
-    effects = cohort.individual_effects.loc[chosen]
-    return SimulatedCohort(data=data, truth=cohort.truth, individual_effects=effects, seed=seed)
 
 
 def _logistic(x: np.ndarray) -> np.ndarray:

@@ -1,0 +1,17 @@
+"""Simulated data with known causal effects: the returnee cohort (:mod:`.cohort`, the package's
+embedded default data) and a survey drawn from it with unequal selection probabilities
+(:mod:`.survey`)."""
+
+from .cohort import COUNTRIES, OUTCOMES, PILOT_COUNTRIES, TREATMENTS, SimulatedCohort, simulate_returnees
+from .survey import SURVEY_INCLUSION, draw_survey_sample
+
+__all__ = [
+    "COUNTRIES",
+    "OUTCOMES",
+    "PILOT_COUNTRIES",
+    "SURVEY_INCLUSION",
+    "TREATMENTS",
+    "SimulatedCohort",
+    "draw_survey_sample",
+    "simulate_returnees",
+]
