@@ -254,8 +254,8 @@ def test_stata_labels_shared_by_two_codes(tmp_path):
     with pytest.raises(DataError) as raised:
         read_table(path)
     assert str(raised.value) == (
-        f"{path}: its value labels cannot become text (Value labels for column return_type are not "
-        "unique); give each code of a variable its own label in Stata"
+        f"{path}: column 'return_type': codes 1 and 2 share the label 'a'; give each code its own "
+        "label (or merge the codes) and export again"
     )
 
 
