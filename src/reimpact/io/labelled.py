@@ -106,6 +106,10 @@ def _with_labels(
     measures: Mapping[str, str],
 ) -> pd.DataFrame:
     """Turn the labelled columns into categories by the rules of the module docstring."""
+    for column in frame.columns:  # numbers with extended missing values arrive as objects
+        values = frame[column]
+        if values.dtype == object and all(_is_number(v) for v in pd.unique(values.dropna())):
+            frame[column] = pd.to_numeric(values)
     kept: dict[str, ValueLabels] = {}
     for column, mapping in labels.items():
         if column not in frame.columns or not mapping:
@@ -127,7 +131,8 @@ def _categories(
     path: Path, column: str, values: pd.Series, mapping: Mapping[Any, str], ordered: bool
 ) -> tuple[pd.Categorical[str], ValueLabels]:
     """The column as categories of its labels, in code order, and the labels it was read with."""
-    numeric = pd.api.types.is_numeric_dtype(values)
+    # numeric codes may arrive in an object column (Stata's extended missing values)
+    numeric = all(_is_number(code) for code in [*mapping, *pd.unique(values.dropna())])
     normal: Callable[[Any], Code] = float if numeric else str
     named = {normal(code): str(label) for code, label in mapping.items()}
     codes = sorted(set(named) | {normal(code) for code in pd.unique(values.dropna())})
@@ -139,6 +144,10 @@ def _categories(
     )
     categories = pd.Categorical.from_codes(indices, categories=pd.Index(texts), ordered=ordered)
     return categories, ValueLabels(tuple(codes), tuple(texts), ordered)
+
+
+def _is_number(code: Any) -> bool:
+    return isinstance(code, (int, float, np.number)) and not isinstance(code, (bool, np.bool_))
 
 
 def _code_text(code: Code) -> str:
