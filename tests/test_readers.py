@@ -115,9 +115,7 @@ def test_spss_code_without_a_label_is_its_own_category(tmp_path):
     assert frame["q"].tolist() == ["low", "3", "high", "3"]
 
 
-def test_spss_study_with_value_labels_runs_end_to_end(tmp_path, cohort, study_dict):
-    """A .sav with labels: the treatment by code or by label, a filter by label, a range filter
-    on the codes, a labelled outcome analysed on its codes, labelled covariates as categories."""
+def _spss_study(tmp_path, cohort, study_dict) -> tuple[dict, pd.DataFrame]:
     path = tmp_path / "rss.sav"
     codes = _spss_export(cohort, path, n=1500)
     study_dict.update(
@@ -128,10 +126,16 @@ def test_spss_study_with_value_labels_runs_end_to_end(tmp_path, cohort, study_di
         methods={"psm": {}, "ipw": {}},
         sensitivity={"rosenbaum": False, "omitted_variable": False},
     )
+    return study_dict, codes
+
+
+def test_spss_labels_in_a_study(tmp_path, cohort, study_dict):
+    """A .sav with labels: the treatment by code or by label, a filter by label, a range filter
+    on the codes, a labelled outcome analysed on its codes, labelled covariates as categories."""
+    study_dict, codes = _spss_study(tmp_path, cohort, study_dict)
     by_code = prepare_sample(Study.from_dict(study_dict))
     study_dict["treatment"] = {"column": "mentored", "treated": ["Yes"]}
-    study = Study.from_dict(study_dict)
-    by_label = prepare_sample(study)
+    by_label = prepare_sample(Study.from_dict(study_dict))
     np.testing.assert_array_equal(by_code.treatment, by_label.treatment)
     kept = codes[(codes["return_type"] == 0) & (codes["education"] >= 2)]
     assert by_label.flow.rows_read - sum(by_label.flow.filtered_out.values()) == len(kept)
@@ -141,7 +145,12 @@ def test_spss_study_with_value_labels_runs_end_to_end(tmp_path, cohort, study_di
     assert set(satisfaction.dropna()) <= {1.0, 2.0, 3.0, 4.0, 5.0}
     assert "education" in by_label.categorical and "sex" in by_label.categorical
 
-    results = run_study(study, out_dir=tmp_path / "out")
+
+@pytest.mark.slow
+def test_spss_study_with_value_labels_runs_end_to_end(tmp_path, cohort, study_dict):
+    study_dict, _ = _spss_study(tmp_path, cohort, study_dict)
+    study_dict["treatment"] = {"column": "mentored", "treated": ["Yes"]}
+    results = run_study(Study.from_dict(study_dict), out_dir=tmp_path / "out")
     assert {e.outcome for e in results.effects} == {"composite_score", "satisfaction"}
     assert all(np.isfinite(e.estimate) for e in results.effects)
     assert (tmp_path / "out" / "results.json").is_file()
