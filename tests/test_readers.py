@@ -15,7 +15,7 @@ import pytest
 from reimpact.cli import main
 from reimpact.config.study import Study, load_study
 from reimpact.exceptions import DataError, StudyError
-from reimpact.io import KoboLayout, read_table, value_labels
+from reimpact.io import KoboLayout, read_table, value_labels, write_table
 from reimpact.pipeline import run_study
 from reimpact.sample import prepare_sample
 
@@ -100,6 +100,19 @@ def test_spss_measure_levels_decide_what_labels_mean(tmp_path, cohort, suffix):
         labels["satisfaction"].to_codes(frame["satisfaction"]).dropna(),
         codes["satisfaction"][codes["satisfaction"] != 9],
     )
+
+
+def test_labels_survive_a_parquet_round_trip_and_odd_attrs_are_ignored(tmp_path, cohort):
+    path = tmp_path / "rss.sav"
+    _spss_export(cohort, path, n=100)
+    frame = read_table(path)
+    back = read_table(write_table(frame, tmp_path / "rss.parquet"))
+    assert value_labels(back) == value_labels(frame)
+    assert back["education"].dtype == frame["education"].dtype
+    frame.attrs["value_labels"] = {"sex": {"codes": [1]}, "education": [1, 2], "nope": {}}
+    assert value_labels(frame) == {}
+    relabelled = back.assign(sex=back["sex"].astype(str))  # no longer its labels' categories
+    assert "sex" not in value_labels(relabelled) and "education" in value_labels(relabelled)
 
 
 def test_spss_code_without_a_label_is_its_own_category(tmp_path):

@@ -42,7 +42,7 @@ STATISTICS_ERRORS: tuple[type[Exception], ...] = (pyreadstat.ReadstatError, pyre
 # pyreadstat's warning when it renames a repeated variable name
 _DUPLICATED = re.compile(r"column '(.+)' is duplicated, renamed to")
 
-# where read_table leaves the labels of the columns it made categorical
+# where read_table leaves the labels of the columns it made categorical (plain values)
 LABELS_ATTR = "value_labels"
 
 
@@ -65,9 +65,23 @@ class ValueLabels:
 
 def value_labels(frame: pd.DataFrame) -> dict[str, ValueLabels]:
     """The value labels :func:`~reimpact.io.read_table` kept for the columns it read as categories
-    (empty for a frame from elsewhere)."""
-    labels = frame.attrs.get(LABELS_ATTR, {})
-    return {str(name): spec for name, spec in labels.items() if name in frame.columns}
+    (also after a round trip through parquet, which stores them); empty for a frame from
+    elsewhere. A column whose categories no longer are its labels has none."""
+    found: dict[str, ValueLabels] = {}
+    stored = frame.attrs.get(LABELS_ATTR)
+    for name, spec in (stored if isinstance(stored, dict) else {}).items():
+        try:
+            labels = ValueLabels(tuple(spec["codes"]), tuple(spec["labels"]), bool(spec["ordered"]))
+            dtype = frame[name].dtype
+        except (KeyError, TypeError, AttributeError):
+            continue
+        if (
+            isinstance(dtype, pd.CategoricalDtype)
+            and len(labels.codes) == len(labels.labels)
+            and list(dtype.categories) == list(labels.labels)
+        ):
+            found[str(name)] = labels
+    return found
 
 
 def read_spss(path: Path, data: bytes, sheet: str | int | None) -> pd.DataFrame:
@@ -110,7 +124,7 @@ def _with_labels(
         values = frame[column]
         if values.dtype == object and all(_is_number(v) for v in pd.unique(values.dropna())):
             frame[column] = pd.to_numeric(values)
-    kept: dict[str, ValueLabels] = {}
+    kept: dict[str, dict[str, Any]] = {}
     for column, mapping in labels.items():
         if column not in frame.columns or not mapping:
             continue
@@ -122,7 +136,8 @@ def _with_labels(
             continue
         categories, spec = _categories(path, column, frame[column], mapping, measure == "ordinal")
         frame[column] = categories
-        kept[column] = spec
+        # as plain values: pandas writes attrs into a parquet file as JSON
+        kept[column] = {"codes": list(spec.codes), "labels": list(spec.labels), "ordered": spec.ordered}
     frame.attrs[LABELS_ATTR] = kept
     return frame
 
