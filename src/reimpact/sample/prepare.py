@@ -65,7 +65,7 @@ def prepare_sample(study: Study, data_path: str | Path | None = None) -> Analysi
     study : Study
         The validated study.
     data_path : str or Path or None
-        A data file (csv, parquet, xlsx or dta) read instead of the study's ``data`` section,
+        A data file (csv, parquet, xlsx, sav, zsav or dta) read instead of the study's ``data`` section,
         e.g. the same study on another export; its first sheet for an xlsx. None reads the
         study's own source.
 
