@@ -4,6 +4,7 @@ them, how a study uses labelled columns, and the one-line refusals of odd files.
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 from pathlib import Path
 
@@ -315,8 +316,13 @@ def test_kobo_study_prepares_its_sample():
 @pytest.mark.slow
 def test_kobo_study_runs_end_to_end(tmp_path, capsys):
     out = tmp_path / "kobo"
-    assert main(["run", str(KOBO_STUDY), "--out", str(out)]) == 0
+    assert main(["run", str(KOBO_STUDY), "--out", str(out), "--quiet"]) == 0
     assert (out / "results.json").is_file() and (out / "report.html").is_file()
+    again = tmp_path / "again"  # the resolved study keeps data.kobo
+    assert main(["run", str(out / "results.json"), "--out", str(again), "--quiet"]) == 0
+    first, second = (json.loads((d / "results.json").read_text()) for d in (out, again))
+    assert second["effects"] == first["effects"]
+    assert second["study"]["data"]["kobo"]["select_multiple"] == ["vulnerabilities"]
 
 
 def test_space_separated_answers_expand_like_kobo_columns(tmp_path):
