@@ -153,10 +153,8 @@ def _categories(
     codes = sorted(set(named) | {normal(code) for code in pd.unique(values.dropna())})
     texts = [named.get(code, _code_text(code)) for code in codes]
     _unique_labels(path, column, codes, texts)
-    position = {code: i for i, code in enumerate(codes)}
-    indices = np.array(
-        [-1 if pd.isna(value) else position[normal(value)] for value in values], dtype=np.int64
-    )
+    present = values.astype(object).where(values.notna(), None).map(normal, na_action="ignore")
+    indices = pd.Index(codes, dtype=object).get_indexer(present)  # missing: -1
     categories = pd.Categorical.from_codes(indices, categories=pd.Index(texts), ordered=ordered)
     return categories, ValueLabels(tuple(codes), tuple(texts), ordered)
 
