@@ -154,7 +154,7 @@ def _categories(
     texts = [named.get(code, _code_text(code)) for code in codes]
     _unique_labels(path, column, codes, texts)
     present = values.astype(object).where(values.notna(), None).map(normal, na_action="ignore")
-    indices = pd.Index(codes, dtype=object).get_indexer(present)  # missing: -1
+    indices = pd.Index(codes, dtype=object).get_indexer(pd.Index(present))  # missing: -1
     categories = pd.Categorical.from_codes(indices, categories=pd.Index(texts), ordered=ordered)
     return categories, ValueLabels(tuple(codes), tuple(texts), ordered)
 
