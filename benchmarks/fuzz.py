@@ -17,7 +17,7 @@ written out: edits of the parsed study (wrong types, huge/negative/NaN numbers, 
 strings, lists for scalars, 2**32 seeds, alias bombs, renamed/deleted/duplicated keys, other valid
 options, other columns), edits of the YAML text (truncation, non-UTF-8 bytes, deep nesting,
 duplicate keys, other encodings) and, for about 40% of the cases, a simulated cohort written as csv,
-parquet, xlsx or dta with corrupted values (inf, NaN, huge numbers, text in numeric columns,
+parquet, xlsx, dta or sav with corrupted values (inf, NaN, huge numbers, text in numeric columns,
 constant, 3-valued or nearly all-control treatments, rare levels, dropped or duplicated columns)
 and corrupted bytes, passed with ``--data`` or named in the study's ``data.path``.
 
@@ -76,7 +76,7 @@ TIMEOUT = 20.0
 COHORT_N = 300
 OUTCOMES = ("ok", "refused", "bad_message", "uncaught", "hang", "crash", "skipped")
 FAILURES = ("uncaught", "bad_message", "hang", "crash")
-FORMATS = ("csv", "parquet", "dta", "xlsx")
+FORMATS = ("csv", "parquet", "dta", "xlsx", "sav")
 
 Rnd = random.Random  # hypothesis's ``st.randoms()`` instances work too
 
@@ -948,6 +948,12 @@ def _write_frame(frame, path: Path, fmt: str) -> None:
             frame.to_parquet(path, index=False)
     elif fmt == "xlsx":
         frame.to_excel(path, index=False)
+    elif fmt == "sav":
+        import pyreadstat
+
+        out = frame.copy()
+        out.columns = [str(c) for c in out.columns]
+        pyreadstat.write_sav(out, str(path))
     else:
         out = frame.copy()
         out.columns = [str(c) for c in out.columns]
@@ -1004,7 +1010,7 @@ def generate_case(rnd: Rnd, command: str | None = None, data_share: float = 0.45
     case: dict[str, Any] = {"command": command, "base": base, "base_doc": doc, "data": None}
     corrupt_data = rnd.random() < (data_share if command == "validate" else data_share * 0.7)
     if corrupt_data:
-        fmt = rnd.choices(FORMATS, weights=[45, 25, 18, 12])[0]
+        fmt = rnd.choices(FORMATS, weights=[45, 25, 18, 12, 10])[0]
         data = {"format": fmt, "via": rnd.choice(["cli", "study"]), "seed": rnd.randrange(3)}
         data["frame_ops"] = [frame_op(rnd, doc) for _ in range(rnd.choice([0, 1, 1, 1, 2, 3]))]
         data["byte_ops"] = [byte_op(rnd, fmt)] if rnd.random() < 0.22 else []
@@ -1052,7 +1058,7 @@ def materialize(case: dict, folder: Path) -> list[str]:
         for op in data["frame_ops"]:
             with contextlib.suppress(Exception):  # an op that no longer applies (after shrinking)
                 frame = apply_frame_op(frame, op, doc)
-        if data["format"] in ("xlsx", "dta"):  # slow writers: the columns that matter, and a few more
+        if data["format"] in ("xlsx", "dta", "sav"):  # slow writers: the columns that matter, a few more
             keep = study_columns(doc)["used"] + list(frame.columns[:4])
             frame = frame.loc[
                 :, [c for c in frame.columns if c in keep or c not in column_kinds()["all"]]

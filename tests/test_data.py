@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pyreadstat
 import pytest
 
 from reimpact.config.study import Study
@@ -186,10 +187,18 @@ def _overwritten_near_the_end(data: bytes) -> bytes:
         (".parquet", _truncated),
         (".dta", _truncated),
         (".dta", _overwritten_near_the_end),
+        (".sav", _truncated),
+        (".sav", _overwritten_near_the_end),
+        (".zsav", _truncated),
     ],
 )
 def test_damaged_file_is_a_clear_error(tmp_path, cohort, suffix, damage):
-    good = write_table(cohort.data.head(60)[["country", "age", "mentored"]], tmp_path / f"a{suffix}")
+    frame = cohort.data.head(60)[["country", "age", "mentored"]]
+    good = tmp_path / f"a{suffix}"
+    if suffix in (".sav", ".zsav"):  # read only: write_table does not write SPSS
+        pyreadstat.write_sav(frame, str(good), compress=suffix == ".zsav")
+    else:
+        write_table(frame, good)
     path = tmp_path / f"damaged{suffix}"
     path.write_bytes(damage(good.read_bytes()))
     before = path.read_bytes()
@@ -203,7 +212,7 @@ def test_damaged_file_is_a_clear_error(tmp_path, cohort, suffix, damage):
     assert path.read_bytes() == before, "reading must not modify the input file"
 
 
-@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".xlsx", ".dta"])
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".xlsx", ".dta", ".sav", ".zsav"])
 def test_empty_file_is_a_clear_error(tmp_path, suffix):
     path = tmp_path / f"empty{suffix}"
     path.write_bytes(b"")
@@ -254,8 +263,8 @@ def test_stata_labels_shared_by_two_codes(tmp_path):
     with pytest.raises(DataError) as raised:
         read_table(path)
     assert str(raised.value) == (
-        f"{path}: its value labels cannot become text (Value labels for column return_type are not "
-        "unique); give each code of a variable its own label in Stata"
+        f"{path}: column 'return_type': codes 1 and 2 share the label 'a'; give each code its own "
+        "label (or merge the codes) and export again"
     )
 
 

@@ -64,7 +64,7 @@ BAD = [
     ("outcome is a covariate", "outcomes", ["age"], "(top level)", "also a covariate"),
     ("treatment is a covariate", "covariates", ["mentored", "age"], "(top level)", "is the treatment"),
     ("both data sources", "data.path", "x.csv", "data", "exactly one of"),
-    ("unsupported data file", "data", {"path": "x.sav"}, "data", ".csv, .parquet, .xlsx, .dta"),
+    ("unsupported data file", "data", {"path": "x.sas7bdat"}, "data", ".xlsx, .sav, .zsav, .dta"),
     ("unknown builtin", "data.builtin", "lalonde", "data.builtin", "simulated-returnees"),
     ("sample size not a number", "data.n", "many", "data.n", "integer"),
     ("negative caliper", "methods.psm.caliper", -0.1, "methods.psm.caliper", "greater than 0"),

@@ -8,8 +8,8 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from .._validation import Section, show
-from ..io import READERS
+from .._validation import Section, default_or_off, show
+from ..io import KOBO_SUFFIXES, READERS, KoboLayout
 
 Scalar = str | int | float | bool
 
@@ -28,10 +28,40 @@ def scalars(values: Any, what: str) -> list[Scalar]:
     return values
 
 
+class KoboSpec(Section):
+    """How to read a KoBoToolbox/ODK export (``data.kobo``): see :class:`~reimpact.io.KoboLayout`.
+
+    ``groups``: ``strip`` (default) names each question by its own name (``group_hh/age`` becomes
+    ``age``; two questions of the same name in different groups are an error that asks for
+    ``keep``), ``keep`` keeps the paths. ``group_separator``: ``/`` (KoBoToolbox, default) or
+    ``-`` (ODK Central). ``select_multiple``: questions to expand that the export gives only as
+    space-separated codes (or only as per-choice columns); each ends as one 0/1 column per choice,
+    ``question/choice`` as KoBo names them, and a question given in both forms (KoBo's default)
+    is recognised without being listed. ``metadata``: ``drop`` (default) or ``keep`` the
+    platforms' columns (``_id``, ``_uuid``, ``_submission_time``, ``start``, ``end``,
+    ``meta/instanceID``...).
+    """
+
+    groups: Literal["strip", "keep"] = "strip"
+    group_separator: str = Field(default="/", min_length=1, max_length=3)
+    select_multiple: list[str] = Field(default_factory=list)
+    metadata: Literal["drop", "keep"] = "drop"
+
+    def layout(self) -> KoboLayout:
+        """The reader's settings."""
+        return KoboLayout(self.groups, self.group_separator, tuple(self.select_multiple), self.metadata)
+
+
 class DataSpec(Section):
-    """Where the data come from: a built-in simulated cohort or a file (csv, parquet, xlsx, dta).
+    """Where the data come from: a built-in simulated cohort or a file (csv, parquet, xlsx,
+    SPSS .sav/.zsav, Stata .dta).
 
     A relative ``path`` is looked up from the working directory, then from the study file's folder.
+    ``sheet`` picks an xlsx sheet. SPSS/Stata value labels become categories (see
+    :mod:`reimpact.io.labelled`). ``kobo`` (a mapping, ``{}`` for the defaults) says that a csv or
+    xlsx file is a KoBoToolbox/ODK export: a csv may then be separated by ``;`` (KoBo's default)
+    or ``,``, and group paths, select_multiple questions and metadata columns are handled as
+    :class:`KoboSpec` says.
     """
 
     # simulated-returnees-survey: a survey of the cohort with unequal selection probabilities
@@ -41,6 +71,12 @@ class DataSpec(Section):
     n: int | None = Field(default=None, ge=50, le=5_000_000)
     seed: int | None = Field(default=None, ge=0, le=2**32 - 1)
     sheet: str | int | None = None
+    kobo: KoboSpec | None = None
+
+    @field_validator("kobo", mode="before")
+    @classmethod
+    def _kobo_defaults(cls, value: Any) -> Any:
+        return default_or_off(value)
 
     @model_validator(mode="after")
     def _one_source(self) -> DataSpec:
@@ -55,6 +91,10 @@ class DataSpec(Section):
                 )
         if self.sheet is not None and (self.path is None or not self.path.endswith(".xlsx")):
             raise ValueError("'sheet' applies only to an .xlsx path; remove it")
+        if self.kobo is not None and (
+            self.path is None or Path(self.path).suffix.lower() not in KOBO_SUFFIXES
+        ):
+            raise ValueError("'kobo' applies only to a .csv or .xlsx path (a KoBo export); remove it")
         return self
 
 

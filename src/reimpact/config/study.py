@@ -54,7 +54,8 @@ class Study(Section):
         The title of the report (default: ``name``).
     data : DataSpec
         Where the data come from: ``builtin: simulated-returnees`` (with ``n`` and ``seed``) or a
-        ``path`` to a csv, parquet, xlsx or dta file (with ``sheet`` for xlsx).
+        ``path`` to a csv, parquet, xlsx, SPSS sav/zsav or Stata dta file (with ``sheet`` for
+        xlsx, ``kobo`` for a KoBoToolbox/ODK export).
     population : dict of str to RangeFilter or list
         Row filters applied first: per column, the allowed values or a ``{min:, max:}`` range.
     treatment : TreatmentSpec

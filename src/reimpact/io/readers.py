@@ -1,6 +1,8 @@
 """Reading a data file into a frame: one reader per file type, chosen by the file's suffix in
 :data:`READERS`, each refusing a damaged, truncated, mislabelled or non-UTF-8 file with one line
-that says what to do, rather than guessing (a wrong guess silently garbles the analysis)."""
+that says what to do, rather than guessing (a wrong guess silently garbles the analysis). SPSS and
+Stata value labels follow :mod:`reimpact.io.labelled`; a KoBoToolbox/ODK export is reshaped by
+:mod:`reimpact.io.kobo` when the caller says it is one."""
 
 from __future__ import annotations
 
@@ -17,31 +19,43 @@ from xml.etree.ElementTree import ParseError
 import pandas as pd
 
 from ..exceptions import DataError
+from .kobo import KoboLayout, kobo_frame, read_kobo_csv
+from .labelled import STATISTICS_ERRORS, read_spss, read_stata
 
 # what the readers raise on a damaged, truncated or mislabelled file (read from memory, so an
 # OSError here is the reader's, not the disk's); DataError is a ValueError and is re-raised first
-_UNREADABLE = (
-    ValueError, OSError, KeyError, EOFError, struct.error, zipfile.BadZipFile, zlib.error, ParseError
+_UNREADABLE: tuple[type[BaseException], ...] = (
+    ValueError, OSError, KeyError, EOFError, struct.error, zipfile.BadZipFile, zlib.error, ParseError,
+    *STATISTICS_ERRORS,
 )  # fmt: skip
 
 
-def read_table(path: str | Path, sheet: str | int | None = None) -> pd.DataFrame:
-    """Read a csv, parquet, xlsx or Stata .dta file into a frame.
+def read_table(
+    path: str | Path, sheet: str | int | None = None, kobo: KoboLayout | None = None
+) -> pd.DataFrame:
+    """Read a csv, parquet, xlsx, SPSS (.sav, .zsav) or Stata (.dta) file into a frame.
 
-    The reader is chosen by the file's suffix (in any case). Stata value labels become the
-    categories' text, stored as plain text columns. A csv must be UTF-8 (with or without a
-    byte-order mark): any other encoding is refused rather than guessed, because a wrong guess
-    silently garbles text values (country names, answers) and with them the filters and the
-    categories. A damaged, truncated or empty file, or a header that repeats a column name (which
-    pandas would silently rename to ``name.1``), is a :class:`DataError`.
+    The reader is chosen by the file's suffix (in any case). SPSS and Stata value labels become
+    categories where the file says the codes name categories (SPSS nominal: unordered, ordinal:
+    ordered in code order; Stata: in code order, unordered, when every value is labelled; see
+    :mod:`reimpact.io.labelled`); their codes stay available through
+    :func:`~reimpact.io.value_labels`. User-missing values are missing. A csv must be UTF-8
+    (with or without a byte-order mark): any other encoding is refused rather than guessed,
+    because a wrong guess silently garbles text values (country names, answers) and with them
+    the filters and the categories. A damaged, truncated or empty file, or a header that repeats
+    a column name (which pandas would silently rename to ``name.1``), is a :class:`DataError`.
 
     Parameters
     ----------
     path : str or Path
-        The file: ``.csv``, ``.parquet``, ``.xlsx`` or ``.dta``.
+        The file: ``.csv``, ``.parquet``, ``.xlsx``, ``.sav``, ``.zsav`` or ``.dta``.
     sheet : str or int or None
         The sheet of an xlsx file, by name or 0-based position; None reads the first. Other file
         types ignore it.
+    kobo : KoboLayout or None
+        The file is a KoBoToolbox/ODK export (csv or xlsx): a csv may be separated by ``;`` or
+        ``,``, and the columns are reshaped by :func:`~reimpact.io.kobo.kobo_frame` (group
+        paths, select_multiple questions, metadata). None reads the file as it is.
 
     Returns
     -------
@@ -51,14 +65,17 @@ def read_table(path: str | Path, sheet: str | int | None = None) -> pd.DataFrame
     Raises
     ------
     DataError
-        When the suffix is not one of those four, the file cannot be opened, is empty, damaged or
-        truncated, a csv is not UTF-8, the header repeats a column name, the sheet does not
-        exist, Stata value labels cannot become text, or the table holds no rows.
+        When the suffix is not one of those six, the file cannot be opened, is empty, damaged or
+        truncated, a csv is not UTF-8 (or reads as one column separated by ';'), the header
+        repeats a column name, the sheet does not exist, two codes of a variable share a value
+        label, a KoBo export cannot be reshaped, or the table holds no rows.
     """
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in READERS:
-        raise DataError(str(path), "unsupported file type; use .csv, .parquet, .xlsx or .dta")
+        raise DataError(str(path), f"unsupported file type; use {', '.join(READERS)}")
+    if kobo is not None and suffix not in KOBO_SUFFIXES:
+        raise DataError(str(path), "a KoBoToolbox/ODK export is read from .csv or .xlsx")
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -68,7 +85,11 @@ def read_table(path: str | Path, sheet: str | int | None = None) -> pd.DataFrame
     if not data:
         raise DataError(str(path), "the file is empty (0 bytes); export the data again")
     try:
-        frame = READERS[suffix](path, data, sheet)
+        if kobo is not None and suffix == ".csv":
+            frame = read_kobo_csv(path, _utf8_text(path, data))
+            _check_header(path, frame.columns)
+        else:
+            frame = READERS[suffix](path, data, sheet)
     except DataError:
         raise
     except _UNREADABLE as exc:
@@ -79,12 +100,21 @@ def read_table(path: str | Path, sheet: str | int | None = None) -> pd.DataFrame
         ) from None
     if frame.empty:
         raise DataError(str(path), "holds no rows of data; check that the export is complete")
+    if kobo is not None:
+        frame = kobo_frame(frame, kobo, str(path))
     return frame
 
 
 def _read_csv(path: Path, data: bytes, sheet: str | int | None) -> pd.DataFrame:
     text = _utf8_text(path, data)
-    _check_header(path, pd.read_csv(io.StringIO(text), header=None, nrows=1, dtype=str).iloc[0])
+    header = pd.read_csv(io.StringIO(text), header=None, nrows=1, dtype=str).iloc[0]
+    _check_header(path, header)
+    if len(header) == 1 and ";" in str(header.iloc[0]):
+        raise DataError(
+            str(path),
+            "reads as one column separated by ';'; save it comma-separated, or, for a "
+            "KoBoToolbox/ODK export, add 'kobo: {}' under 'data'",
+        )
     return pd.read_csv(io.StringIO(text))
 
 
@@ -129,33 +159,18 @@ def _sheet_name(path: Path, names: list[str], sheet: str | int | None) -> str:
     )
 
 
-def _read_dta(path: Path, data: bytes, sheet: str | int | None) -> pd.DataFrame:
-    try:
-        frame = pd.read_stata(io.BytesIO(data))
-    except ValueError as exc:
-        # Read without the labels: a damaged file fails again (and is reported as damaged); a sound
-        # one failed on its value labels, e.g. two codes of a variable sharing one label.
-        pd.read_stata(io.BytesIO(data), convert_categoricals=False)
-        raise DataError(
-            str(path),
-            f"its value labels cannot become text ({_detail(exc)}); give each code of a variable "
-            "its own label in Stata",
-        ) from None
-    _check_header(path, frame.columns)
-    # Stata value labels arrive as categoricals: plain text keeps comparisons simple.
-    for column in frame.columns:
-        if isinstance(frame[column].dtype, pd.CategoricalDtype):
-            frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
-    return frame
-
-
 # the one table of the file types read: suffix (lower case) -> reader(path, bytes, sheet)
 READERS: dict[str, Callable[[Path, bytes, str | int | None], pd.DataFrame]] = {
     ".csv": _read_csv,
     ".parquet": _read_parquet,
     ".xlsx": _read_xlsx,
-    ".dta": _read_dta,
+    ".sav": read_spss,
+    ".zsav": read_spss,
+    ".dta": read_stata,
 }
+
+# the file types a KoBoToolbox/ODK export may come in
+KOBO_SUFFIXES = (".csv", ".xlsx")
 
 
 def _check_header(path: Path, names: Iterable[Any]) -> None:

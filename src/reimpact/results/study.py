@@ -254,6 +254,8 @@ class StudyResults:
             for name in ("rosenbaum", "omitted_variable", "refutations"):
                 if raw["sensitivity"][name] is None:
                     raw["sensitivity"][name] = False
+        if raw["data"]["kobo"] is None:
+            raw["data"]["kobo"] = False
         if raw["data"]["path"] is not None:
             raw["data"]["path"] = str(Path(self.sample.source.description).resolve())
         return raw

@@ -1,9 +1,10 @@
 """Loading the data a study names and preparing the analysis sample.
 
-The steps, in order, each counted in a :class:`SampleFlow`: read the file (csv, parquet, xlsx, Stata
-.dta) or simulate the built-in cohort (:mod:`.source`); score raw survey answers when the study
-asks; check that every column the study names exists; apply the population filters; apply the
-treatment rule (:mod:`.rules`); apply ``invalid_values`` to infinite or absurdly large values
+The steps, in order, each counted in a :class:`SampleFlow`: read the file (csv, parquet, xlsx,
+SPSS, Stata, a KoBo export) or simulate the built-in cohort (:mod:`.source`); score raw survey
+answers when the study asks; check that every column the study names exists; apply the
+population filters; apply the treatment rule (:mod:`.rules`); apply ``invalid_values`` to
+infinite or absurdly large values
 (|x| > 1e12) in a numeric outcome or covariate (``error``: refuse; ``drop``: delete the rows,
 counted in ``dropped_invalid``); apply the missing-data policy (:mod:`.missing`; ``drop``: rows
 missing the treatment or a covariate are deleted; ``impute``: covariates only, numeric by the mean

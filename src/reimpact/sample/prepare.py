@@ -12,6 +12,7 @@ import pandas as pd
 
 from ..config.study import Study
 from ..exceptions import DataError
+from ..io import value_labels
 from ..scoring import score
 from .missing import apply_invalid_values, apply_missing_policy
 from .rules import check_columns, check_numeric, check_roles, population_mask, treatment_indicator
@@ -65,7 +66,7 @@ def prepare_sample(study: Study, data_path: str | Path | None = None) -> Analysi
     study : Study
         The validated study.
     data_path : str or Path or None
-        A data file (csv, parquet, xlsx or dta) read instead of the study's ``data`` section,
+        A data file (csv, parquet, xlsx, sav, zsav or dta) read instead of the study's ``data`` section,
         e.g. the same study on another export; its first sheet for an xlsx. None reads the
         study's own source.
 
@@ -91,8 +92,13 @@ def prepare_sample(study: Study, data_path: str | Path | None = None) -> Analysi
 
 
 def prepare_frame(study: Study, raw: pd.DataFrame, source: DataSource) -> AnalysisSample:
-    """The preparation steps of :func:`prepare_sample` on a frame already read."""
+    """The preparation steps of :func:`prepare_sample` on a frame already read.
+
+    Columns read with value labels (:func:`~reimpact.io.value_labels`) are categories: filters
+    and the treatment rule accept their labels or codes, and an outcome is analysed on its codes.
+    """
     check_roles(study)
+    labels = value_labels(raw)
     frame = raw
     if study.scoring is not None:
         frame = score(frame, study.scoring.scheme, study.scoring.min_answered)
@@ -101,15 +107,17 @@ def prepare_frame(study: Study, raw: pd.DataFrame, source: DataSource) -> Analys
 
     filtered_out: dict[str, int] = {}
     for column, rule in study.population.items():
-        keep = population_mask(frame[column], rule, column)
+        keep = population_mask(frame[column], rule, column, labels.get(column))
         filtered_out[column] = int((~keep).sum())
         frame = frame.loc[keep]
 
-    treated, in_design = treatment_indicator(study, frame)
+    treated, in_design = treatment_indicator(study, frame, labels)
     excluded = int((~in_design).sum())
     frame, treated = frame.loc[in_design], treated[in_design]
 
     for column in study.outcomes:
+        if column in labels:  # a labelled scale (1 = "very dissatisfied" ...) on its codes
+            frame[column] = labels[column].to_codes(frame[column])
         check_numeric(frame[column], f"outcomes: column '{column}'", "an outcome")
     frame, treated, dropped_invalid = apply_invalid_values(study, frame, treated)
 

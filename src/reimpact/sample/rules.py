@@ -4,6 +4,7 @@ population filters and the treatment rule, which decide the rows of the design."
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -12,6 +13,7 @@ import pandas as pd
 from .._validation import value_key
 from ..config.study import Study
 from ..exceptions import DataError
+from ..io import ValueLabels
 
 
 def _roles(study: Study) -> list[tuple[str, str]]:
@@ -84,10 +86,41 @@ def _keys(series: pd.Series) -> pd.Series:
     return series.map({u: value_key(u) for u in uniques})
 
 
-def population_mask(series: pd.Series, rule: Any, column: str) -> pd.Series:
+def rule_keys(
+    values: Iterable[Any], labels: ValueLabels | None, field_name: str, column: str
+) -> set[str]:
+    """The keys of a rule's values (filter, treated or control values) as they appear in the
+    column. In a column read with value labels a value may name a label or its code (``treated:
+    [1]`` or ``treated: ["Yes"]``); both become the label's key."""
+    keys = {value_key(value) for value in values}
+    if labels is None:
+        return keys
+    by_label = {value_key(label): value_key(label) for label in labels.labels}
+    by_code = {
+        value_key(code): value_key(label)
+        for code, label in zip(labels.codes, labels.labels, strict=True)
+    }
+    found = set()
+    for key in keys:
+        as_label, as_code = by_label.get(key), by_code.get(key)
+        if as_label is not None and as_code is not None and as_label != as_code:
+            raise DataError(
+                field_name,
+                f"'{key}' is a value label of column '{column}' and also the code of label "
+                f"'{as_code}'; give the codes labels that are not other codes",
+            )
+        found.add(as_label or as_code or key)
+    return found
+
+
+def population_mask(
+    series: pd.Series, rule: Any, column: str, labels: ValueLabels | None = None
+) -> pd.Series:
+    """The rows a population filter keeps: a list of values (labels or codes of a labelled
+    column) or a ``{min, max}`` range (on the codes of a labelled column)."""
     if isinstance(rule, list):
         keys = _keys(series)
-        wanted = {value_key(v) for v in rule}
+        wanted = rule_keys(rule, labels, f"population.{column}", column)
         absent = sorted(wanted - set(keys.dropna().unique()))
         if absent:
             raise DataError(
@@ -95,6 +128,8 @@ def population_mask(series: pd.Series, rule: Any, column: str) -> pd.Series:
                 f"value '{absent[0]}' does not occur in column '{column}'; check the spelling",
             )
         return keys.isin(wanted).fillna(False).astype(bool)
+    if labels is not None:
+        series = labels.to_codes(series)
     check_numeric(series, f"population.{column}", "a {min:, max:} filter")
     values = pd.to_numeric(series)
     keep = values.notna()
@@ -105,45 +140,62 @@ def population_mask(series: pd.Series, rule: Any, column: str) -> pd.Series:
     return keep
 
 
-def treatment_indicator(study: Study, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+def treatment_indicator(
+    study: Study, frame: pd.DataFrame, labels: Mapping[str, ValueLabels] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Apply the treatment rule: (treated 0/1, in_design) where ``in_design`` is False for rows
     that are neither treated nor control under ``control:``. A missing single-column treatment is
-    kept (as NaN in ``treated``) for the missing-data policy to count and drop."""
+    kept (as NaN in ``treated``) for the missing-data policy to count and drop. In a column with
+    value labels (``labels``) the rule's values may be labels or codes."""
     spec = study.treatment
-    treated_keys = {value_key(v) for v in spec.treated}
-    control_keys = None if spec.control is None else {value_key(v) for v in spec.control}
+    labels = labels or {}
+    treated_keys = {
+        c: rule_keys(spec.treated, labels.get(c), "treatment.treated", c) for c in spec.columns
+    }
+    control_keys = None
+    if spec.control is not None:
+        control_keys = {
+            c: rule_keys(spec.control, labels.get(c), "treatment.control", c) for c in spec.columns
+        }
+        for column, keys_ in control_keys.items():
+            both = sorted(keys_ & treated_keys[column])
+            if both:
+                raise DataError(
+                    "treatment.control",
+                    f"a control value means '{both[0]}' in column '{column}', as a treated value "
+                    "does; a value cannot be both",
+                )
     keys = {column: _keys(frame[column]) for column in spec.columns}
-    seen = set().union(*(set(k.dropna().unique()) for k in keys.values()))
-    absent = sorted(treated_keys - seen)
-    if absent and len(absent) == len(treated_keys):
+    seen = {column: set(k.dropna().unique()) for column, k in keys.items()}
+    if not any(treated_keys[c] & seen[c] for c in spec.columns):
+        absent = sorted({value_key(v) for v in spec.treated})
         raise DataError(
             "treatment.treated",
             f"no row has a treated value ({', '.join(absent)}) in {', '.join(spec.columns)}; "
-            f"values found: {_preview(seen)}",
+            f"values found: {_preview(set().union(*seen.values()))}",
         )
     if spec.column is not None:
         key = keys[spec.column]
-        distinct = set(key.dropna().unique())
+        distinct = seen[spec.column]
         if control_keys is None and len(distinct) > 2:
             raise DataError(
                 "treatment.column",
                 f"'{spec.column}' has {len(distinct)} distinct values ({_preview(distinct)}), so "
                 "the treatment is not binary; list the comparison values under 'treatment.control'",
             )
-        is_treated = key.isin(treated_keys).to_numpy()
+        is_treated = key.isin(treated_keys[spec.column]).to_numpy()
         missing = key.isna().to_numpy()
         if control_keys is None:
             in_design = np.ones(len(frame), dtype=bool)
         else:
-            in_design = is_treated | key.isin(control_keys).to_numpy() | missing
+            in_design = is_treated | key.isin(control_keys[spec.column]).to_numpy() | missing
         treated = np.where(missing, np.nan, is_treated.astype(float))
         return treated, in_design
-    stacked = [k for k in keys.values()]
-    is_treated = np.logical_or.reduce([k.isin(treated_keys).to_numpy() for k in stacked])
+    is_treated = np.logical_or.reduce([k.isin(treated_keys[c]).to_numpy() for c, k in keys.items()])
     if control_keys is None:
         in_design = np.ones(len(frame), dtype=bool)
     else:
-        is_control = np.logical_or.reduce([k.isin(control_keys).to_numpy() for k in stacked])
+        is_control = np.logical_or.reduce([k.isin(control_keys[c]).to_numpy() for c, k in keys.items()])
         in_design = is_treated | is_control
     return is_treated.astype(float), in_design
 

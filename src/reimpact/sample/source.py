@@ -12,7 +12,7 @@ import pandas as pd
 from ..config.study import Study
 from ..datasets import SimulatedCohort, draw_survey_sample, simulate_returnees
 from ..exceptions import DataError
-from ..io import read_table
+from ..io import KOBO_SUFFIXES, read_table
 
 DEFAULT_SIMULATED_N = 20000
 
@@ -28,7 +28,9 @@ class DataSource:
 
 
 def read_data(study: Study, data_path: str | Path | None = None) -> tuple[pd.DataFrame, DataSource]:
-    """Read the study's data (or ``data_path``, which replaces the study's data source)."""
+    """Read the study's data (or ``data_path``, which replaces the study's data source; it is
+    read as a KoBo export, like the study's file, when the study says ``data.kobo`` and it is a
+    csv or xlsx file)."""
     if data_path is None and study.data.builtin is not None:
         n = study.data.n or DEFAULT_SIMULATED_N
         seed = study.data.seed if study.data.seed is not None else 0
@@ -41,7 +43,9 @@ def read_data(study: Study, data_path: str | Path | None = None) -> tuple[pd.Dat
     named = data_path if data_path is not None else study.data.path
     assert named is not None  # the study's data holds exactly one of builtin and path
     path = _resolve(Path(named), study)
-    frame = read_table(path, sheet=study.data.sheet if data_path is None else None)
+    kobo = study.data.kobo
+    layout = kobo.layout() if kobo is not None and path.suffix.lower() in KOBO_SUFFIXES else None
+    frame = read_table(path, sheet=study.data.sheet if data_path is None else None, kobo=layout)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     return frame, DataSource(str(path), digest)
 
