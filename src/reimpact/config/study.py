@@ -33,6 +33,26 @@ from .sections import (
 from .sensitivity import SensitivitySpec
 
 
+class MultipleImputationSpec(Section):
+    """``missing: {method: multiple, m: 20}``: multiple imputation by chained equations.
+
+    Attributes
+    ----------
+    method : {"multiple"}
+        Multiple imputation (the only mapping form of ``missing``).
+    m : int
+        Imputed data sets, 2 to 100 (default 20; White, Royston & Wood 2011 suggest at least
+        the percentage of incomplete rows).
+    max_iter : int
+        Rounds of the chain per imputed data set, 1 to 100 (default 10, as scikit-learn's
+        ``IterativeImputer``).
+    """
+
+    method: Literal["multiple"]
+    m: int = Field(default=20, ge=2, le=100)
+    max_iter: int = Field(default=10, ge=1, le=100)
+
+
 class Study(Section):
     """A validated study file: what to estimate, on which data, with which methods.
 
@@ -75,10 +95,12 @@ class Study(Section):
         A column of cluster ids for cluster-robust standard errors.
     estimand : {"ATT", "ATE", "ATC"}
         The effect to estimate (default ``"ATT"``).
-    missing : {"drop", "impute"}
+    missing : {"drop", "impute"} or MultipleImputationSpec
         Rows missing the treatment or a covariate are dropped (default), or covariates are
         imputed (numeric ones with the mean plus a ``<column>_missing`` indicator, categorical
-        ones with a ``(missing)`` level). Outcomes are never imputed.
+        ones with a ``(missing)`` level), or imputed ``m`` times by chained equations
+        (``{method: multiple, m: 20}``) with every analysis repeated in each imputed data set and
+        pooled by Rubin's rules. Outcomes and the treatment are never imputed.
     invalid_values : {"error", "drop"}
         Infinite or absurdly large values (above 1e12 in absolute value) in an outcome or a
         numeric covariate are refused (default) or their rows dropped.
@@ -112,7 +134,7 @@ class Study(Section):
     exact: list[str] = Field(default_factory=list)
     cluster: str | None = None
     estimand: Estimand = "ATT"
-    missing: Literal["drop", "impute"] = "drop"
+    missing: Literal["drop", "impute"] | MultipleImputationSpec = "drop"
     # infinite or absurdly large values in an outcome or covariate: refuse (default) or drop the rows
     invalid_values: Literal["error", "drop"] = "error"
     propensity: PropensitySpec = Field(default_factory=PropensitySpec)
@@ -142,6 +164,22 @@ class Study(Section):
         if isinstance(value, model):
             return value
         return model.model_validate({"psm": {}} if value is None else value)
+
+    @field_validator("missing", mode="before")
+    @classmethod
+    def _missing(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            try:
+                return MultipleImputationSpec.model_validate(value)
+            except ValidationError as exc:
+                where = location(exc)
+                prefix = "" if where == "(top level)" else f"{where}: "
+                raise ValueError(f"{prefix}{first_message(exc)}") from None
+        if value not in ("drop", "impute") and not isinstance(value, MultipleImputationSpec):
+            raise ValueError(
+                f"input should be 'drop' or 'impute', or {{method: multiple, m: 20}} (got {show(value)})"
+            )
+        return value
 
     @field_validator("population", mode="before")
     @classmethod
