@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from ..estimators import EffectEstimator
     from ..estimators.matching.matcher import PropensityMatcher
     from ..results import EffectTable
+    from ..sample import AnalysisSample
     from .refutation import Refutation
 
 T = TypeVar("T")
@@ -99,6 +100,48 @@ def run_sensitivity(
     return SensitivityResults(
         evalues, rosenbaum, ovb, refutations, subgroups, cate, checks.attempts.not_run
     )
+
+
+NEEDS_ONE_DATA_SET = (
+    "it needs one data set and is not pooled over multiple imputations; running it on one "
+    "imputed data set would ignore the imputation uncertainty"
+)
+
+
+def run_pooled_sensitivity(
+    study: Study, sample: AnalysisSample, effects: EffectTable
+) -> SensitivityResults:
+    """The sensitivity checks after multiple imputation. E-values need only an estimate, its
+    interval and the outcome's spread, so they are computed from the pooled effects (with the
+    outcome, which is never imputed, on the rows that have it). Rosenbaum bounds, omitted-variable
+    bounds, refutations and subgroup analyses need one data set: each is recorded as not run with
+    that reason, never run on a single imputation as if it were the answer."""
+    spec = study.sensitivity
+    if spec is None:
+        raise ValueError("the study has no sensitivity section: there are no checks to run")
+    attempts = Attempts()
+    evalues = []
+    if spec.evalue:
+        t = sample.treatment
+        for e in effects:
+            if e.method != "naive":
+                y = sample.frame[e.outcome].to_numpy(dtype=float)
+                seen = ~np.isnan(y)
+                args = (e.estimate, e.conf_int(), y[seen], t[seen], e.outcome, e.method, e.estimand)
+                evalues.append(attempts.run("evalue", e.outcome, e.method, evalue, *args))
+    skipped = [
+        ("rosenbaum", spec.rosenbaum, "psm"),
+        ("omitted_variable", spec.omitted_variable, "ols"),
+        ("refutations", spec.refutations, ""),
+        ("subgroups", spec.heterogeneity, "aipw"),
+    ]
+    not_run = [
+        {"check": check, "outcome": "", "method": method, "reason": NEEDS_ONE_DATA_SET}
+        for check, wanted, method in skipped
+        if wanted is not None
+    ]
+    found = [e for e in evalues if e is not None]
+    return SensitivityResults(found, [], [], [], None, None, [*attempts.not_run, *not_run])
 
 
 def _evalues(checks: _Checks, effects: EffectTable) -> list[EValue]:
