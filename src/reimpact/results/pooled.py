@@ -51,10 +51,14 @@ def pool_effects(runs: Sequence[Sequence[Effect]]) -> list[Effect]:
         if any((e.outcome, e.method) != (first.outcome, first.method) for e in same):
             raise ValueError("the imputed data sets gave effects in different orders")
         rubin = pool([e.estimate for e in same], [e.std_error for e in same])
+        interval = (
+            f"t interval with {rubin.df:.1f} degrees of freedom"
+            if np.isfinite(rubin.df)
+            else "normal interval (the same estimate in every imputation)"
+        )
         note = (
             f"pooled over m = {m} imputed data sets by Rubin's rules (within approach); "
-            f"t interval with {rubin.df:.1f} degrees of freedom; fraction of missing information "
-            f"{rubin.fmi:.3f}"
+            f"{interval}; fraction of missing information {rubin.fmi:.3f}"
         )
         pooled.append(
             replace(

@@ -91,7 +91,10 @@ def pool(
     if m < 2 or u.size != m:
         raise ValueError(f"Rubin's rules need at least 2 estimates with a standard error each, got {m}")
     within = float(u.mean())
-    between = float(q.var(ddof=1))
+    # estimates equal up to rounding (an analysis the imputed covariates do not enter, such as the
+    # naive difference) have no between-imputation variance, not a rounding error's worth of it
+    tied = np.ptp(q) <= 1e-12 * max(1.0, float(np.abs(q).max()))
+    between = 0.0 if tied else float(q.var(ddof=1))
     total = within + (1.0 + 1.0 / m) * between
     increase = (1.0 + 1.0 / m) * between
     lam = increase / total if total > 0 else 0.0
