@@ -80,7 +80,8 @@ def pool_effects(runs: Sequence[Sequence[Effect]]) -> list[Effect]:
 def _pool_matching(matchings: Sequence[dict[str, Any]]) -> dict[str, Any]:
     if not matchings[0]:
         return {}
-    out: dict[str, Any] = {k: _mean_count([d[k] for d in matchings]) for k in matchings[0]}
+    counts = [k for k in matchings[0] if k != "caliper_width"]
+    out: dict[str, Any] = {k: _mean_count([d[k] for d in matchings]) for k in counts}
     # derived from the rounded means so that focal = matched + dropped holds as published
     out["dropped_by_caliper"] = out["focal_units"] - out["matched_focal_units"]
     widths = [d["caliper_width"] for d in matchings if d.get("caliper_width") is not None]

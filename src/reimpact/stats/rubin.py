@@ -104,9 +104,11 @@ def pool(
     else:
         df_obs = (df_complete + 1.0) / (df_complete + 3.0) * df_complete * (1.0 - lam)
         df = df_obs if math.isinf(df_old) else df_old * df_obs / (df_old + df_obs)
-    r = increase / within if within > 0 else math.inf
-    if math.isinf(r):
-        fmi = 1.0
+    if increase == 0:
+        fmi = 0.0
+    elif within == 0:
+        fmi = 1.0  # all the variance is between imputations
     else:
+        r = increase / within
         fmi = (r + 2.0 / (df + 3.0)) / (1.0 + r)
     return PooledEstimate(float(q.mean()), math.sqrt(total), within, between, df, fmi, m)
