@@ -211,7 +211,8 @@ def test_the_outputs_show_m_and_fmi_and_pass_the_audit(mi_run, capsys):
     _, out, results, _ = mi_run
     payload = json.loads((out / "results.json").read_text())
     psm = next(e for e in payload["effects"] if e["method"] == "psm")
-    assert psm["m"] == 3 and psm["fmi"] == pytest.approx(results.effects.get("composite_score", "psm").fmi)
+    fmi = results.effects.get("composite_score", "psm").fmi
+    assert psm["m"] == 3 and psm["fmi"] == pytest.approx(fmi)
     assert any(n.startswith("pooled over m = 3 imputed data sets") for n in psm["notes"])
     assert payload["study"]["missing"] == {"method": "multiple", "m": 3, "max_iter": 3}
     html = (out / "report.html").read_text()

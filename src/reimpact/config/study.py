@@ -22,35 +22,17 @@ from ..exceptions import StudyError
 from ..registry import METHODS, methods_model
 from .sections import (
     DataSpec,
+    MultipleImputationSpec,
     PopulationFilter,
     PropensitySpec,
     RangeFilter,
     ReportSpec,
     ScoringSpec,
     TreatmentSpec,
+    missing_policy,
     scalars,
 )
 from .sensitivity import SensitivitySpec
-
-
-class MultipleImputationSpec(Section):
-    """``missing: {method: multiple, m: 20}``: multiple imputation by chained equations.
-
-    Attributes
-    ----------
-    method : {"multiple"}
-        Multiple imputation (the only mapping form of ``missing``).
-    m : int
-        Imputed data sets, 2 to 100 (default 20; White, Royston & Wood 2011 suggest at least
-        the percentage of incomplete rows).
-    max_iter : int
-        Rounds of the chain per imputed data set, 1 to 100 (default 10, as scikit-learn's
-        ``IterativeImputer``).
-    """
-
-    method: Literal["multiple"]
-    m: int = Field(default=20, ge=2, le=100)
-    max_iter: int = Field(default=10, ge=1, le=100)
 
 
 class Study(Section):
@@ -168,18 +150,7 @@ class Study(Section):
     @field_validator("missing", mode="before")
     @classmethod
     def _missing(cls, value: Any) -> Any:
-        if isinstance(value, dict):
-            try:
-                return MultipleImputationSpec.model_validate(value)
-            except ValidationError as exc:
-                where = location(exc)
-                prefix = "" if where == "(top level)" else f"{where}: "
-                raise ValueError(f"{prefix}{first_message(exc)}") from None
-        if value not in ("drop", "impute") and not isinstance(value, MultipleImputationSpec):
-            raise ValueError(
-                f"input should be 'drop' or 'impute', or {{method: multiple, m: 20}} (got {show(value)})"
-            )
-        return value
+        return missing_policy(value)
 
     @field_validator("population", mode="before")
     @classmethod
