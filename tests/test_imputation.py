@@ -237,6 +237,13 @@ def test_balance_is_averaged_over_the_imputations(mi_run):
     assert months["mean_treated"].iloc[0] == pytest.approx(observed.months_abroad[t].mean(), rel=0.05)
 
 
+def test_without_missing_covariates_there_is_one_analysis(study_dict):
+    study = _study(study_dict, covariates=["age", "sex", "return_type"], missing={"method": "multiple"})
+    results = run_study(study)
+    assert results.sample.imputations == () and results.sample.flow.imputed == {}
+    assert all(e.m is None and e.df is None for e in results.effects)
+
+
 # -- coverage -------------------------------------------------------------------------------------
 
 

@@ -13,12 +13,12 @@ predictive distribution, for ``max_iter`` rounds. The models, one per kind of va
 * a categorical covariate, and a numeric one with two observed values (a 0/1 flag): a multinomial
   (binary) logistic regression fitted on a bootstrap resample of the observed rows, with a draw
   from its predicted probabilities. The bootstrap carries the coefficients' uncertainty into the
-  draws (mice's ``logreg.boot``; van Buuren 2018, section 3.6), which makes the imputation proper.
-  Two-valued columns keep their two values instead of getting fractions.
+  draws (mice's ``logreg.boot``; van Buuren 2018, on categorical data), which makes the
+  imputation proper. Two-valued columns keep their two values instead of getting fractions.
 
 The treatment and the outcomes are predictors in every model, as the imputation model must hold
-every variable of the analysis model (Moons et al. 2006; White, Royston & Wood 2011, section
-6.1): leaving the outcome out biases the covariates' effects towards zero. The treatment is never
+every variable of the analysis model (Moons et al. 2006; White, Royston & Wood 2011): leaving the
+outcome out biases the covariates' effects towards zero. The treatment is never
 missing in the sample. An outcome's own missing values are imputed inside the chain only, to
 serve as a predictor, and are missing again in the data sets returned (von Hippel 2007's
 "multiple imputation, then deletion"): outcomes are never imputed for the analysis. The chain
@@ -103,8 +103,6 @@ def impute_chained(
         values = frame[name].dropna()
         categories = name in categorical or values.nunique() <= 2
         chain.append(_Variable(name, categories, missing, name in covariates))
-    if not any(v.missing.any() for v in chain if v.keep_draws):
-        return tuple(frame.copy() for _ in range(m))
     streams = np.random.SeedSequence(seed).spawn(m)
     # the chain fits many small models, for which a threaded BLAS costs far more than it saves
     # (twenty times slower on two shared cores)

@@ -61,9 +61,9 @@ def prepare_sample(study: Study, data_path: str | Path | None = None) -> Analysi
     survey answers when the study has a ``scoring`` section; check that every column the study
     names exists and plays one role; apply the ``population`` filters, then the treatment rule
     (with ``treatment.control``, rows that are neither treated nor control are excluded); apply
-    ``invalid_values`` and the ``missing`` policy (under ``{method: multiple}``, the covariates
-    are then imputed ``m`` times, :func:`~reimpact.sample.imputation.impute_chained`). What each
-    step kept is counted in the sample's ``flow``.
+    ``invalid_values`` and the ``missing`` policy (under ``{method: multiple}``, missing
+    covariates are then imputed ``m`` times, :func:`~reimpact.sample.imputation.impute_chained`).
+    What each step kept is counted in the sample's ``flow``.
 
     Parameters
     ----------
@@ -144,7 +144,7 @@ def prepare_frame(study: Study, raw: pd.DataFrame, source: DataSource) -> Analys
         dropped_invalid=dropped_invalid,
     )
     imputations: tuple[pd.DataFrame, ...] = ()
-    if not isinstance(study.missing, str):
+    if not isinstance(study.missing, str) and imputed:  # nothing missing: one analysis
         spec = study.missing
         predictors = [study.treatment.label, *study.outcomes]
         imputations = impute_chained(

@@ -1,7 +1,7 @@
 """Rubin's rules: one estimate and its variance from the analyses of ``m`` imputed data sets.
 
-With estimates q_1..q_m and their squared standard errors u_1..u_m (Rubin 1987, section 3.1;
-van Buuren 2018, section 2.3):
+With estimates q_1..q_m and their squared standard errors u_1..u_m (Rubin 1987; van Buuren
+2018):
 
 * pooled estimate Q = mean(q_i);
 * within-imputation variance W = mean(u_i);
@@ -13,8 +13,8 @@ van Buuren 2018, section 2.3):
   nu_com * (1 - lambda) and nu = nu_old nu_obs / (nu_old + nu_obs). With nu_com infinite (the
   complete-data inference is a large-sample normal one, as every estimator of this package) nu
   is Rubin's nu_old;
-* fraction of missing information gamma = (r + 2 / (nu + 3)) / (1 + r) (Rubin 1987, eq. 3.1.10,
-  as R's mice reports it);
+* fraction of missing information gamma = (r + 2 / (nu + 3)) / (1 + r) (Rubin 1987, as R's mice
+  reports it);
 * the interval Q +/- t_(nu, 1 - alpha/2) sqrt(T).
 """
 
