@@ -184,7 +184,7 @@ def mi_run(tmp_path_factory):
     raw = copy.deepcopy(BASE_STUDY)
     raw["covariates"] = [*raw["covariates"], "months_abroad"]  # education and months_abroad miss
     raw["missing"] = {"method": "multiple", "m": 3, "max_iter": 3}
-    raw["methods"] = {"psm": {"replace": False}, "ipw": {}}
+    raw["methods"] = {"psm": {"replace": False, "caliper": 0.1}, "ipw": {}}  # matched counts vary
     raw["sensitivity"] = {"evalue": True, "rosenbaum": {}}
     raw["seed"] = 11
     out = tmp_path_factory.mktemp("mi")
@@ -222,6 +222,11 @@ def test_the_outputs_show_m_and_fmi_and_pass_the_audit(mi_run, capsys):
     assert payload["sensitivity"]["evalues"]
     assert [r["check"] for r in payload["not_run"]][:1] == ["rosenbaum"]
     assert "not pooled over multiple imputations" in payload["not_run"][0]["reason"]
+    # no per-imputation count is published: the matching counts are rounded means that add up
+    matching = payload["design"]["matching"]
+    true = results.design.matching
+    assert true["focal_units"] == true["matched_focal_units"] + true["dropped_by_caliper"]
+    assert all(isinstance(v, str) or v == true[k] for k, v in matching.items() if k != "caliper_width")
     assert main(["audit", str(out)]) == 0
     assert "nothing recoverable" in capsys.readouterr().out
 
