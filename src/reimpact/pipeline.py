@@ -171,6 +171,8 @@ def run_study(
     trimming, matching, weights) is fitted once on the analysis sample, and once more on the rows
     of every other pattern of observed outcomes, each such effect noting how many were left out.
     Balance, the design summary and the figures describe the design on the analysis sample.
+    Under ``missing: {method: multiple}`` all of this runs in each imputed data set and the
+    results are pooled (:func:`analyse_imputations`).
 
     Parameters
     ----------
