@@ -195,6 +195,9 @@ def _suppress_derived(out: dict, raw: dict, gate: Gate) -> None:
             suppressed.add((effect["outcome"], effect["method"]))
             for key in _EFFECT_STATISTICS:
                 effect[key] = None
+            for key in ("df", "fmi"):  # of an effect pooled over imputations
+                if key in effect:
+                    effect[key] = None
             effect["notes"].append("suppressed: fewer than the minimum cell size")
             effect["warnings"] = []
     small_outcomes = {outcome for outcome, _ in suppressed}

@@ -20,15 +20,17 @@ import numpy as np
 import pandas as pd
 
 from .design import Comparison, FittedDesign, comparison, fit_design
+from .design.propensity import PropensityScores
 from .design.weights import effective_sample_size
-from .diagnostics.balance import balance_table
+from .diagnostics.balance import BalanceTable, balance_table
 from .exceptions import DesignError
 from .messages import study_warnings
 from .registry import METHODS, build_estimator
 from .results import DesignSummary, Effect, EffectTable, StudyResults
+from .results.pooled import average_balance, average_rows, average_scores, pool_design, pool_effects
 from .sample import AnalysisSample, prepare_sample
 from .sensitivity import SensitivityResults
-from .sensitivity.runner import run_sensitivity
+from .sensitivity.runner import run_pooled_sensitivity, run_sensitivity
 
 if TYPE_CHECKING:
     from .config.study import Study
@@ -187,6 +189,8 @@ def run_study(
     trimming, matching, weights) is fitted once on the analysis sample, and once more on the rows
     of every other pattern of observed outcomes, each such effect noting how many were left out.
     Balance, the design summary and the figures describe the design on the analysis sample.
+    Under ``missing: {method: multiple}`` all of this runs in each imputed data set and the
+    results are pooled (:func:`analyse_imputations`).
 
     Parameters
     ----------
@@ -236,13 +240,59 @@ def run_study(
     >>> results = run_study(study, data_path="exports/rss_2021.csv")  # doctest: +SKIP
     """
     sample = prepare_sample(study, data_path)
+    run = (
+        analyse_imputations(study, sample, quiet)
+        if sample.imputations
+        else analyse(study, sample, quiet)
+    )
+    table = EffectTable(tuple(run.effects))
+    warnings = study_warnings(
+        study, run.design, sample, run.balance, run.scores, run.t, table, run.sensitivity
+    )
+    results = StudyResults(
+        study=study,
+        sample=sample,
+        frame=run.frame,
+        treated=run.t,
+        propensity=run.scores,
+        design=run.design,
+        weights=run.weights,
+        balance=run.balance,
+        effects=table,
+        truth=pd.concat(run.truths, ignore_index=True) if run.truths else None,
+        warnings=tuple(warnings),
+        sensitivity=run.sensitivity,
+    )
+    if out_dir is not None:
+        from .report.outputs import write_outputs
+
+        write_outputs(results, out_dir)
+    return results
+
+
+@dataclass
+class _Analysis:
+    """One analysis of the sample (or the pooled analyses of its imputations), for the results."""
+
+    frame: pd.DataFrame
+    t: np.ndarray
+    scores: PropensityScores
+    design: DesignSummary
+    weights: dict[str, np.ndarray]
+    balance: BalanceTable
+    effects: list[Effect]
+    sensitivity: SensitivityResults | None
+    truths: list[pd.DataFrame]
+
+
+def analyse(study: Study, sample: AnalysisSample, quiet: bool) -> _Analysis:
+    """Separation rule, design, every method on every outcome, balance and the design summary."""
     compared = comparison(study, sample)
     main = fit_design(study, compared, compared.frame, compared.t)
     fits = analyse_outcomes(study, sample, compared, main, quiet)
     order = {name: j for j, name in enumerate(study.outcomes)}
     methods = list(METHODS)
     fits.effects.sort(key=lambda e: (methods.index(e.method), order[e.outcome]))
-    table = EffectTable(tuple(fits.effects))
     weights: dict[str, np.ndarray] = {}
     for estimator in fits.main.values():
         label = type(estimator).balance_label
@@ -254,26 +304,55 @@ def run_study(
     )  # fmt: skip
     summary = summarise_design(study, compared, main, fits.main)
     sensitivity = SensitivityResults.combine(fits.sensitivity) if study.sensitivity else None
-    warnings = study_warnings(study, summary, sample, balance, main.scores, main.t, table, sensitivity)
-    results = StudyResults(
-        study=study,
-        sample=sample,
-        frame=main.frame,
-        treated=main.t,
-        propensity=main.scores,
-        design=summary,
-        weights=weights,
-        balance=balance,
-        effects=table,
-        truth=pd.concat(fits.truths, ignore_index=True) if fits.truths else None,
-        warnings=tuple(warnings),
-        sensitivity=sensitivity,
+    return _Analysis(
+        main.frame,
+        main.t,
+        main.scores,
+        summary,
+        weights,
+        balance,
+        fits.effects,
+        sensitivity,
+        fits.truths,
     )
-    if out_dir is not None:
-        from .report.outputs import write_outputs
 
-        write_outputs(results, out_dir)
-    return results
+
+def analyse_imputations(study: Study, sample: AnalysisSample, quiet: bool) -> _Analysis:
+    """The within approach to multiple imputation (Leyrat et al. 2019): the whole analysis
+    (separation rule, score, trimming, matching or weights, every estimate) in each imputed data
+    set, then effects pooled by Rubin's rules and balance and design counts averaged
+    (:mod:`reimpact.results.pooled`). The sensitivity checks run on the pooled effects where that
+    is valid (:func:`~reimpact.sensitivity.runner.run_pooled_sensitivity`). The figures and the
+    overlap warning use each unit's score and weights averaged over the imputations, on the units
+    every imputation analysed, with the covariates of the first imputed data set."""
+    inner = study.model_copy(update={"sensitivity": None})
+    runs = [
+        analyse(inner, replace(sample, frame=frame, imputations=()), quiet)
+        for frame in sample.imputations
+    ]
+    keep = runs[0].frame.index
+    for run in runs[1:]:
+        keep = keep.intersection(run.frame.index, sort=False)
+    rows = [run.frame.index for run in runs]
+    effects = pool_effects([run.effects for run in runs])
+    weights = {
+        label: average_rows([run.weights[label] for run in runs], rows, keep)
+        for label in runs[0].weights
+    }
+    sensitivity = None
+    if study.sensitivity is not None:
+        sensitivity = run_pooled_sensitivity(study, sample, EffectTable(tuple(effects)))
+    return _Analysis(
+        frame=runs[0].frame.loc[keep],
+        t=pd.Series(runs[0].t, index=rows[0]).loc[keep].to_numpy(),
+        scores=average_scores([run.scores for run in runs], rows, keep),
+        design=pool_design([run.design for run in runs]),
+        weights=weights,
+        balance=average_balance([run.balance for run in runs]),
+        effects=effects,
+        sensitivity=sensitivity,
+        truths=runs[0].truths,
+    )
 
 
 def true_effects(

@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
-from .._validation import Section, default_or_off, show
+from .._validation import Section, default_or_off, first_message, location, show
 from ..io import KOBO_SUFFIXES, READERS, KoboLayout
 
 Scalar = str | int | float | bool
@@ -221,3 +221,39 @@ class ScoringSpec(Section):
 
     scheme: str = "illustrative"
     min_answered: float | None = Field(default=None, gt=0.0, le=1.0)
+
+
+class MultipleImputationSpec(Section):
+    """``missing: {method: multiple, m: 20}``: multiple imputation by chained equations.
+
+    Attributes
+    ----------
+    method : {"multiple"}
+        Multiple imputation (the only mapping form of ``missing``).
+    m : int
+        Imputed data sets, 2 to 100 (default 20; White, Royston & Wood 2011 suggest at least
+        the percentage of incomplete rows).
+    max_iter : int
+        Rounds of the chain per imputed data set, 1 to 100 (default 10, as scikit-learn's
+        ``IterativeImputer``).
+    """
+
+    method: Literal["multiple"]
+    m: int = Field(default=20, ge=2, le=100)
+    max_iter: int = Field(default=10, ge=1, le=100)
+
+
+def missing_policy(value: Any) -> Any:
+    """The ``missing`` key: ``drop``, ``impute`` or a :class:`MultipleImputationSpec` mapping."""
+    if isinstance(value, dict):
+        try:
+            return MultipleImputationSpec.model_validate(value)
+        except ValidationError as exc:
+            where = location(exc)
+            prefix = "" if where == "(top level)" else f"{where}: "
+            raise ValueError(f"{prefix}{first_message(exc)}") from None
+    if value not in ("drop", "impute") and not isinstance(value, MultipleImputationSpec):
+        raise ValueError(
+            f"input should be 'drop' or 'impute', or {{method: multiple, m: 20}} (got {show(value)})"
+        )
+    return value

@@ -23,12 +23,14 @@ from ..registry import METHODS, methods_model
 from .consistency import check_sensitivity, check_weights
 from .sections import (
     DataSpec,
+    MultipleImputationSpec,
     PopulationFilter,
     PropensitySpec,
     RangeFilter,
     ReportSpec,
     ScoringSpec,
     TreatmentSpec,
+    missing_policy,
     scalars,
 )
 from .sensitivity import SensitivitySpec
@@ -83,10 +85,12 @@ class Study(Section):
         Weights must be positive; rows without one are dropped and counted.
     estimand : {"ATT", "ATE", "ATC"}
         The effect to estimate (default ``"ATT"``).
-    missing : {"drop", "impute"}
+    missing : {"drop", "impute"} or MultipleImputationSpec
         Rows missing the treatment or a covariate are dropped (default), or covariates are
         imputed (numeric ones with the mean plus a ``<column>_missing`` indicator, categorical
-        ones with a ``(missing)`` level). Outcomes are never imputed.
+        ones with a ``(missing)`` level), or imputed ``m`` times by chained equations
+        (``{method: multiple, m: 20}``) with every analysis repeated in each imputed data set and
+        pooled by Rubin's rules. Outcomes and the treatment are never imputed.
     invalid_values : {"error", "drop"}
         Infinite or absurdly large values (above 1e12 in absolute value) in an outcome or a
         numeric covariate are refused (default) or their rows dropped.
@@ -123,7 +127,7 @@ class Study(Section):
     cluster: str | None = None
     weights: str | None = None
     estimand: Estimand = "ATT"
-    missing: Literal["drop", "impute"] = "drop"
+    missing: Literal["drop", "impute"] | MultipleImputationSpec = "drop"
     # infinite or absurdly large values in an outcome or covariate: refuse (default) or drop the rows
     invalid_values: Literal["error", "drop"] = "error"
     propensity: PropensitySpec = Field(default_factory=PropensitySpec)
@@ -155,6 +159,11 @@ class Study(Section):
         if isinstance(value, model):
             return value
         return model.model_validate({"psm": {}} if value is None else value)
+
+    @field_validator("missing", mode="before")
+    @classmethod
+    def _missing(cls, value: Any) -> Any:
+        return missing_policy(value)
 
     @field_validator("population", mode="before")
     @classmethod

@@ -1,6 +1,7 @@
 """Results objects: one :class:`Effect` per outcome x method, and :class:`EffectTable` for many.
 
-Intervals and p-values are normal-approximation (Wald) ones: estimate +/- z_(1-alpha/2) * std_error.
+Intervals and p-values are normal-approximation (Wald) ones: estimate +/- z_(1-alpha/2) * std_error;
+for an effect pooled over multiple imputations, t ones with its degrees of freedom.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from pathlib import Path
 from statistics import NormalDist
 
 import pandas as pd
+from scipy import stats
 
 from ..io.latex import latex_table
 
@@ -24,6 +26,10 @@ def _z(level: float) -> float:
     return NormalDist().inv_cdf(0.5 + level / 2.0)
 
 
+def _pooled(df: float | None) -> bool:
+    return df is not None and math.isfinite(df)
+
+
 @dataclass(frozen=True)
 class Effect:
     """An estimated average effect with its standard error.
@@ -34,7 +40,10 @@ class Effect:
     estimand); ``warnings`` what should make the reader doubt the number (the report repeats
     them). Intervals and p-values are normal-approximation (Wald) ones:
     estimate +/- z_(1-alpha/2) * std_error. The effect is frozen; every parameter is kept as an
-    attribute of the same name, and :meth:`to_dict` gives its entry of ``results.json``.
+    attribute of the same name, and :meth:`to_dict` gives its entry of ``results.json``. An
+    effect pooled over ``m`` imputed data sets by Rubin's rules (:mod:`reimpact.stats.rubin`)
+    carries ``m``, its degrees of freedom ``df`` and the fraction of missing information ``fmi``;
+    its interval and p-value are then from the t distribution with ``df`` degrees of freedom.
 
     Parameters
     ----------
@@ -60,6 +69,12 @@ class Effect:
         Confidence level of :meth:`conf_int`, ``ci_lower`` and ``ci_upper`` (default 0.95).
     warnings : tuple of str
         What should make the reader doubt the estimate.
+    m : int or None
+        The number of imputed data sets the effect is pooled over; None without imputation.
+    df : float or None
+        The degrees of freedom of a pooled effect (infinite when the imputations agree).
+    fmi : float or None
+        The fraction of missing information of a pooled effect.
 
     Attributes
     ----------
@@ -82,9 +97,13 @@ class Effect:
     notes: tuple[str, ...] = field(default_factory=tuple)
     level: float = 0.95
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    m: int | None = None
+    df: float | None = None
+    fmi: float | None = None
 
     def conf_int(self, level: float | None = None) -> tuple[float, float]:
-        """The Wald confidence interval: estimate +/- z_(1-alpha/2) * std_error.
+        """The Wald confidence interval: estimate +/- z_(1-alpha/2) * std_error (t_(df, 1-alpha/2)
+        in place of z for an effect pooled over imputations).
 
         Parameters
         ----------
@@ -96,7 +115,8 @@ class Effect:
         tuple of float
             The lower and upper bounds.
         """
-        z = _z(self.level if level is None else level)
+        level = self.level if level is None else level
+        z = float(stats.t.ppf(0.5 + level / 2.0, self.df)) if _pooled(self.df) else _z(level)
         return self.estimate - z * self.std_error, self.estimate + z * self.std_error
 
     @property
@@ -113,8 +133,10 @@ class Effect:
 
     @property
     def p_value(self) -> float:
-        """Two-sided p-value for the null of no effect."""
+        """Two-sided p-value for the null of no effect (from t with ``df`` when pooled)."""
         z = self.z_stat
+        if _pooled(self.df) and math.isfinite(z):
+            return float(2.0 * stats.t.sf(abs(z), self.df))
         return 2.0 * (1.0 - NormalDist().cdf(abs(z))) if math.isfinite(z) else math.nan
 
     def covers(self, value: float) -> bool:
@@ -138,6 +160,8 @@ class Effect:
         out["se_type"] = self.se_type
         out["notes"] = list(self.notes)
         out["warnings"] = list(self.warnings)
+        if self.m is not None:
+            out |= {"m": self.m, "df": self.df, "fmi": self.fmi}
         return {k: _json_number(v) for k, v in out.items()}
 
     def to_frame(self) -> pd.DataFrame:
@@ -157,6 +181,11 @@ class Effect:
             f"  {self.level:.0%} CI [{low: .4f}, {high: .4f}]   p = {self.p_value:.4g}",
             f"  units: {self.n_treated} treated, {self.n_control} control",
         ]
+        if self.m is not None:
+            lines.append(
+                f"  pooled over {self.m} imputations: df {self.df:.1f}, "
+                f"fraction of missing information {self.fmi:.3f}"
+            )
         lines += [f"  note: {note}" for note in self.notes]
         lines += [f"  warning: {warning}" for warning in self.warnings]
         return "\n".join(lines)

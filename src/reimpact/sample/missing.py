@@ -1,5 +1,6 @@
 """Values the estimators cannot use: ``invalid_values`` (infinite or absurdly large numbers) and the
-missing-data policy (``missing: drop | impute``; outcomes are never imputed)."""
+missing-data policy (``missing: drop | impute | {method: multiple}``; outcomes are never imputed;
+the multiple imputations themselves are drawn by :mod:`.imputation`)."""
 
 from __future__ import annotations
 
@@ -62,7 +63,11 @@ def apply_missing_policy(study: Study, frame: pd.DataFrame, treated: np.ndarray)
     """Apply ``missing: drop | impute``; return the frame, treatment, counts and covariate names.
 
     The covariates here are the data columns the covariate entries use, each once (``age`` for
-    ``I(age**2)``): a row missing any of them is dropped, or each is imputed."""
+    ``I(age**2)``): a row missing any of them is dropped, or each is imputed.
+
+    Under multiple imputation the rows are dropped as under ``impute`` (a missing treatment or
+    stratum, cluster, score or subgroup column) and the missing covariates are counted in
+    ``imputed`` but left missing, for :func:`~reimpact.sample.imputation.impute_chained`."""
     never_imputed = [study.treatment.label]
     frame = frame.copy()
     frame[study.treatment.label] = treated
@@ -94,6 +99,8 @@ def apply_missing_policy(study: Study, frame: pd.DataFrame, treated: np.ndarray)
             if not count:
                 continue
             imputed[column] = count
+            if study.missing != "impute":  # multiple imputation: drawn later (impute_chained)
+                continue
             if column in categorical:
                 frame[column] = frame[column].astype(object).where(~missing, MISSING_LEVEL)
             else:

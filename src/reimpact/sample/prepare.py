@@ -14,6 +14,7 @@ from ..config.study import Study
 from ..exceptions import DataError
 from ..io import value_labels
 from ..scoring import score
+from .imputation import impute_chained
 from .missing import apply_invalid_values, apply_missing_policy
 from .rules import check_columns, check_numeric, check_roles, population_mask, treatment_indicator
 from .source import DataSource, read_data
@@ -41,7 +42,10 @@ class SampleFlow:
 
 @dataclass(frozen=True)
 class AnalysisSample:
-    """The analysis sample: the rows kept (original index), the 0/1 treatment and the flow."""
+    """The analysis sample: the rows kept (original index), the 0/1 treatment and the flow.
+
+    Under ``missing: {method: multiple}``, ``frame`` keeps the missing covariates and
+    ``imputations`` holds the ``m`` imputed copies of it (empty otherwise)."""
 
     frame: pd.DataFrame
     treatment: np.ndarray
@@ -49,6 +53,7 @@ class AnalysisSample:
     source: DataSource
     covariate_columns: list[str] = field(default_factory=list)
     categorical: list[str] = field(default_factory=list)
+    imputations: tuple[pd.DataFrame, ...] = ()
 
 
 def prepare_sample(study: Study, data_path: str | Path | None = None) -> AnalysisSample:
@@ -58,8 +63,9 @@ def prepare_sample(study: Study, data_path: str | Path | None = None) -> Analysi
     survey answers when the study has a ``scoring`` section; check that every column the study
     names exists and plays one role; apply the ``population`` filters, then the treatment rule
     (with ``treatment.control``, rows that are neither treated nor control are excluded); apply
-    ``invalid_values`` and the ``missing`` policy. What each step kept is counted in the
-    sample's ``flow``.
+    ``invalid_values`` and the ``missing`` policy (under ``{method: multiple}``, missing
+    covariates are then imputed ``m`` times, :func:`~reimpact.sample.imputation.impute_chained`).
+    What each step kept is counted in the sample's ``flow``.
 
     Parameters
     ----------
@@ -149,4 +155,13 @@ def prepare_frame(study: Study, raw: pd.DataFrame, source: DataSource) -> Analys
         missing_outcome=missing_outcome,
         dropped_invalid=dropped_invalid,
     )
-    return AnalysisSample(frame, treated.astype(np.int8), flow, source, covariate_columns, categorical)
+    imputations: tuple[pd.DataFrame, ...] = ()
+    if not isinstance(study.missing, str) and imputed:  # nothing missing: one analysis
+        spec = study.missing
+        predictors = [study.treatment.label, *study.outcomes]
+        imputations = impute_chained(
+            frame, covariate_columns, categorical, predictors, spec.m, spec.max_iter, study.seed
+        )
+    return AnalysisSample(
+        frame, treated.astype(np.int8), flow, source, covariate_columns, categorical, imputations
+    )

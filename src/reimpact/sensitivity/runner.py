@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from ..estimators import EffectEstimator
     from ..estimators.matching.matcher import PropensityMatcher
     from ..results import EffectTable
+    from ..sample import AnalysisSample
     from .refutation import Refutation
 
 T = TypeVar("T")
@@ -115,25 +116,61 @@ def run_sensitivity(
     )
 
 
+def not_run_records(spec: SensitivitySpec, reason: Callable[[str], str], outcome: str) -> list[dict]:
+    """A "not run" record, with ``reason(check)``, for each single-data-set check the study asks
+    for (Rosenbaum bounds, omitted-variable bounds, refutations, subgroups): the record of a run
+    where they are not defined (sampling weights) or not valid (multiple imputation)."""
+    wanted = [
+        ("rosenbaum", spec.rosenbaum, "psm"),
+        ("omitted_variable", spec.omitted_variable, "ols"),
+        ("refutations", spec.refutations, "psm, aipw"),
+        ("subgroups", spec.heterogeneity, "aipw"),
+    ]
+    return [
+        {"check": check, "outcome": outcome, "method": method, "reason": reason(check)}
+        for check, section, method in wanted
+        if section is not None
+    ]
+
+
 def _weighted(checks: _Checks, spec: SensitivitySpec, effects: EffectTable) -> SensitivityResults:
     """With sampling weights: the E-values (functions of the weighted estimates and intervals) and
     a "not run" record, with the reason, for each requested check that is not defined there."""
     evalues = _evalues(checks, effects) if spec.evalue else []
-    requested = {
-        "rosenbaum": spec.rosenbaum is not None,
-        "omitted_variable": spec.omitted_variable is not None,
-        "refutations": spec.refutations is not None,
-        "subgroups": spec.heterogeneity is not None,
-    }
-    methods = {"rosenbaum": "psm", "omitted_variable": "ols", "refutations": "psm, aipw",
-               "subgroups": "aipw"}  # fmt: skip
-    for check, reason in UNWEIGHTED_ONLY.items():
-        if requested[check]:
-            outcome = ", ".join(checks.outcomes)
-            checks.attempts.not_run.append(
-                {"check": check, "outcome": outcome, "method": methods[check], "reason": reason}
-            )
-    return SensitivityResults(evalues=evalues, not_run=checks.attempts.not_run)
+    skipped = not_run_records(spec, UNWEIGHTED_ONLY.__getitem__, ", ".join(checks.outcomes))
+    return SensitivityResults(evalues=evalues, not_run=[*checks.attempts.not_run, *skipped])
+
+
+NEEDS_ONE_DATA_SET = (
+    "it needs one data set and is not pooled over multiple imputations; running it on one "
+    "imputed data set would ignore the imputation uncertainty"
+)
+
+
+def run_pooled_sensitivity(
+    study: Study, sample: AnalysisSample, effects: EffectTable
+) -> SensitivityResults:
+    """The sensitivity checks after multiple imputation. E-values need only an estimate, its
+    interval and the outcome's spread, so they are computed from the pooled effects (with the
+    outcome, which is never imputed, on the rows that have it). Rosenbaum bounds, omitted-variable
+    bounds, refutations and subgroup analyses need one data set: each is recorded as not run with
+    that reason, never run on a single imputation as if it were the answer."""
+    spec = study.sensitivity
+    if spec is None:
+        raise ValueError("the study has no sensitivity section: there are no checks to run")
+    attempts = Attempts()
+    evalues = []
+    if spec.evalue:
+        t = sample.treatment
+        for e in effects:
+            if e.method != "naive":
+                y = sample.frame[e.outcome].to_numpy(dtype=float)
+                seen = ~np.isnan(y)
+                args = (e.estimate, e.conf_int(), y[seen], t[seen], e.outcome, e.method, e.estimand)
+                evalues.append(attempts.run("evalue", e.outcome, e.method, evalue, *args))
+    not_run = not_run_records(spec, lambda _: NEEDS_ONE_DATA_SET, "")
+    found = [e for e in evalues if e is not None]
+    return SensitivityResults(found, [], [], [], None, None, [*attempts.not_run, *not_run])
 
 
 def _evalues(checks: _Checks, effects: EffectTable) -> list[EValue]:

@@ -37,6 +37,8 @@ def _effect_row(record: dict[str, Any], truth: dict[str, float]) -> list[str]:
         escape(record["n_treated"]),
         escape(record["n_control"]),
     ]
+    if "m" in record:  # pooled over imputations
+        row += [number(record["df"], 1), number(record["fmi"], 3)]
     if truth:
         row.append(number(truth.get(record["outcome"])))
     return row
@@ -47,7 +49,8 @@ def effects_section(results: StudyResults, published: dict, figures: dict[str, b
     notes and the forest plot."""
     truth = results.truth_by_outcome()
     records = published["effects"]
-    header = HEADER + (["True effect"] if truth else [])
+    pooled = [record["m"] for record in records if "m" in record]
+    header = HEADER + (["df", "FMI"] if pooled else []) + (["True effect"] if truth else [])
     rows = [_effect_row(record, truth) for record in records]
     notes = sorted({n for r in records for n in r["notes"]})
     note_html = "".join(f"<li>{escape(n)}</li>" for n in notes)
@@ -58,9 +61,17 @@ def effects_section(results: StudyResults, published: dict, figures: dict[str, b
         if truth
         else ""
     )
+    imputed = (
+        f'<p class="note">Pooled over m = {pooled[0]} imputations by Rubin\'s rules: intervals '
+        "and p-values from t with the degrees of freedom shown (df); FMI is the fraction of "
+        "missing information.</p>"
+        if pooled
+        else ""
+    )
     return (
         table(header, rows)
         + f'<p class="note">Methods: {legend}.</p>'
+        + imputed
         + simulated
         + (f'<ul class="note">{note_html}</ul>' if note_html else "")
         + embedded_figure(figures.get("forest"), "forest", "Effects with 95% confidence intervals.")

@@ -51,10 +51,21 @@ def dropped_limitations(published: dict, units: str, estimand: str) -> list[str]
     return out
 
 
-def missing_limitation(study_missing: str, sample: dict[str, Any], units: str) -> str:
+def missing_limitation(study_missing: Any, sample: dict[str, Any], units: str) -> str:
     """How missing covariates were handled and how many rows that touched."""
     dropped = (sample.get("dropped_missing") or {}).get("total", 0)
     imputed = sample.get("imputed") or {}
+    if not isinstance(study_missing, str) and imputed:
+        columns = ", ".join(f"{c} ({n})" for c, n in imputed.items())
+        return (
+            f"Missing covariates were imputed {study_missing.m} times by chained equations with "
+            f"the treatment and the outcomes as predictors: {columns}. Every analysis was repeated "
+            "in each imputed data set and pooled by Rubin's rules, so the intervals carry the "
+            "imputation uncertainty; this is valid when the values are missing at random given "
+            "the variables of the imputation model. Balance is averaged over the imputations; the "
+            "figures draw each unit's score and weights averaged over them, with the covariate "
+            "values of the first imputed data set."
+        )
     if study_missing == "impute" and imputed:
         columns = ", ".join(f"{c} ({n})" for c, n in imputed.items())
         return (

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..markup import escape, table
 
@@ -33,6 +33,16 @@ def _sampling(results: StudyResults) -> str:
     )
 
 
+def missing_policy(missing: Any) -> str:
+    """The ``missing`` setting in words (a mapping for multiple imputation)."""
+    if isinstance(missing, str):
+        return missing
+    return (
+        f"multiple imputation by chained equations (m = {missing.m}, {missing.max_iter} rounds), "
+        "analyses pooled by Rubin's rules"
+    )
+
+
 def study_section(results: StudyResults) -> str:
     """The study's settings as a table, with the full study definition folded away below it."""
     import yaml
@@ -46,7 +56,7 @@ def study_section(results: StudyResults) -> str:
         ("Covariates", ", ".join(study.covariates)),
         ("Population", "; ".join(f"{k}: {v}" for k, v in study.population.items()) or "everyone"),
         ("Exact matching on", ", ".join(study.exact) or "none"),
-        ("Missing values", study.missing),
+        ("Missing values", missing_policy(study.missing)),
         (
             "Propensity score",
             f"{study.propensity.kind}; where inverted, bounded at {study.propensity.clip:g} on the "
