@@ -2,10 +2,11 @@
 
 Each replication simulates a population of returnees (``simulate_returnees(n, seed)``), draws the
 documented survey from it (``draw_survey_sample``: vulnerable returnees selected with probability
-0.9, the others with 0.15; mentoring helps the vulnerable more) and runs the mentoring study of the
-pilot countries twice, with ``weights: sampling_weight`` and without. The target is the
-population's exact ATT of mentoring on the composite score. Printed per method: coverage of the
-95% interval, bias, mean standard error and the standard deviation of the estimates.
+0.9, the others with 0.15; mentoring helps the vulnerable more) and runs the shipped study
+``studies/mentoring_survey.yaml`` on the composite score twice, with ``weights: sampling_weight``
+and without. The target is the population's exact ATT of mentoring on the composite score.
+Printed per method: coverage of the 95% interval, bias, mean standard error and the standard
+deviation of the estimates.
 
     python benchmarks/survey_weights.py --reps 200 --n 60000 --seed 1
 """
@@ -14,30 +15,23 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 
 from reimpact.config.study import Study
 from reimpact.datasets import simulate_returnees
 from reimpact.pipeline import run_study
 
+# the shipped survey-weighted study on the composite score; each replication sets its data
+SHIPPED = Path(__file__).parents[1] / "studies" / "mentoring_survey.yaml"
 STUDY = {
-    "name": "survey-coverage",
-    "treatment": {"column": "mentored", "treated": [1]},
-    "population": {"country": ["GIN", "SEN", "MAR"]},
+    **{k: v for k, v in yaml.safe_load(SHIPPED.read_text()).items() if k not in ("weights", "data")},
     "outcomes": ["composite_score"],
-    "covariates": [
-        "age",
-        "sex",
-        "education",
-        "return_type",
-        "vulnerable",
-        "country",
-        "employed_before_return",
-        "household_size",
-    ],  # fmt: skip
-    "methods": {"psm": {}, "ipw": {}, "aipw": {}},
+    "primary_outcome": "composite_score",
+    "sensitivity": None,
 }
 
 

@@ -12,10 +12,12 @@ within 1).
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from reimpact.config.study import Study
 from reimpact.datasets import SURVEY_INCLUSION, draw_survey_sample, simulate_returnees
@@ -102,22 +104,13 @@ def test_balance_is_weighted_by_the_sampling_weights() -> None:
     assert table.effective_n["unadjusted"]["treated"] == pytest.approx(n_eff)
 
 
+# the shipped survey-weighted study, on its first outcome, without weights (the weighted runs add
+# them back) and with the checks that are not defined under sampling weights asked for
+SHIPPED = yaml.safe_load((Path(__file__).parents[1] / "studies" / "mentoring_survey.yaml").read_text())
 SURVEY = {
-    "name": "survey",
-    "data": {"builtin": "simulated-returnees-survey", "n": 150000, "seed": 1},
-    "treatment": {"column": "mentored", "treated": [1]},
-    "population": {"country": ["GIN", "SEN", "MAR"]},
+    **{k: v for k, v in SHIPPED.items() if k != "weights"},
     "outcomes": ["composite_score"],
-    "covariates": [
-        "age",
-        "sex",
-        "education",
-        "return_type",
-        "vulnerable",
-        "country",
-        "employed_before_return",
-        "household_size",
-    ],  # fmt: skip
+    "primary_outcome": "composite_score",
     "methods": {"psm": {}, "ipw": {}, "aipw": {}},
     "sensitivity": {"evalue": True, "rosenbaum": {}, "omitted_variable": {}},
 }
