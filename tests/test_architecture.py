@@ -3,6 +3,9 @@ module over 400 lines, no private name imported from another module.
 
 Imports are read from the source (``ast``) at module level, outside ``if TYPE_CHECKING:``; imports
 inside functions (lazy imports of heavy or optional parts) are not part of the module graph.
+Importing ``a.b.c`` first runs the ``__init__`` of the packages ``a`` and ``a.b``, so such an import
+is also an edge to each package above the target that does not contain the importing module (the
+cycle ``estimators -> design -> config -> estimators`` ran through package ``__init__`` files).
 """
 
 from __future__ import annotations
@@ -67,8 +70,18 @@ def _edges() -> dict[str, set[str]]:
                 for alias in node.names:
                     if alias.name.startswith("reimpact"):
                         graph[name].add(alias.name.removeprefix("reimpact").strip("."))
+        graph[name] |= {p for target in graph[name] for p in _packages_entered(target, name)}
         graph[name] -= {name}
     return graph
+
+
+def _packages_entered(target: str, importer: str) -> set[str]:
+    """The packages whose ``__init__`` importing ``target`` runs, seen from ``importer``: every
+    package above the target, except those that contain the importer (already initialised)."""
+    parts = target.split(".")
+    above = {".".join(parts[:k]) for k in range(1, len(parts))}
+    own = {".".join(importer.split(".")[:k]) for k in range(1, importer.count(".") + 2)}
+    return {p for p in above - own if p in MODULES and MODULES[p].name == "__init__.py"}
 
 
 def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:

@@ -13,10 +13,10 @@ import pandas as pd
 import pytest
 
 from reimpact import Study, run_study
-from reimpact.config.terms import parse_covariates
 from reimpact.design.covariates import covariate_design
 from reimpact.design.terms import fit_terms, term_design
 from reimpact.exceptions import DataError, DesignError, StudyError
+from reimpact.formula import parse_covariates
 from reimpact.sample import DataSource, prepare_frame
 
 

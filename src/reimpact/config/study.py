@@ -19,6 +19,7 @@ from pydantic import Field, PrivateAttr, ValidationError, field_validator, model
 from .._validation import Section, first_message, location, show
 from ..estimators import Estimand
 from ..exceptions import StudyError
+from ..formula import BalanceSpec, CovariateTerms, parse_covariates
 from ..registry import METHODS, methods_model
 from .consistency import check_sensitivity, check_weights
 from .sections import (
@@ -34,7 +35,6 @@ from .sections import (
     scalars,
 )
 from .sensitivity import SensitivitySpec
-from .terms import BalanceSpec, CovariateTerms, parse_covariates
 
 
 class Study(Section):
@@ -72,7 +72,7 @@ class Study(Section):
         studies say ``returnees``).
     covariates : list of str
         The covariates (at least one): columns (text ones are categorical) or terms such as
-        ``I(age**2)``, ``age:sex`` or ``C(country)`` (:mod:`reimpact.config.terms`).
+        ``I(age**2)``, ``age:sex`` or ``C(country)`` (:mod:`reimpact.formula`).
     categorical : list of str
         Numeric columns of the covariates to treat as categories.
     exact : list of str

@@ -10,7 +10,7 @@ are named by their factors' columns joined with ``:`` (``age:sex=M``, ``I(age **
 standardised like numeric columns, unless every factor is categorical. Expressions are fitted
 once, on the analysis sample (the rows the separation rule keeps): a spline's knots or a
 ``center()``'s mean do not move when trimming or a missing outcome leaves rows out. Only
-expressions that :mod:`reimpact.config.terms` let through reach formulaic, which sees only the
+expressions that :mod:`reimpact.formula` let through reach formulaic, which sees only the
 columns they use.
 """
 
@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..config.terms import CovariateTerms, Factor, Term
 from ..exceptions import DesignError
+from ..formula import CovariateTerms, Factor, Term
 from .covariates import CovariateDesign, column_block, level_indicators
 
 

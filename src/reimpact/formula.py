@@ -30,7 +30,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from .._validation import Section
+from ._validation import Section
 
 # an entry holding one of these characters, or starting with a call, is a term; others name a column
 TERM_MARKERS = frozenset(":*~`")
