@@ -57,8 +57,8 @@ def moment_columns(x: np.ndarray, moments: int, sample_weight: np.ndarray) -> np
     """The columns whose weighted means are balanced: the covariates standardised (weighted mean
     and standard deviation of all rows), their powers 2..``moments`` (columns with more than two
     distinct values only: a binary column's square is itself), reduced to an orthonormal basis of
-    their centred span (singular values below 1e-9 of the largest dropped) and scaled to unit
-    variance. Balancing the basis balances every column, which it spans."""
+    their centred span (the principal axes of their weighted covariance; axes with a variance
+    below 1e-12 of the largest dropped) and scaled to unit variance. Balancing the basis balances every column, which it spans."""
     s = sample_weight / sample_weight.sum()
     centred = x - s @ x
     sd = np.sqrt(s @ centred**2)
@@ -69,11 +69,9 @@ def moment_columns(x: np.ndarray, moments: int, sample_weight: np.ndarray) -> np
         columns.append(z[:, several] ** power)
     c = np.column_stack(columns)
     c = c - s @ c
-    root = np.sqrt(s)[:, None]
-    _, singular, vt = np.linalg.svd(c * root, full_matrices=False)
-    keep = singular > 1e-9 * singular[0]
-    basis = c @ vt[keep].T
-    return basis / np.sqrt(s @ basis**2)
+    variances, axes = np.linalg.eigh((c * s[:, None]).T @ c)
+    keep = variances > 1e-12 * variances.max()
+    return c @ axes[:, keep] / np.sqrt(variances[keep])
 
 
 def entropy_weights(
@@ -126,9 +124,7 @@ def _group_terms(
     ``w`` the group's normalised weights (zero outside it), ``r`` the target units' weights."""
     mu = float(w @ y)
     d = c - target
-    inside = w > 0
-    design = d[inside] * np.sqrt(w[inside])[:, None]
-    gamma = np.linalg.lstsq(design, (y[inside] - mu) * np.sqrt(w[inside]), rcond=None)[0]
+    gamma = np.linalg.pinv((d * w[:, None]).T @ d) @ (d.T @ (w * (y - mu)))
     fitted = d @ gamma
     psi = w * (y - mu - fitted) + r * fitted / r.sum()
     return mu, psi
