@@ -35,6 +35,12 @@ that is the target itself (the treated for the ATT) has psi_i = r_i (Y_i - mu_g)
 terms are psi(treated) - psi(control) and the variance is :func:`~reimpact.stats.sandwich.sandwich_se`
 (cluster-robust with clusters). With sampling weights s_i every equation carries s_i (weights
 treated as known).
+
+Small-sample correction (HC2 type, MacKinnon & White 1985): each residual is divided by
+sqrt(1 - h_i), h_i = w_i (1 + (c_i - m)' M^-1 (c_i - m)) its leverage in the weighted regression
+(M = sum_{i in g} w_i (c_i - m)(c_i - m)'), and in a target group's own mean h_i = w_i. Without
+it the interval covered 92.5-93% instead of 95% where the weights concentrate on a few controls
+(Kang & Schafer's and Austin's designs, 1,000 replications, ``benchmarks/balancing_coverage.py``).
 """
 
 from __future__ import annotations
@@ -120,13 +126,17 @@ def entropy_weights(
 def _group_terms(
     y: np.ndarray, c: np.ndarray, w: np.ndarray, r: np.ndarray, target: np.ndarray
 ) -> tuple[float, np.ndarray]:
-    """A reweighted group's weighted mean of ``y`` and its influence terms (module docstring):
-    ``w`` the group's normalised weights (zero outside it), ``r`` the target units' weights."""
+    """A reweighted group's weighted mean of ``y`` and its influence terms, residuals scaled by
+    their leverage (module docstring): ``w`` the group's normalised weights (zero outside it),
+    ``r`` the target units' weights."""
     mu = float(w @ y)
     d = c - target
-    gamma = np.linalg.pinv((d * w[:, None]).T @ d) @ (d.T @ (w * (y - mu)))
+    inverse = np.linalg.pinv((d * w[:, None]).T @ d)
+    gamma = inverse @ (d.T @ (w * (y - mu)))
     fitted = d @ gamma
-    psi = w * (y - mu - fitted) + r * fitted / r.sum()
+    leverage = w * (1.0 + np.einsum("ij,jk,ik->i", d, inverse, d))
+    residual = (y - mu - fitted) / np.sqrt(np.clip(1.0 - leverage, 1e-3, None))
+    psi = w * residual + r * fitted / r.sum()
     return mu, psi
 
 
@@ -225,7 +235,8 @@ class EntropyBalancingEstimator(EffectEstimator):
                     mu, terms = _group_terms(y, c, normalised[group], r, target)
                 else:
                     mu = float(normalised[group] @ y)
-                    terms = normalised[group] * (y - mu)
+                    own = normalised[group]
+                    terms = own * (y - mu) / np.sqrt(np.clip(1.0 - own, 1e-3, None))
                 means.append(mu)
                 psi += sign * terms
             effects.append(
