@@ -31,7 +31,9 @@ RUNS = {  # label -> (method, its section, propensity section)
 SHOWN = ("kang_schafer", "half_treated", "nonlinear_outcome", "heterogeneous", "clustered", "austin")
 
 
-def study_for(estimand: str, p: int, cluster: bool, method: str, section: dict, propensity: dict) -> Study:
+def study_for(
+    estimand: str, p: int, cluster: bool, method: str, section: dict, propensity: dict
+) -> Study:
     """The study file a user would write for one run."""
     raw = {
         "name": "balancing-coverage",
@@ -59,10 +61,13 @@ def balancing_coverage(reps: int, seed: int = 0, designs: tuple[str, ...] = SHOW
             for _ in range(reps):
                 draw = make(n, rng)
                 x = (draw.x - draw.x.mean(axis=0)) / draw.x.std(axis=0)
-                cluster = None if draw.clusters is None else pd.Series(draw.clusters, name="site")
+                sites = None if draw.clusters is None else pd.Series(draw.clusters, name="site")
                 for label, (method, section, propensity) in RUNS.items():
-                    study = study_for(estimand, x.shape[1], cluster is not None, method, section, propensity)
-                    effect = build_estimator(study, method).fit(x, draw.t, draw.y, cluster=cluster).effect_
+                    study = study_for(
+                        estimand, x.shape[1], sites is not None, method, section, propensity
+                    )
+                    fitted = build_estimator(study, method).fit(x, draw.t, draw.y, cluster=sites)
+                    effect = fitted.effect_
                     rows.append((name, estimand, label, truth, effect.estimate, effect.std_error,
                                  effect.covers(truth)))  # fmt: skip
     frame = pd.DataFrame(

@@ -89,7 +89,9 @@ def test_no_weights_exist_outside_the_controls_range() -> None:
     """Every treated unit above every control: the treated mean lies outside the controls' hull."""
     x = np.concatenate([np.linspace(0, 1, 20), np.linspace(2, 3, 10)])[:, None]
     t = np.r_[np.zeros(20, int), np.ones(10, int)]
-    with pytest.raises(DesignError, match=r"^methods\.entropy: no weights balance the chosen moments") as err:
+    with pytest.raises(
+        DesignError, match=r"^methods\.entropy: no weights balance the chosen moments"
+    ) as err:
         EntropyBalancingEstimator(moments=1).fit(x, t, x[:, 0])
     assert "\n" not in str(err.value) and "moments: 1" in str(err.value)
     design = np.column_stack([np.ones(30), x])

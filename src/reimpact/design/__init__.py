@@ -9,7 +9,10 @@ the estimators (an import cycle)."""
 from __future__ import annotations
 
 from importlib import import_module
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .comparison import Comparison, FittedDesign, comparison, fit_design
 
 __all__ = ["Comparison", "FittedDesign", "comparison", "fit_design"]
 

@@ -64,7 +64,8 @@ def moment_columns(x: np.ndarray, moments: int, sample_weight: np.ndarray) -> np
     and standard deviation of all rows), their powers 2..``moments`` (columns with more than two
     distinct values only: a binary column's square is itself), reduced to an orthonormal basis of
     their centred span (the principal axes of their weighted covariance; axes with a variance
-    below 1e-12 of the largest dropped) and scaled to unit variance. Balancing the basis balances every column, which it spans."""
+    below 1e-12 of the largest dropped) and scaled to unit variance. Balancing the basis
+    balances every column, which it spans."""
     s = sample_weight / sample_weight.sum()
     centred = x - s @ x
     sd = np.sqrt(s @ centred**2)
