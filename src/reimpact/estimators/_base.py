@@ -379,8 +379,7 @@ def fit_scores(
     data: EstimationData, kind: PropensityKind, clip: float, random_state: int, estimand: str = "ATE"
 ) -> PropensityScores:
     """The rows' propensity scores: the given ones, or the model ``kind`` fitted on ``data.x``
-    (``firth``: Firth's penalised logistic regression; ``cbps``: balancing for ``estimand``), with
-    the sampling weights when given."""
+    (``firth``: Firth's; ``cbps``: balancing for ``estimand``), with any sampling weights."""
     if data.propensity is not None:
         return data.propensity
     design = CovariateDesign(data.x, data.feature_names, data.feature_names)
