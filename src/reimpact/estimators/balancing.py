@@ -39,7 +39,7 @@ treated as known).
 Small-sample correction (HC2 type, MacKinnon & White 1985): each residual is divided by
 sqrt(1 - h_i), h_i = w_i (1 + (c_i - m)' M^-1 (c_i - m)) its leverage in the weighted regression
 (M = sum_{i in g} w_i (c_i - m)(c_i - m)'), and in a target group's own mean h_i = w_i. Without
-it the interval covered 92.5-93% instead of 95% where the weights concentrate on a few controls
+it the interval covered 92.5-93.1% instead of 95% where the weights concentrate on a few controls
 (Kang & Schafer's and Austin's designs, 1,000 replications, ``benchmarks/balancing_coverage.py``).
 """
 
