@@ -62,7 +62,8 @@ def test_one_fit_signature(name: str) -> None:
 
 @pytest.mark.parametrize("name", NAMES)
 def test_not_fitted_then_fitted(name: str) -> None:
-    estimator = METHODS[name].estimator(random_state=1) if name != "naive" else NaiveEstimator()
+    cls = METHODS[name].estimator
+    estimator = cls(random_state=1) if "random_state" in cls.param_names() else cls()
     with pytest.raises(NotFittedError, match="not fitted"):
         _ = estimator.effect_
     assert not hasattr(estimator, "effects_")  # NotFittedError is an AttributeError

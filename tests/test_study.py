@@ -129,7 +129,7 @@ BAD = [
         "propensity",
         {"model": "probit"},
         "propensity.model",
-        "'logistic' or 'gradient_boosting'",
+        "'logistic', 'gradient_boosting' or 'cbps'",
     ),
     ("model and column", "propensity", {"model": "logistic", "column": "ps"}, "propensity", "not both"),
     ("clip too large", "propensity", {"clip": 0.6}, "propensity.clip", "less than 0.5"),

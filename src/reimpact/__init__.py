@@ -32,6 +32,7 @@ _EXPORTS = {
     "MatchingEstimator": "estimators",
     "IPWEstimator": "estimators",
     "AIPWEstimator": "estimators",
+    "EntropyBalancingEstimator": "estimators",
     "PropensityModel": "design.propensity",
     "METHODS": "registry",
     "register": "registry",

@@ -188,7 +188,7 @@ class PropensitySpec(Section):
     ``penalise`` fits Firth's penalised logistic model instead; ``error`` refuses.
     """
 
-    model: Literal["logistic", "gradient_boosting"] | None = None
+    model: Literal["logistic", "gradient_boosting", "cbps"] | None = None
     column: str | None = None
     clip: float = Field(default=0.01, ge=0.0, lt=0.5)
     trim: float | None = Field(default=None, gt=0.0, lt=0.5)
@@ -202,7 +202,7 @@ class PropensitySpec(Section):
         return self
 
     @property
-    def kind(self) -> Literal["column", "logistic", "gradient_boosting"]:
+    def kind(self) -> Literal["column", "logistic", "gradient_boosting", "cbps"]:
         """``'column'`` for a given score, otherwise the model name (default logistic)."""
         return "column" if self.column is not None else (self.model or "logistic")
 

@@ -128,7 +128,9 @@ def fit_design(study: Study, comparison: Comparison, frame: pd.DataFrame, t: np.
     p = study.propensity
     firth = p.separation == "penalise"
     weights = design_weights(study, frame)
-    scores = estimate_propensity(covariates, t, p.kind, p.clip, given, study.seed, firth, weights)
+    scores = estimate_propensity(
+        covariates, t, p.kind, p.clip, given, study.seed, firth, weights, study.estimand
+    )
     n_trimmed = 0
     if p.trim is not None:
         keep = (scores.scores >= p.trim) & (scores.scores <= 1 - p.trim)
@@ -143,6 +145,6 @@ def fit_design(study: Study, comparison: Comparison, frame: pd.DataFrame, t: np.
             covariates = comparison.design(frame)
             weights = design_weights(study, frame)
             scores = estimate_propensity(
-                covariates, t, p.kind, p.clip, given, study.seed, firth, weights
+                covariates, t, p.kind, p.clip, given, study.seed, firth, weights, study.estimand
             )
     return FittedDesign(frame, t, covariates, scores, n_trimmed, weights)

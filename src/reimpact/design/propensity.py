@@ -24,10 +24,12 @@ import numpy as np
 
 from ..diagnostics.overlap import check_overlap
 from ..exceptions import DesignError
+from .cbps import cbps_influence, fit_cbps
 from .covariates import CovariateDesign
 
-# "firth": the logistic model by Firth's penalised likelihood (``propensity.separation: penalise``)
-PropensityKind = Literal["logistic", "firth", "gradient_boosting"]
+# "firth": the logistic model by Firth's penalised likelihood (``propensity.separation: penalise``);
+# "cbps": the covariate-balancing logistic score (:mod:`reimpact.design.cbps`)
+PropensityKind = Literal["logistic", "firth", "gradient_boosting", "cbps"]
 _SEPARATION_LOGIT = 25.0  # |logit| beyond which a fitted probability is 0 or 1 to 1e-11
 
 
@@ -124,16 +126,17 @@ class PropensityModel:
 
     Parameters
     ----------
-    kind : {"logistic", "firth", "gradient_boosting"}
-        The model: unpenalised logistic regression, Firth's penalised logistic regression, or
-        scikit-learn's ``HistGradientBoostingClassifier`` (Platt-calibrated).
+    kind : {"logistic", "firth", "gradient_boosting", "cbps"}
+        The model: unpenalised logistic regression, Firth's penalised logistic regression,
+        scikit-learn's ``HistGradientBoostingClassifier`` (Platt-calibrated), or the
+        covariate-balancing logistic score (ATE conditions, :func:`~reimpact.design.cbps.fit_cbps`).
     random_state : int
         Seed of the gradient-boosting model (the logistic fits are deterministic).
 
     Attributes
     ----------
     coef_ : numpy.ndarray
-        The logistic model's coefficients, intercept first (``logistic`` and ``firth``).
+        The logistic model's coefficients, intercept first (``logistic``, ``firth``, ``cbps``).
     estimator_ : sklearn.calibration.CalibratedClassifierCV
         The calibrated boosted model (``gradient_boosting``).
     """
@@ -166,7 +169,9 @@ class PropensityModel:
         DesignError
             When the logistic fit does not converge (perfect or quasi-perfect separation).
         """
-        if self.kind in ("logistic", "firth"):
+        if self.kind == "cbps":
+            self.coef_ = fit_cbps(_add_intercept(x), t, "ATE", sample_weight)
+        elif self.kind in ("logistic", "firth"):
             self.coef_ = fit_logistic(
                 _add_intercept(x), t, firth=self.kind == "firth", sample_weight=sample_weight
             )
@@ -192,7 +197,7 @@ class PropensityModel:
         numpy.ndarray, shape (m,)
             The scores, strictly inside (0, 1) for the logistic models.
         """
-        if self.kind in ("logistic", "firth"):
+        if self.kind in ("logistic", "firth", "cbps"):
             return expit(_add_intercept(x) @ self.coef_)
         return self.estimator_.predict_proba(x)[:, 1]
 
@@ -307,7 +312,9 @@ class PropensityScores:
     estimators can correct their standard errors for the estimated score; None otherwise.
     ``clip`` is the bound :func:`bound_scores` applies where a score is inverted.
     ``sample_weight`` holds the sampling weights the model was fitted with (None: unweighted);
-    the estimated-score term of a standard error uses the same weights.
+    the estimated-score term of a standard error uses the same weights. ``influence`` (n x p, for
+    ``cbps``) holds each unit's influence on the coefficients from the model's own estimating
+    equations; None means the logistic score equations (with ``design``).
     """
 
     scores: np.ndarray
@@ -315,6 +322,7 @@ class PropensityScores:
     clip: float
     design: np.ndarray | None
     sample_weight: np.ndarray | None = None
+    influence: np.ndarray | None = None
 
     def bounded(self, t: np.ndarray, estimand: str) -> ScoreBounds:
         """The scores bounded for ``estimand`` (see :func:`bound_scores`)."""
@@ -330,13 +338,16 @@ def estimate_propensity(
     random_state: int = 0,
     firth: bool = False,
     sample_weight: np.ndarray | None = None,
+    estimand: str = "ATE",
 ) -> PropensityScores:
     """Fit the propensity model (or check a given score) and check for overlap. Logistic scores
     are fitted on all units (a parametric model with few parameters), by Firth's penalised
     likelihood with ``firth`` (then the standard errors treat the score as known); gradient-
-    boosting scores are cross-fitted and calibrated (:func:`cross_fitted_scores`). With
-    ``sample_weight`` the model is fitted by weighted (pseudo-)likelihood."""
-    x_full = None
+    boosting scores are cross-fitted and calibrated (:func:`cross_fitted_scores`); ``cbps``
+    scores solve the ``estimand``'s covariate-balancing conditions (:mod:`reimpact.design.cbps`).
+    With ``sample_weight`` the model is fitted by weighted (pseudo-)likelihood (or weighted
+    balance conditions)."""
+    x_full, influence = None, None
     if kind == "column":
         scores = np.asarray(given, dtype=float)
         if np.any((scores <= 0) | (scores >= 1)) or not np.all(np.isfinite(scores)):
@@ -349,10 +360,19 @@ def estimate_propensity(
         scores = expit(x_full @ coef)
         if firth:
             x_full = None
+    elif kind == "cbps":
+        x_full = design.with_intercept()
+        try:  # Newton from the logistic estimate; from zeros when that diverges
+            start = fit_logistic(x_full, treated, sample_weight=sample_weight)
+        except DesignError:
+            start = None
+        coef = fit_cbps(x_full, treated, estimand, sample_weight, start)
+        scores = expit(x_full @ coef)
+        influence = cbps_influence(x_full, treated, coef, estimand, sample_weight)
     else:
         scores = cross_fitted_scores(
             design.matrix, treated, kind, random_state=random_state, sample_weight=sample_weight
         )
     check_overlap(scores, treated)
     weights = None if kind == "column" else sample_weight
-    return PropensityScores(scores, kind, clip, x_full, weights)
+    return PropensityScores(scores, kind, clip, x_full, weights, influence)

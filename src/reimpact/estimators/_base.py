@@ -376,16 +376,16 @@ def params_model(estimator: type[EffectEstimator]) -> type[BaseModel]:
 
 
 def fit_scores(
-    data: EstimationData, kind: PropensityKind, clip: float, random_state: int
+    data: EstimationData, kind: PropensityKind, clip: float, random_state: int, estimand: str = "ATE"
 ) -> PropensityScores:
     """The rows' propensity scores: the given ones, or the model ``kind`` fitted on ``data.x``
-    (``firth``: Firth's penalised logistic regression), with the sampling weights when given."""
+    (``firth``: Firth's; ``cbps``: balancing for ``estimand``), with any sampling weights."""
     if data.propensity is not None:
         return data.propensity
     design = CovariateDesign(data.x, data.feature_names, data.feature_names)
     model = "logistic" if kind == "firth" else kind
     return estimate_propensity(
-        design, data.t, model, clip, None, random_state, kind == "firth", data.sample_weight
+        design, data.t, model, clip, None, random_state, kind == "firth", data.sample_weight, estimand
     )
 
 

@@ -194,7 +194,8 @@ class AIPWEstimator(EffectEstimator):
         Outcome regressions, fitted in each arm.
     propensity_learner : {"logistic", "gradient_boosting"} or None
         The score model; None uses ``propensity_model`` (the study's ``propensity.model``).
-    propensity_model : {"logistic", "gradient_boosting", "firth"}
+    propensity_model : {"logistic", "gradient_boosting", "firth", "cbps"}
+        The study's score model (``cbps``: cross-fitted covariate-balancing scores, ATE conditions).
     clip : float
         Bound applied where a score is inverted, by estimand.
     random_state : int

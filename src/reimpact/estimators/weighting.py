@@ -22,6 +22,10 @@ sum_i s_i X_i (T_i - e_i) = 0) and the terms above carry s_i: 1_a s_i w_a (Y_i -
 s_i in the sum, H = sum_i s_i e(1-e) X_i X_i' and H^-1 X_i s_i (T_i - e_i); the effect then
 describes the population the sampling weights represent.
 
+For the covariate-balancing score (CBPS) the same terms hold with H^-1 X_i (T_i - e_i) replaced by
+the coefficients' influence from CBPS's own balance conditions
+(:func:`~reimpact.design.cbps.cbps_influence`).
+
 Scores are bounded by estimand (:func:`~reimpact.propensity.bound_scores`: for the ATT only the
 controls' scores from above, never for overlap weights); bounded scores have zero derivative. For a
 score from gradient boosting or a given column the score is treated as known: conservative for the
@@ -75,7 +79,9 @@ class PropensityWeighting:
         self.e_ = self.bounds_.scores
         self.x_ = propensity.design
         self.weights_ = balancing_weights(self.e_, self.t_, self.target_)
-        if self.x_ is not None:
+        if self.x_ is not None and propensity.influence is not None:
+            self.score_terms_ = propensity.influence  # the model's own estimating equations (CBPS)
+        elif self.x_ is not None:
             e = self.e_
             # the score model's own weights (the sampling weights it was fitted with, or none)
             fitted = ones if propensity.sample_weight is None else propensity.sample_weight
@@ -161,8 +167,9 @@ class IPWEstimator(EffectEstimator):
     weights : {"hajek", "overlap"}
         Hajek weights for the estimand (Hirano, Imbens & Ridder 2003) or overlap weights (Li,
         Morgan & Zaslavsky 2018).
-    propensity_model : {"logistic", "gradient_boosting", "firth"}
-        The score model fitted when ``fit`` is given no ``propensity``.
+    propensity_model : {"logistic", "gradient_boosting", "firth", "cbps"}
+        The score model fitted when ``fit`` is given no ``propensity`` (``cbps``: balancing for
+        the estimand).
     clip : float
         Bound applied where a score is inverted, by estimand (see
         :func:`reimpact.propensity.bound_scores`).
@@ -202,7 +209,8 @@ class IPWEstimator(EffectEstimator):
     def _estimate(self, data: EstimationData) -> list[Effect]:
         # the estimator's own bound, also on scores given to fit
         scores = replace(
-            fit_scores(data, self.propensity_model, self.clip, self.random_state), clip=self.clip
+            fit_scores(data, self.propensity_model, self.clip, self.random_state, self.estimand),
+            clip=self.clip,
         )
         design = PropensityWeighting(self.estimand, self.weights).fit(scores, data.t, data.sample_weight)
         self.propensity_ = scores

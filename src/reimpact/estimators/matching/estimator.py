@@ -79,7 +79,7 @@ class MatchingEstimator(EffectEstimator):
         in the matched sample without.
     n_bootstrap : int
         Bootstrap replicates (``se="bootstrap"``).
-    propensity_model : {"logistic", "gradient_boosting", "firth"}
+    propensity_model : {"logistic", "gradient_boosting", "firth", "cbps"}
         The score model fitted when ``fit`` is given no ``propensity``.
     random_state : int
         Seed of random order, bootstrap and gradient-boosting scores.
@@ -175,9 +175,12 @@ class MatchingEstimator(EffectEstimator):
         return PropensityMatcher(**{k: v for k, v in self.get_params().items() if k in takes})
 
     def _estimate(self, data: EstimationData) -> list[Effect]:
-        scores = fit_scores(data, self.propensity_model, 0.01, self.random_state)
+        scores = fit_scores(data, self.propensity_model, 0.01, self.random_state, self.estimand)
+        # the estimated-score term of Abadie & Imbens (2016) is for the logistic MLE: a CBPS score
+        # (its own influence terms) is treated as known, and the result says so
+        design = scores.design if scores.influence is None else None
         matcher = self.matcher().fit(
-            scores.scores, data.t, data.strata, data.x, scores.design, data.feature_names,
+            scores.scores, data.t, data.strata, data.x, design, data.feature_names,
             data.sample_weight,
         )  # fmt: skip
         self.matcher_ = matcher
