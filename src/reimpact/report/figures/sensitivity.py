@@ -116,12 +116,14 @@ def dml_contour_plot(dml: DMLBounds) -> Figure:
     side = "lower" if dml.estimate >= 0 else "upper"
     value = dml.theta_lower if side == "lower" else dml.theta_upper
     labels.append(f"Scenario cf_y = {dml.cf_y:g}, cf_d = {dml.cf_d:g}: {side} bound {value:.3g}")
-    for i, row in enumerate(rows.itertuples()):
+    for i, row in enumerate(rows.to_dict("records")):
         marker = METHOD_MARKERS[(i + 1) % len(METHOD_MARKERS)]
         color = SERIES[(i + 1) % len(SERIES)]
-        handles.append(ax.scatter([row.cf_d], [row.cf_y], marker=marker, color=color, s=22, zorder=3))
+        point = ([float(row["cf_d"])], [float(row["cf_y"])])
+        handles.append(ax.scatter(*point, marker=marker, color=color, s=22, zorder=3))
         labels.append(
-            f"{row.benchmark} (rho = {row.rho:.2f}): cf_y = {row.cf_y:.3f}, cf_d = {row.cf_d:.3f}"
+            f"{row['benchmark']} (rho = {row['rho']:.2f}): cf_y = {row['cf_y']:.3f}, "
+            f"cf_d = {row['cf_d']:.3f}"
         )
     ax.set_xlabel("cf_d: confounder's gain in the Riesz representer's variation")
     ax.set_ylabel("cf_y: share of the outcome's residual variation")
