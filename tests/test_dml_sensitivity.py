@@ -13,7 +13,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import reimpact.config  # noqa: F401 - loads the package in its import order
 from reimpact.config.study import Study
 from reimpact.estimators.aipw import CrossFittedAIPW
 from reimpact.exceptions import StudyError
@@ -195,3 +194,18 @@ def test_bad_dml_settings_name_the_field(change, words):
     with pytest.raises(StudyError, match=words) as info:
         Study.from_dict(study, source="bad.yaml")
     assert "\n" not in str(info.value)
+
+
+def test_bounds_of_a_suppressed_effect_are_not_published():
+    """The disclosure gate drops the AIPW bounds of an effect resting on fewer than k units."""
+    from reimpact.disclosure import Gate, publish
+
+    def effect(outcome: str, n_treated: int) -> dict:
+        return {"outcome": outcome, "method": "aipw", "estimand": "ATT", "estimate": 1.0,
+                "std_error": 0.1, "ci_lower": 0.8, "ci_upper": 1.2, "p_value": 0.01,
+                "n_treated": n_treated, "n_control": 50, "notes": [], "warnings": []}  # fmt: skip
+
+    bounds = [{"outcome": name, "method": "aipw", "theta_lower": 0.9} for name in ("a", "b")]
+    payload = {"effects": [effect("a", 4), effect("b", 40)], "sensitivity": {"dml": bounds}}
+    published = publish(payload, Gate(min_cell_size=10))
+    assert [b["outcome"] for b in published["sensitivity"]["dml"]] == ["b"]
