@@ -209,3 +209,14 @@ def test_bounds_of_a_suppressed_effect_are_not_published():
     payload = {"effects": [effect("a", 4), effect("b", 40)], "sensitivity": {"dml": bounds}}
     published = publish(payload, Gate(min_cell_size=10))
     assert [b["outcome"] for b in published["sensitivity"]["dml"]] == ["b"]
+
+
+def test_no_outcome_variation_gives_no_bias_and_finite_bounds():
+    """sigma2 = 0 (an outcome the regressions fit exactly): S = 0, the bounds are the estimate."""
+    from reimpact.sensitivity.dml import SensitivityElements
+
+    psi = np.array([0.1, -0.1, 0.05, -0.05])
+    el = SensitivityElements(0.5, psi, 0.0, 3.0, np.zeros(4), np.array([1.0, -1.0, 0.5, -0.5]))
+    found = bounds(el, 0.1, 0.1, 1.0, 0.95)
+    assert found["bias_bound"] == 0 and found["theta_lower"] == found["theta_upper"] == 0.5
+    assert found["se_lower"] == found["se_upper"] == pytest.approx(math.sqrt(4 / 3 * psi @ psi))

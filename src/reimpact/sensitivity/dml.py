@@ -63,8 +63,11 @@ class SensitivityElements:
         return math.sqrt(self.sigma2 * self.nu2)
 
     def psi_max_bias(self) -> np.ndarray:
-        """Influence terms of S (sum convention): (sigma2 psi_nu2 + nu2 psi_sigma2) / (2 S n)."""
+        """Influence terms of S (sum convention): (sigma2 psi_nu2 + nu2 psi_sigma2) / (2 S n);
+        zero when S = 0 (a constant outcome: no bias is possible)."""
         n = self.psi_sigma2.size
+        if self.max_bias == 0:
+            return np.zeros(n)
         return (self.sigma2 * self.psi_nu2 + self.nu2 * self.psi_sigma2) / (2.0 * self.max_bias * n)
 
 
@@ -86,7 +89,8 @@ def riesz_representer(t: np.ndarray, e: np.ndarray, estimand: str) -> tuple[np.n
 def sensitivity_elements(fit: CrossFittedAIPW, j: int = 0) -> SensitivityElements:
     """theta, sigma2 and nu2 of outcome column ``j`` from the cross-fitted nuisances of ``fit``:
     sigma2 = mean (Y - D mu1 - (1-D) mu0)^2, nu2 = mean (2 m - alpha^2). When the debiased nu2 is
-    not positive (poor overlap), nu2 = mean alpha^2 is used instead, as DoubleML does."""
+    not positive (poor overlap), nu2 = mean alpha^2 is used instead, as DoubleML does (its
+    influence terms centred here, where DoubleML leaves them uncentred)."""
     t, y = fit.t_, fit.y_[:, j]
     theta, psi = fit.influence(j)
     residual = y - np.where(t == 1, fit.mu1_[:, j], fit.mu0_[:, j])
