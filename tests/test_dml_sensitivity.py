@@ -150,7 +150,8 @@ STUDY = {
 
 
 def test_study_run_writes_the_bounds_to_results_and_report(tmp_path):
-    results = run_study(Study.from_dict(copy.deepcopy(STUDY)), out_dir=tmp_path)
+    study = copy.deepcopy(STUDY) | {"primary_outcome": "economic_score"}
+    results = run_study(Study.from_dict(study), out_dir=tmp_path)
     payload = json.loads((tmp_path / "results.json").read_text())
     dml = payload["sensitivity"]["dml"]
     assert [d["outcome"] for d in dml] == ["composite_score", "economic_score"]
@@ -164,6 +165,8 @@ def test_study_run_writes_the_bounds_to_results_and_report(tmp_path):
     html = (tmp_path / "report.html").read_text()
     assert "Omitted-variable bounds on the AIPW estimates" in html
     assert "RVa" in html
+    assert "Contours of the AIPW bound closer to zero for economic_score." in html  # the primary
+    assert (tmp_path / "figures" / "dml_contour.png").exists()
 
 
 def test_with_sampling_weights_the_check_is_recorded_as_not_run():

@@ -150,9 +150,10 @@ def _omitted_variable_part(
     )
 
 
-def _dml_part(bounds: list[dict[str, Any]], figures: dict[str, bytes | None]) -> str:
+def _dml_part(bounds: list[dict[str, Any]], figures: dict[str, bytes | None], primary: str) -> str:
     """The AIPW bounds per outcome (scenario, bounds of the estimate and of its confidence bounds,
-    robustness values), the benchmark covariates' strengths and the contour figure of the first."""
+    robustness values), the benchmark covariates' strengths and the contour figure (of the
+    primary outcome when it has bounds, else of the first)."""
     if not bounds:
         return ""
 
@@ -174,7 +175,7 @@ def _dml_part(bounds: list[dict[str, Any]], figures: dict[str, bytes | None]) ->
     ]
     header = ["Outcome", "Estimand", "AIPW estimate", "Bias bound", "Bounds", "Confidence bounds",
               "RV (%)", "RVa (%)"]  # fmt: skip
-    first = bounds[0]
+    first = sorted(bounds, key=lambda b: b["outcome"] != primary)[0]
     benchmarks = [
         (
             escape(b["outcome"]),
@@ -330,7 +331,7 @@ def sensitivity_section(results: StudyResults, published: dict, figures: dict[st
             _evalue_part(sens.evalues),
             _rosenbaum_part(shown["rosenbaum"], figures),
             _omitted_variable_part(sens.omitted_variable, figures),
-            _dml_part(shown.get("dml") or [], figures),
+            _dml_part(shown.get("dml") or [], figures, results.study.primary),
             _refutation_part(sens.refutations),
             _subgroup_part(shown["subgroups"], results.min_cell_size, figures, results.study.unit_label),
             _cate_part(shown["cate"]),
