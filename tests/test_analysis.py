@@ -260,6 +260,7 @@ def test_sensitivity_checks_run_for_every_study(study_run):
         "rosenbaum",
         "omitted_variable",
         "refutations",
+        "dml",
         "subgroups",
         "cate",
         "not_run",

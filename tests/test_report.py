@@ -141,6 +141,7 @@ def test_report_files(orion):
         "effects_forest",
         "rosenbaum_gamma",
         "ovb_contour",
+        "dml_contour",
         "subgroup_forest",
     ):
         assert (figures / f"{name}.png").stat().st_size > 10_000
@@ -148,7 +149,7 @@ def test_report_files(orion):
     html = (out / "report.html").read_text()
     for section in SECTIONS:
         assert f'<section id="{section}">' in html
-    assert html.count("data:image/png;base64,") == 7
+    assert html.count("data:image/png;base64,") == 8
     assert "dowhy" in html and "study_sha256" in html
 
 
@@ -311,7 +312,7 @@ def test_report_in_a_real_browser(orion):
             element = driver.find_element("id", section)
             assert element.is_displayed() and element.size["height"] > 30, section
         images = driver.find_elements("tag name", "img")
-        assert len(images) == 7
+        assert len(images) == 8
         for image in images:
             assert (image.get_attribute("alt") or "").strip(), image.get_attribute("outerHTML")[:80]
             loaded = driver.execute_script(

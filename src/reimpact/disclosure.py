@@ -15,9 +15,9 @@ for Outputs"):
   under k; the smallest published cell is suppressed in addition (published as ``"suppressed"``)
   until that holds, and the total when nothing else is left;
 * **derived statistics**: a statistic about a suppressed group (an effect, its E-value, refutations,
-  omitted-variable bounds, Rosenbaum bounds and matched-pair counts) is suppressed with it, and a
-  share of a 0/1 covariate whose count or complement in a group is under k is suppressed (share
-  times n would give the count);
+  omitted-variable bounds (OLS and AIPW), Rosenbaum bounds and matched-pair counts) is suppressed
+  with it, and a share of a 0/1 covariate whose count or complement in a group is under k is
+  suppressed (share times n would give the count);
 * **rounding** (optional, ``report.rounding``): every published count is rounded to a multiple of
   the base after suppression.
 
@@ -186,8 +186,8 @@ _LABELS = ("by", "level", "outcome", "status", "n_treated", "n_control")
 
 def _suppress_derived(out: dict, raw: dict, gate: Gate) -> None:
     """Remove what is derived from a suppressed group: an effect resting on fewer than k treated
-    or control units (and its E-values, refutations, omitted-variable and Rosenbaum bounds and
-    warnings), the statistics of suppressed subgroups, and counts at the start of notes."""
+    or control units (and its E-values, refutations, omitted-variable (OLS, AIPW) and Rosenbaum
+    bounds and warnings), the statistics of suppressed subgroups, and counts at the start of notes."""
     suppressed = set()
     for effect, true in zip(out.get("effects") or [], raw.get("effects") or [], strict=True):
         effect["notes"] = [gate.note(n) for n in effect.get("notes", [])]
@@ -207,7 +207,7 @@ def _suppress_derived(out: dict, raw: dict, gate: Gate) -> None:
         out["headline"] = {k: top[k] for k in ("outcome", "method", "estimand")} | {"suppressed": True}
     sensitivity = out.get("sensitivity") or {}
     if sensitivity:
-        for key in ("evalues", "refutations"):
+        for key in ("evalues", "refutations", "dml"):
             sensitivity[key] = [
                 r for r in sensitivity.get(key) or [] if (r["outcome"], r["method"]) not in suppressed
             ]

@@ -30,7 +30,7 @@ def check_weights(study: Study) -> None:
 
 def check_sensitivity(study: Study) -> None:
     """The sensitivity section against the rest: benchmarks are numeric covariates, refutations
-    name the study's methods and outcomes."""
+    name the study's methods and outcomes, the AIPW bounds need the AIPW method."""
     spec = study.sensitivity
     if spec is None:
         return
@@ -52,4 +52,13 @@ def check_sensitivity(study: Study) -> None:
             if outcome not in study.outcomes:
                 raise ValueError(
                     f"sensitivity.refutations.outcomes: '{outcome}' is not an outcome of the study"
+                )
+    if spec.dml is not None:
+        if getattr(study.methods, "aipw", None) is None:
+            raise ValueError("sensitivity.dml: bounds the AIPW estimates; add 'aipw' to methods")
+        for name in spec.dml.benchmarks:
+            if name not in study.covariates:
+                raise ValueError(
+                    f"sensitivity.dml.benchmarks: '{name}' is not a covariate of the study "
+                    f"({', '.join(study.covariates)})"
                 )

@@ -1,5 +1,5 @@
 """The ``sensitivity`` section of a study file: E-values, Rosenbaum bounds, omitted-variable
-bounds, DoWhy refutations and subgroup effects, each switched on by its key."""
+bounds (OLS and AIPW), DoWhy refutations and subgroup effects, each switched on by its key."""
 
 from __future__ import annotations
 
@@ -65,6 +65,27 @@ class RefutationSpec(Section):
     outcome_strength: float = Field(default=0.1, gt=0.0, le=10.0)
 
 
+class DMLSpec(Section):
+    """Omitted-variable bounds on the AIPW estimates (Chernozhukov, Cinelli, Newey, Sharma &
+    Syrgkanis 2022): a confounder explaining ``cf_y`` of the outcome's residual variance and
+    ``cf_d`` of the Riesz representer's, with correlation ``rho`` between the two gaps (defaults
+    as DoubleML's ``sensitivity_analysis``); ``benchmarks`` are covariates left out in turn to
+    gauge such strengths; ``level`` the one-sided confidence level of the bounds."""
+
+    cf_y: float = Field(default=0.03, ge=0.0, lt=1.0)
+    cf_d: float = Field(default=0.03, ge=0.0, lt=1.0)
+    rho: float = Field(default=1.0, ge=-1.0, le=1.0)
+    level: float = Field(default=0.95, gt=0.5, lt=1.0)
+    benchmarks: list[str] = Field(default_factory=list)
+
+    @field_validator("rho")
+    @classmethod
+    def _nonzero(cls, value: float) -> float:
+        if value == 0:
+            raise ValueError("rho = 0 means no bias at all: give a correlation in [-1, 0) or (0, 1]")
+        return value
+
+
 class HeterogeneitySpec(Section):
     """Subgroup effects (AIPW within each level of the ``by`` columns) and EconML CATE summaries."""
 
@@ -74,15 +95,17 @@ class HeterogeneitySpec(Section):
 
 class SensitivitySpec(Section):
     """Sensitivity checks. E-values, Rosenbaum bounds and omitted-variable bounds run by default;
-    refutations and subgroups run when their section is given; ``false`` turns a check off."""
+    AIPW bounds (``dml``), refutations and subgroups run when their section is given; ``false``
+    turns a check off."""
 
     evalue: bool = True
     rosenbaum: RosenbaumSpec | None = Field(default_factory=RosenbaumSpec)
     omitted_variable: OmittedVariableSpec | None = Field(default_factory=OmittedVariableSpec)
     refutations: RefutationSpec | None = None
+    dml: DMLSpec | None = None
     heterogeneity: HeterogeneitySpec | None = None
 
-    @field_validator("rosenbaum", "omitted_variable", "refutations", mode="before")
+    @field_validator("rosenbaum", "omitted_variable", "refutations", "dml", mode="before")
     @classmethod
     def _switch(cls, value: Any) -> Any:
         return default_or_off(value)

@@ -22,6 +22,7 @@ FIGURES = {
     "forest": "effects_forest",
     "gamma": "rosenbaum_gamma",
     "contour": "ovb_contour",
+    "dml_contour": "dml_contour",
     "subgroups": "subgroup_forest",
 }
 
@@ -54,6 +55,10 @@ def figure(results: StudyResults, name: str) -> Figure | None:
         return fig.gamma_plot(sens.rosenbaum) if sens else None
     if name == "contour":
         return fig.contour_plot(sens.omitted_variable[0]) if sens and sens.omitted_variable else None
+    if name == "dml_contour":
+        # the primary outcome's bounds when it has them (the report's caption names the same)
+        bounds = sorted(sens.dml, key=lambda d: d.outcome != results.study.primary) if sens else []
+        return fig.dml_contour_plot(bounds[0]) if bounds else None
     if name == "subgroups":
         return fig.subgroup_plot(sens.subgroups) if sens and sens.subgroups is not None else None
     raise ValueError(f"unknown figure '{name}'; valid: {', '.join(FIGURES)}")

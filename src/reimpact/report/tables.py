@@ -279,6 +279,31 @@ def omitted_variable_bounds_table(published: dict) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["Outcome", *OMITTED_VARIABLE_BOUNDS.values()], dtype=object)
 
 
+DML = {"outcome": "Outcome", "estimand": "Estimand", "estimate": "AIPW estimate", "cf_y": "cf_y",
+       "cf_d": "cf_d", "rho": "rho", "bias_bound": "Bias bound", "theta_lower": "Lower bound",
+       "theta_upper": "Upper bound", "ci_lower": "Lower confidence bound",
+       "ci_upper": "Upper confidence bound", "level": "Level", "rv": "RV", "rva": "RVa"}  # fmt: skip
+DML_BENCHMARKS = {"benchmark": "Benchmark", "cf_y": "cf_y", "cf_d": "cf_d", "rho": "rho",
+                  "delta_theta": "Change in estimate", "theta_lower": "Lower bound",
+                  "theta_upper": "Upper bound"}  # fmt: skip
+
+
+def dml_table(published: dict) -> pd.DataFrame:
+    """The AIPW omitted-variable bounds per outcome (Chernozhukov et al. 2022)."""
+    rows = [{h: b.get(k) for k, h in DML.items()} for b in _sensitivity(published, "dml")]
+    return pd.DataFrame(rows, columns=list(DML.values()), dtype=object)
+
+
+def dml_benchmarks_table(published: dict) -> pd.DataFrame:
+    """The strengths implied by each benchmark covariate of the AIPW bounds."""
+    rows = [
+        {"Outcome": b["outcome"]} | {h: r.get(k) for k, h in DML_BENCHMARKS.items()}
+        for b in _sensitivity(published, "dml")
+        for r in b.get("benchmarks") or []
+    ]
+    return pd.DataFrame(rows, columns=["Outcome", *DML_BENCHMARKS.values()], dtype=object)
+
+
 REFUTATIONS = {
     "refuter": "Refuter",
     "method": "Method",
@@ -355,6 +380,8 @@ TABLES: dict[str, Callable[[dict], pd.DataFrame]] = {
     "rosenbaum": rosenbaum_table,
     "omitted_variable": omitted_variable_table,
     "omitted_variable_bounds": omitted_variable_bounds_table,
+    "dml": dml_table,
+    "dml_benchmarks": dml_benchmarks_table,
     "refutations": refutations_table,
     "subgroups": subgroups_table,
     "cate": cate_table,

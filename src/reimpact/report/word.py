@@ -27,6 +27,7 @@ FIGURE_CAPTIONS = {
     "forest": "Effects with 95% confidence intervals.",
     "gamma": "Rosenbaum bounds: upper bound on the p-value against Gamma.",
     "contour": "Omitted-variable bounds: contours of the adjusted estimate.",
+    "dml_contour": "AIPW omitted-variable bounds: contours of the bound closer to zero.",
     "subgroups": "Effects by subgroup.",
 }
 

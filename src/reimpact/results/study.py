@@ -251,7 +251,7 @@ class StudyResults:
         raw = self.study.model_dump(mode="json")
         raw["methods"] = {k: False if v is None else v for k, v in raw["methods"].items()}
         if raw["sensitivity"] is not None:
-            for name in ("rosenbaum", "omitted_variable", "refutations"):
+            for name in ("rosenbaum", "omitted_variable", "refutations", "dml"):
                 if raw["sensitivity"][name] is None:
                     raw["sensitivity"][name] = False
         if raw["data"]["kobo"] is None:

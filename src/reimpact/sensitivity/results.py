@@ -73,6 +73,52 @@ class OmittedVariableBounds:
 
 
 @dataclass(frozen=True)
+class DMLBounds:
+    """Omitted-variable bounds on one AIPW estimate (Chernozhukov et al. 2022): the bias bound
+    |rho| sqrt(cf_y cf_d / (1 - cf_d)) sqrt(sigma2 nu2) for the scenario (cf_y, cf_d, rho), the
+    bounds of the estimate and of its one-sided ``level`` confidence bounds, the robustness values
+    (RV: the cf_y = cf_d that brings the bound to 0; RVa: that brings its confidence bound to 0;
+    None when not reached below 1) and ``benchmarks`` (one row per benchmark covariate: the
+    strengths implied by leaving it out and the bounds at those strengths)."""
+
+    outcome: str
+    method: str
+    estimand: str
+    estimate: float
+    std_error: float
+    cf_y: float
+    cf_d: float
+    rho: float
+    level: float
+    sigma2: float
+    nu2: float
+    bias_bound: float
+    theta_lower: float
+    theta_upper: float
+    se_lower: float
+    se_upper: float
+    ci_lower: float
+    ci_upper: float
+    rv: float | None
+    rva: float | None
+    benchmarks: pd.DataFrame
+
+    def to_dict(self) -> dict:
+        out = {k: v for k, v in self.__dict__.items() if k != "benchmarks"}
+        out["benchmarks"] = [
+            {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in row.items()}
+            for row in self.benchmarks.to_dict("records")
+        ]
+        return out
+
+    def bound(self, cf_y: np.ndarray, cf_d: np.ndarray) -> np.ndarray:
+        """The bound of the estimate closer to zero for confounders of strengths (cf_y, cf_d)
+        and this ``rho``, vectorised for contour plots."""
+        bias = abs(self.rho) * np.sqrt(cf_y * cf_d / (1.0 - cf_d) * self.sigma2 * self.nu2)
+        return self.estimate - np.sign(self.estimate) * bias
+
+
+@dataclass(frozen=True)
 class SensitivityResults:
     """The sensitivity checks of a study run (each list empty when that check is off)."""
 
@@ -84,6 +130,7 @@ class SensitivityResults:
     cate: pd.DataFrame | None = None
     # checks that could not run: {"check", "outcome", "method", "reason"}
     not_run: list[dict[str, str]] = field(default_factory=list)
+    dml: list[DMLBounds] = field(default_factory=list)
 
     @classmethod
     def combine(cls, parts: list[SensitivityResults]) -> SensitivityResults:
@@ -101,6 +148,7 @@ class SensitivityResults:
             stack([p.subgroups for p in parts]),
             stack([p.cate for p in parts]),
             [n for p in parts for n in p.not_run],
+            dml=[d for p in parts for d in p.dml],
         )
 
     def to_dict(self) -> dict:
@@ -122,4 +170,5 @@ class SensitivityResults:
             "subgroups": groups(self.subgroups),
             "cate": groups(self.cate),
             "not_run": list(self.not_run),
+            "dml": [d.to_dict() for d in self.dml],
         }

@@ -14,11 +14,12 @@ from ..exceptions import failure_reason
 from ..registry import build_estimator
 from .evalues import evalue
 from .ovb import omitted_variable_bounds
-from .results import EValue, OmittedVariableBounds, RosenbaumBounds, SensitivityResults
+from .results import DMLBounds, EValue, OmittedVariableBounds, RosenbaumBounds, SensitivityResults
 from .rosenbaum import rosenbaum_bounds
 
 if TYPE_CHECKING:
     from ..config.sensitivity import (
+        DMLSpec,
         HeterogeneitySpec,
         OmittedVariableSpec,
         RefutationSpec,
@@ -41,6 +42,8 @@ UNWEIGHTED_ONLY = {
     "with sampling weights",
     "omitted_variable": "the omitted-variable bounds (Cinelli & Hazlett 2020) are derived for "
     "unweighted least squares: not computed with sampling weights",
+    "dml": "the AIPW omitted-variable bounds (Chernozhukov et al. 2022) are not yet derived for "
+    "sampling-weighted nuisances and averages: not computed with sampling weights",
     "refutations": "the DoWhy refuters refit the estimators without the sampling weights: not run "
     "with sampling weights",
     "subgroups": "subgroup effects are not yet weighted by the sampling weights: not run with them",
@@ -107,22 +110,25 @@ def run_sensitivity(
     evalues = _evalues(checks, effects) if spec.evalue else []
     rosenbaum = [] if spec.rosenbaum is None else _rosenbaum(checks, spec.rosenbaum, psm)
     ovb = [] if spec.omitted_variable is None else _omitted_variable(checks, spec.omitted_variable)
+    dml = [] if spec.dml is None or "aipw" not in fitted else _dml(checks, spec.dml, fitted["aipw"])
     refutations = [] if spec.refutations is None else _refutations(checks, spec.refutations, effects)
     subgroups, cate = (
         (None, None) if spec.heterogeneity is None else _heterogeneity(checks, spec.heterogeneity)
     )
     return SensitivityResults(
-        evalues, rosenbaum, ovb, refutations, subgroups, cate, checks.attempts.not_run
+        evalues, rosenbaum, ovb, refutations, subgroups, cate, checks.attempts.not_run, dml
     )
 
 
 def not_run_records(spec: SensitivitySpec, reason: Callable[[str], str], outcome: str) -> list[dict]:
     """A "not run" record, with ``reason(check)``, for each single-data-set check the study asks
-    for (Rosenbaum bounds, omitted-variable bounds, refutations, subgroups): the record of a run
-    where they are not defined (sampling weights) or not valid (multiple imputation)."""
+    for (Rosenbaum bounds, omitted-variable bounds of OLS and of AIPW, refutations, subgroups): the
+    record of a run where they are not defined (sampling weights) or not valid (multiple
+    imputation)."""
     wanted = [
         ("rosenbaum", spec.rosenbaum, "psm"),
         ("omitted_variable", spec.omitted_variable, "ols"),
+        ("dml", spec.dml, "aipw"),
         ("refutations", spec.refutations, "psm, aipw"),
         ("subgroups", spec.heterogeneity, "aipw"),
     ]
@@ -210,6 +216,34 @@ def _omitted_variable(checks: _Checks, spec: OmittedVariableSpec) -> list[Omitte
         bounds = checks.attempts.run("omitted_variable", name, "ols", omitted_variable_bounds, *args)
         found.append(bounds)
     return [o for o in found if o is not None]
+
+
+def _dml(checks: _Checks, spec: DMLSpec, aipw: EffectEstimator) -> list[DMLBounds]:
+    """AIPW omitted-variable bounds of every outcome from the estimator's cross-fitted nuisances,
+    each benchmark covariate's strengths from the nuisances refitted without its columns."""
+    from .dml import dml_bounds
+
+    study, design = checks.study, checks.design
+    long = aipw.nuisances_
+    clusters = design.frame[study.cluster].to_numpy() if study.cluster else None
+    given = design.scores.scores if design.scores.kind == "column" else None
+    short = {}
+    for name in spec.benchmarks:
+        keep = [source != name for source in design.covariates.sources]
+        x_short = design.covariates.matrix[:, keep]
+        found = checks.attempts.run(
+            "dml", ", ".join(checks.outcomes), "aipw", aipw.nuisances, x_short, design.t, long.y_, given
+        )
+        if found is not None:
+            short[name] = found
+    bounds = [
+        checks.attempts.run(
+            "dml", name, "aipw", dml_bounds, long, j, name, spec.cf_y, spec.cf_d, spec.rho,
+            spec.level, clusters, short,
+        )
+        for j, name in enumerate(checks.outcomes)
+    ]  # fmt: skip
+    return [b for b in bounds if b is not None]
 
 
 def _refutations(checks: _Checks, spec: RefutationSpec, effects: EffectTable) -> list[Refutation]:

@@ -18,7 +18,7 @@ from .balance import MAX_LOVE_ROWS, ecdf_plot, love_plot, overlap_plot
 from .cells import masked_histogram, safe_grid
 from .effects import forest_plot, subgroup_plot
 from .scales import group_by_scale, outcome_scales
-from .sensitivity import contour_plot, gamma_plot
+from .sensitivity import contour_plot, dml_contour_plot, gamma_plot
 from .style import (
     MARKERS,
     METHOD_MARKERS,
@@ -49,6 +49,7 @@ __all__ = [
     "WIDTH",
     "CountedFigure",
     "contour_plot",
+    "dml_contour_plot",
     "ecdf_plot",
     "forest_plot",
     "gamma_plot",

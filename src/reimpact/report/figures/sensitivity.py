@@ -1,5 +1,6 @@
 """Figures of the sensitivity checks: Rosenbaum's bound on the p-value against Gamma, and the
-contours of the omitted-variable adjusted estimate (Cinelli & Hazlett)."""
+contours of the omitted-variable adjusted estimate (Cinelli & Hazlett) and of the bound of the
+AIPW estimate (Chernozhukov et al. 2022)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from ...sensitivity import OmittedVariableBounds, RosenbaumBounds
+    from ...sensitivity.results import DMLBounds
 
 
 def gamma_plot(bounds: list[RosenbaumBounds]) -> Figure | None:
@@ -85,5 +87,49 @@ def contour_plot(ovb: OmittedVariableBounds) -> Figure:
     ax.set_xlim(0, top)
     ax.set_ylim(0, top)
     title = f"Unadjusted estimate {ovb.estimate:.3g}; benchmarks: k x a covariate's strength"
+    legend_below(fig, handles, labels, title=title)
+    return fig
+
+
+def dml_contour_plot(dml: DMLBounds) -> Figure:
+    """The bound of the AIPW estimate closer to zero over the strengths of a hidden confounder,
+    cf_d (x: gain in the Riesz representer's variation) and cf_y (y: share of the outcome's
+    residual variation), at the study's rho; the zero line dashed, the study's scenario and each
+    benchmark covariate's implied strengths as points (as DoubleML's ``sensitivity_plot``)."""
+    rows = dml.benchmarks
+    strengths = [dml.cf_y, dml.cf_d, *rows.cf_y, *rows.cf_d]
+    top = min(0.99, max(0.15, 1.3 * max(strengths)))
+    cf_d, cf_y = np.meshgrid(np.linspace(0, top, 120), np.linspace(0, top, 120))
+    bound = dml.bound(cf_y, cf_d)
+    fig, ax = plt.subplots(figsize=(WIDTH * 0.8, WIDTH * 0.75), layout="constrained")
+    lines = ax.contour(
+        cf_d, cf_y, bound, levels=10, colors="#777777", linewidths=0.6, negative_linestyles="solid"
+    )
+    ax.clabel(lines, fontsize=SMALL, fmt="%.3g")
+    handles: list[Artist] = []
+    labels: list[str] = []
+    if bound.min() < 0 < bound.max():
+        ax.contour(cf_d, cf_y, bound, levels=[0], colors="#000000", linestyles="--", linewidths=1.4)
+        handles.append(Line2D([], [], color="#000000", linestyle="--", linewidth=1.4))
+        labels.append("Bound 0")
+    handles.append(ax.scatter([dml.cf_d], [dml.cf_y], marker="o", color=SERIES[0], s=22, zorder=3))
+    side = "lower" if dml.estimate >= 0 else "upper"
+    value = dml.theta_lower if side == "lower" else dml.theta_upper
+    labels.append(f"Scenario cf_y = {dml.cf_y:g}, cf_d = {dml.cf_d:g}: {side} bound {value:.3g}")
+    for i, row in enumerate(rows.to_dict("records")):
+        marker = METHOD_MARKERS[(i + 1) % len(METHOD_MARKERS)]
+        color = SERIES[(i + 1) % len(SERIES)]
+        point = ([float(row["cf_d"])], [float(row["cf_y"])])
+        handles.append(ax.scatter(*point, marker=marker, color=color, s=22, zorder=3))
+        labels.append(
+            f"{row['benchmark']} (rho = {row['rho']:.2f}): cf_y = {row['cf_y']:.3f}, "
+            f"cf_d = {row['cf_d']:.3f}"
+        )
+    ax.set_xlabel("cf_d: confounder's gain in the Riesz representer's variation")
+    ax.set_ylabel("cf_y: share of the outcome's residual variation")
+    ax.set_title(f"Bounds on the AIPW estimate: {dml.outcome}")
+    ax.set_xlim(0, top)
+    ax.set_ylim(0, top)
+    title = f"AIPW estimate {dml.estimate:.3g}; rho = {dml.rho:g}; points: strengths of benchmarks"
     legend_below(fig, handles, labels, title=title)
     return fig

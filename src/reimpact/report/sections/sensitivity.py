@@ -1,6 +1,6 @@
-"""The sensitivity section: E-values, Rosenbaum bounds, omitted-variable bounds, refutations,
-subgroup effects and CATE summaries, one part each, as far as the disclosure gate lets them
-through. A part whose check did not run (or was withheld) is left out."""
+"""The sensitivity section: E-values, Rosenbaum bounds, omitted-variable bounds (OLS, AIPW),
+refutations, subgroup effects and CATE summaries, one part each, as far as the disclosure gate lets
+them through. A part whose check did not run (or was withheld) is left out."""
 
 from __future__ import annotations
 
@@ -150,6 +150,73 @@ def _omitted_variable_part(
     )
 
 
+def _dml_part(bounds: list[dict[str, Any]], figures: dict[str, bytes | None], primary: str) -> str:
+    """The AIPW bounds per outcome (scenario, bounds of the estimate and of its confidence bounds,
+    robustness values), the benchmark covariates' strengths and the contour figure (of the
+    primary outcome when it has bounds, else of the first)."""
+    if not bounds:
+        return ""
+
+    def percent(value: float | None) -> str:
+        return MISSING if value is None else number(100 * value, 2)
+
+    rows = [
+        (
+            escape(b["outcome"]),
+            escape(b["estimand"]),
+            number(b["estimate"]),
+            number(b["bias_bound"]),
+            interval(b["theta_lower"], b["theta_upper"]),
+            interval(b["ci_lower"], b["ci_upper"]),
+            percent(b["rv"]),
+            percent(b["rva"]),
+        )
+        for b in bounds
+    ]
+    header = ["Outcome", "Estimand", "AIPW estimate", "Bias bound", "Bounds", "Confidence bounds",
+              "RV (%)", "RVa (%)"]  # fmt: skip
+    first = sorted(bounds, key=lambda b: b["outcome"] != primary)[0]
+    benchmarks = [
+        (
+            escape(b["outcome"]),
+            escape(r["benchmark"]),
+            number(100 * r["cf_y"], 2),
+            number(100 * r["cf_d"], 2),
+            number(r["rho"], 2),
+            number(r["delta_theta"]),
+            interval(r["theta_lower"], r["theta_upper"]),
+        )
+        for b in bounds
+        for r in b["benchmarks"]
+    ]
+    benchmark_table = (
+        '<p class="note">Strengths implied by each benchmark covariate (the nuisances refitted '
+        "without it) and the bounds at those strengths:</p>"
+        + table(
+            ["Outcome", "Benchmark", "cf_y (%)", "cf_d (%)", "rho", "Change in estimate", "Bounds"],
+            benchmarks,
+        )  # fmt: skip
+        if benchmarks
+        else ""
+    )
+    return (
+        '<h3>Omitted-variable bounds on the AIPW estimates</h3><p class="note">Chernozhukov, '
+        "Cinelli, Newey, Sharma &amp; Syrgkanis (2022), from the cross-fitted nuisances: a hidden "
+        f"confounder explaining cf_y = {first['cf_y']:g} of the outcome's residual variation and "
+        f"cf_d = {first['cf_d']:g} of the Riesz representer's (rho = {first['rho']:g}) moves the "
+        "estimate by at most the bias bound. Confidence bounds: one-sided at level "
+        f"{first['level']:g} each. RV: the strength cf_y = cf_d (in %) that brings the bound to "
+        "zero; RVa: that brings its confidence bound to zero.</p>"
+        + table(header, rows)
+        + benchmark_table
+        + embedded_figure(
+            figures.get("dml_contour"),
+            "dml_contour",
+            f"Contours of the AIPW bound closer to zero for {first['outcome']}.",
+        )  # fmt: skip
+    )
+
+
 def _refutation_part(refutations: list) -> str:
     """Each DoWhy refuter's refitted estimate against the original, and whether it passed."""
     if not refutations:
@@ -264,6 +331,7 @@ def sensitivity_section(results: StudyResults, published: dict, figures: dict[st
             _evalue_part(sens.evalues),
             _rosenbaum_part(shown["rosenbaum"], figures),
             _omitted_variable_part(sens.omitted_variable, figures),
+            _dml_part(shown.get("dml") or [], figures, results.study.primary),
             _refutation_part(sens.refutations),
             _subgroup_part(shown["subgroups"], results.min_cell_size, figures, results.study.unit_label),
             _cate_part(shown["cate"]),
