@@ -75,6 +75,10 @@ class Effect:
         The degrees of freedom of a pooled effect (infinite when the imputations agree).
     fmi : float or None
         The fraction of missing information of a pooled effect.
+    contrast : str or None
+        For a multi-valued treatment, the two levels compared, e.g. ``"economic vs none"``
+        (``n_treated`` counts the units at the first level, ``n_control`` those at the second);
+        None for a binary treatment.
 
     Attributes
     ----------
@@ -100,6 +104,7 @@ class Effect:
     m: int | None = None
     df: float | None = None
     fmi: float | None = None
+    contrast: str | None = None
 
     def conf_int(self, level: float | None = None) -> tuple[float, float]:
         """The Wald confidence interval: estimate +/- z_(1-alpha/2) * std_error (t_(df, 1-alpha/2)
@@ -157,6 +162,8 @@ class Effect:
     def to_dict(self) -> dict:
         """The fields of ``results.json``'s ``effects`` entries."""
         out = {name: getattr(self, name) for name in EFFECT_COLUMNS}
+        if self.contrast is not None:
+            out["contrast"] = self.contrast
         out["se_type"] = self.se_type
         out["notes"] = list(self.notes)
         out["warnings"] = list(self.warnings)
@@ -176,7 +183,8 @@ class Effect:
         warnings (what ``str(effect)`` prints)."""
         low, high = self.conf_int()
         lines = [
-            f"{self.method} estimate of the {self.estimand} on {self.outcome}",
+            f"{self.method} estimate of the {self.estimand} on {self.outcome}"
+            + (f" ({self.contrast})" if self.contrast is not None else ""),
             f"  estimate {self.estimate: .4f}   std. error {self.std_error:.4f} ({self.se_type})",
             f"  {self.level:.0%} CI [{low: .4f}, {high: .4f}]   p = {self.p_value:.4g}",
             f"  units: {self.n_treated} treated, {self.n_control} control",
@@ -267,8 +275,10 @@ class EffectTable:
         """The effects as a text table: estimate, standard error, interval, p-value and units."""
         if not self.effects:
             return "(no effects estimated)"
-        frame = self.to_frame()[
+        frame = self.to_frame()
+        frame = frame[
             [
+                *(["contrast"] if "contrast" in frame else []),
                 "outcome",
                 "method",
                 "estimand",
@@ -283,8 +293,8 @@ class EffectTable:
         ]
         return frame.to_string(index=False, float_format=lambda v: f"{v:.4f}")
 
-    def get(self, outcome: str, method: str) -> Effect:
-        """The effect of ``method`` on ``outcome``.
+    def get(self, outcome: str, method: str, contrast: str | None = None) -> Effect:
+        """The effect of ``method`` on ``outcome`` (for a multi-valued treatment, of ``contrast``).
 
         Parameters
         ----------
@@ -292,6 +302,8 @@ class EffectTable:
             The outcome column.
         method : str
             The method's name in the registry, e.g. ``"aipw"``.
+        contrast : str or None
+            For a multi-valued treatment, the contrast, e.g. ``"economic vs none"``.
 
         Returns
         -------
@@ -303,9 +315,12 @@ class EffectTable:
             When the table has no such effect.
         """
         for effect in self.effects:
-            if effect.outcome == outcome and effect.method == method:
+            if (effect.outcome, effect.method, effect.contrast) == (outcome, method, contrast):
                 return effect
-        raise KeyError(f"no effect for outcome '{outcome}' and method '{method}'")
+        raise KeyError(
+            f"no effect for outcome '{outcome}' and method '{method}'"
+            + (f" and contrast '{contrast}'" if contrast is not None else "")
+        )
 
     def __iter__(self):
         return iter(self.effects)
