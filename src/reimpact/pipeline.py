@@ -240,11 +240,14 @@ def run_study(
     >>> results = run_study(study, data_path="exports/rss_2021.csv")  # doctest: +SKIP
     """
     sample = prepare_sample(study, data_path)
-    run = (
-        analyse_imputations(study, sample, quiet)
-        if sample.imputations
-        else analyse(study, sample, quiet)
-    )
+    if study.treatment.multivalued:  # its own path: reimpact.pipeline_multi
+        from .pipeline_multi import analyse_multivalued
+
+        run = analyse_multivalued(study, sample, quiet)
+    elif sample.imputations:
+        run = analyse_imputations(study, sample, quiet)
+    else:
+        run = analyse(study, sample, quiet)
     table = EffectTable(tuple(run.effects))
     warnings = study_warnings(
         study, run.design, sample, run.balance, run.scores, run.t, table, run.sensitivity

@@ -38,6 +38,7 @@ def contrast_truth(
     outcomes: tuple[str, ...],
     index: pd.Index | None = None,
     weights: np.ndarray | None = None,
+    types: tuple[str, ...] = ASSISTANCE_TYPES,
 ) -> pd.DataFrame:
     """The true ATE of every contrast of assistance types on every outcome.
 
@@ -51,15 +52,16 @@ def contrast_truth(
         Positions (the cohort's default index) of the returnees to average over; None: all.
     weights : numpy.ndarray or None
         Sampling weights of those returnees.
+    types : tuple of str
+        The types in the order of the contrasts, the reference first (a subset is allowed).
 
     Returns
     -------
     pandas.DataFrame
         Columns ``treatment`` (``assistance_type``), ``contrast`` (``"a vs b"``: every type against
-        ``social_only``, then every other pair), ``outcome``, ``estimand`` (``ATE``), ``effect``.
+        the first of ``types``, then every other pair), ``outcome``, ``estimand`` (``ATE``), ``effect``.
     """
     rows = []
-    types = ASSISTANCE_TYPES
     pairs = [(a, types[0]) for a in types[1:]]
     pairs += [(a, b) for j, b in enumerate(types[1:], 1) for a in types[j + 1 :]]
     for a, b in pairs:

@@ -26,7 +26,7 @@ import pandas as pd
 
 from ..scoring import DIMENSIONS, SCORE_COLUMNS, dimension_scores, load_scheme, score
 from .answers import raw_answers
-from .assistance import TYPE_ACTIVITIES, assistance_type, contrast_truth
+from .assistance import ASSISTANCE_TYPES, TYPE_ACTIVITIES, assistance_type, contrast_truth
 
 # np.where(condition, values, _NONE): the values, or None where the condition fails (an object
 # array, as np.where(..., None) gives, spelled so that numpy's type stubs accept it)
@@ -77,13 +77,16 @@ class SimulatedCohort:
     potential_types: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
 
     def contrast_truth(
-        self, index: pd.Index | None = None, weights: np.ndarray | None = None
+        self,
+        index: pd.Index | None = None,
+        weights: np.ndarray | None = None,
+        types: tuple[str, ...] = ASSISTANCE_TYPES,
     ) -> pd.DataFrame:
-        """The exact ATE of every contrast of assistance types on every outcome over the
-        returnees in ``index`` (default: all), weighted by ``weights`` when given; columns
-        ``treatment, contrast, outcome, estimand, effect``."""
+        """The exact ATE of every contrast of assistance ``types`` (the reference first) on every
+        outcome over the returnees in ``index`` (default: all), weighted by ``weights`` when
+        given; columns ``treatment, contrast, outcome, estimand, effect``."""
         rows = None if index is None else pd.Index(self.data.index.get_indexer(index))
-        return contrast_truth(self.potential_types, OUTCOMES, rows, weights)
+        return contrast_truth(self.potential_types, OUTCOMES, rows, weights, types)
 
     def truth_for(
         self, index: pd.Index | None = None, weights: np.ndarray | None = None
