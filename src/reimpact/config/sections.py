@@ -175,7 +175,8 @@ class TreatmentSpec(Section):
             if self.levels is not None:
                 raise ValueError("'levels' needs 'reference', the level the others are compared with")
             return self
-        if self.column is None or {"treated", "control"} & self.model_fields_set:
+        # (a resolved study file repeats the default 'treated: [1]')
+        if self.column is None or self.control is not None or self.treated != _treated_one():
             raise ValueError(
                 "a multi-valued treatment is 'column' + 'reference' (+ 'levels'), without "
                 "'any_of', 'treated' or 'control'"

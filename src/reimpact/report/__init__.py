@@ -32,6 +32,7 @@ def figure(results: StudyResults, name: str) -> Figure | None:
     import pandas as pd
 
     from ..diagnostics.balance import covariate_columns
+    from ..results.effects import effect_key
     from . import figures as fig
 
     size = results.min_cell_size
@@ -43,6 +44,7 @@ def figure(results: StudyResults, name: str) -> Figure | None:
         return fig.overlap_plot(results.propensity.scores, results.treated, results.weights, size, units)
     if name == "forest":
         shown = pd.DataFrame(results.effect_records())
+        shown["outcome"] = [effect_key(record) for record in results.effect_records()]
         return fig.forest_plot(shown, results.truth_by_outcome() or None)
     if name == "ecdf":
         columns = covariate_columns(

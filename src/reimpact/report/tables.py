@@ -18,6 +18,7 @@ import pandas as pd
 
 from ..diagnostics.balance import sample_order
 from ..disclosure import SECONDARY
+from ..results.effects import effect_key
 
 SUPPRESSED = SECONDARY  # what a withheld statistic reads
 
@@ -97,16 +98,16 @@ def effects_table(published: dict) -> pd.DataFrame:
     """The effects as the report shows them: outcome, method, estimand, estimate, standard error,
     95% interval, p-value and the units that carry weight, with the true effect when the data are
     simulated."""
-    truth = {t["outcome"]: t["effect"] for t in published.get("truth") or []}
+    truth = {effect_key(t): t["effect"] for t in published.get("truth") or []}
     rows = []
     for e in published["effects"]:
-        row = {"Outcome": e["outcome"], "Method": e["method"], "Estimand": e["estimand"]}
+        row = {"Outcome": effect_key(e), "Method": e["method"], "Estimand": e["estimand"]}
         row |= {header: e.get(key) for key, header in EFFECT_STATISTICS.items()}
         if _is_withheld(e):
             row = _withheld(row, tuple(EFFECT_STATISTICS.values()))
         row |= {"Treated": e["n_treated"], "Control": e["n_control"]}
         if truth:
-            row["True effect"] = truth.get(e["outcome"])
+            row["True effect"] = truth.get(effect_key(e))
         rows.append(row)
     columns = ["Outcome", "Method", "Estimand", *EFFECT_STATISTICS.values(), "Treated", "Control"]
     return pd.DataFrame(rows, columns=columns + (["True effect"] if truth else []), dtype=object)

@@ -7,9 +7,11 @@ for an effect pooled over multiple imputations, t ones with its degrees of freed
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from statistics import NormalDist
+from typing import Any
 
 import pandas as pd
 from scipy import stats
@@ -203,6 +205,14 @@ class Effect:
 
     def __str__(self) -> str:
         return self.summary()
+
+
+def effect_key(record: Mapping[str, Any]) -> str:
+    """How the report names an effect's row (and finds its true effect): the outcome, followed by
+    the contrast in parentheses for a multi-valued treatment, e.g. ``"composite_score (economic vs
+    none)"``; ``record`` is an effect's (or a true effect's) entry of ``results.json``."""
+    contrast = record.get("contrast")
+    return str(record["outcome"]) if contrast is None else f"{record['outcome']} ({contrast})"
 
 
 def _json_number(value):

@@ -17,7 +17,7 @@ import pandas as pd
 
 from .. import __version__
 from ..disclosure import Gate, publish
-from .effects import EffectTable
+from .effects import EffectTable, effect_key
 from .headline import headline
 
 if TYPE_CHECKING:
@@ -154,7 +154,8 @@ class StudyResults:
     def truth_by_outcome(self) -> dict[str, float]:
         if self.truth is None:
             return {}
-        return dict(zip(self.truth.outcome, self.truth.effect, strict=True))
+        rows = self.truth.to_dict("records")
+        return {effect_key({str(k): v for k, v in row.items()}): row["effect"] for row in rows}
 
     def design_dict(self) -> dict[str, Any]:
         return asdict(self.design)
@@ -194,6 +195,7 @@ class StudyResults:
         if self.truth is not None:
             truth = [
                 {"outcome": r.outcome, "estimand": r.estimand, "effect": r.effect}
+                | ({"contrast": r.contrast} if "contrast" in self.truth else {})
                 for r in self.truth.itertuples()
             ]
         return {
