@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
+import yaml
 
+from reimpact.cli import main
+from reimpact.config.study import Study
+from reimpact.datasets import OUTCOMES, simulate_returnees
 from reimpact.design.gps import fit_gps
 from reimpact.estimators.multivalued import (
     aipw_means,
@@ -14,6 +21,8 @@ from reimpact.estimators.multivalued import (
     level_effects,
     outcome_predictions,
 )
+from reimpact.exceptions import DataError, StudyError
+from reimpact.pipeline import run_study
 
 LEVELS = ("none", "economic", "social")
 
@@ -30,10 +39,10 @@ def _simulate(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def test_gps_rows_sum_to_one_for_both_models():
-    x, codes, _ = _simulate(300, 1)
+    x, codes, _ = _simulate(150, 1)
     for model in ("logistic", "gradient_boosting"):
         gps = fit_gps(x, codes, LEVELS, model=model)
-        assert gps.scores.shape == (300, 3)
+        assert gps.scores.shape == (150, 3)
         np.testing.assert_allclose(gps.scores.sum(axis=1), 1.0)
         assert set(gps.min_by_level()) == set(LEVELS)
 
@@ -91,3 +100,87 @@ def test_known_truth_is_recovered():
     shares = np.tile(np.bincount(codes) / codes.size, (codes.size, 1))
     naive = level_effects(ipw_means(y, codes, shares), LEVELS, codes, "y", "naive")
     assert not naive[0].covers(truth["economic vs none"])
+
+
+# -- the study file, end to end ------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _study(**changes) -> dict:
+    raw = yaml.safe_load((ROOT / "studies" / "assistance_types.yaml").read_text())
+    raw["data"]["n"] = 2500
+    raw["outcomes"] = ["composite_score", "economic_score"]
+    for dotted, value in changes.items():
+        section, _, key = dotted.partition("__")
+        if key:
+            raw[section][key] = value
+        else:
+            raw[section] = value
+    return raw
+
+
+def test_cohort_observed_outcomes_are_the_potential_ones_of_the_observed_type():
+    cohort = simulate_returnees(n=400, seed=2)
+    kinds = cohort.data["assistance_type"].to_numpy()
+    for kind, outcomes in cohort.potential_types.items():
+        mine = kinds == kind
+        for outcome in ("composite_score", "satisfaction"):
+            np.testing.assert_allclose(
+                outcomes[outcome][mine], cohort.data[outcome].to_numpy()[mine], equal_nan=True
+            )
+    truth = cohort.contrast_truth()
+    assert len(truth) == 6 * len(OUTCOMES) and set(truth.estimand) == {"ATE"}
+
+
+def test_study_runs_end_to_end_with_contrasts_report_and_audit(tmp_path):
+    """The shipped study on a smaller cohort: every contrast of the four types by naive, IPW and
+    AIPW, true effects per contrast, the report, and the disclosure audit of the outputs."""
+    study = Study.from_dict(_study())
+    assert study.estimand == "ATE" and study.treatment.multivalued
+    results = run_study(study, out_dir=tmp_path)
+    assert len(results.effects) == 3 * 6 * 2
+    published = json.loads((tmp_path / "results.json").read_text())
+    contrasts = {e["contrast"] for e in published["effects"]}
+    assert "economic vs social_only" in contrasts and "combined vs psychosocial" in contrasts
+    assert {t["contrast"] for t in published["truth"]} == contrasts
+    assert published["headline"] is None
+    assert "composite_score (economic vs social_only)" in (tmp_path / "report.html").read_text()
+    assert main(["audit", str(tmp_path)]) == 0
+    truth = results.truth.set_index(["contrast", "outcome"]).effect
+    aipw = [e for e in results.effects if e.method == "aipw"]
+    covered = [e.covers(truth[(e.contrast, e.outcome)]) for e in aipw]
+    assert sum(covered) >= len(covered) - 1  # 95% intervals: at most one miss in 12
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"treatment__levels": ["social_only", "economic"]}, "binary"),
+        ({"methods": {"psm": {}}}, "methods.psm: not available for a multi-valued treatment"),
+        ({"estimand": "ATT"}, "estimand: a multi-valued treatment is analysed for the ATE"),
+        ({"propensity": {"model": "cbps"}}, "propensity: a multi-valued treatment"),
+        ({"treatment__treated": ["economic"]}, "without 'any_of', 'treated' or 'control'"),
+    ],
+)
+def test_bad_study_files_give_one_line_errors(changes, field):
+    with pytest.raises(StudyError) as error:
+        Study.from_dict(_study(**changes))
+    assert field in str(error.value) and "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("changes", "text"),
+    [
+        (
+            {"treatment": {"column": "assistance_type", "reference": "nothing"}},
+            "treatment.reference: no row has the level 'nothing'",
+        ),
+        ({"treatment__levels": ["social_only", "economic", "nothing"]}, "treatment.levels"),
+        ({"treatment": {"column": "economic_activity", "reference": 0}}, "two-level treatment"),
+    ],
+)
+def test_bad_levels_in_the_data_give_one_line_errors(changes, text):
+    with pytest.raises(DataError) as error:
+        run_study(Study.from_dict(_study(**changes)))
+    assert text in str(error.value) and "\n" not in str(error.value)
