@@ -243,7 +243,7 @@ def run_study(
     if study.treatment.multivalued:  # its own path: reimpact.pipeline_multi
         from .pipeline_multi import analyse_multivalued
 
-        run = analyse_multivalued(study, sample, quiet)
+        run = _Analysis(*analyse_multivalued(study, sample))
     elif sample.imputations:
         run = analyse_imputations(study, sample, quiet)
     else:

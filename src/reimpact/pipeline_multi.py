@@ -29,8 +29,16 @@ from .sample.rules import treatment_levels
 
 if TYPE_CHECKING:
     from .config.study import Study
-    from .pipeline import _Analysis
+    from .design.propensity import PropensityScores
+    from .diagnostics.balance import BalanceTable
     from .sample import AnalysisSample
+
+# what pipeline.run_study needs of an analysis: frame, treated (any level but the reference), score,
+# design summary, weights, balance, effects, sensitivity (none) and the true effects
+MultiAnalysis = tuple[
+    pd.DataFrame, np.ndarray, "PropensityScores", DesignSummary, dict[str, np.ndarray],
+    "BalanceTable", list[Effect], None, list[pd.DataFrame],
+]  # fmt: skip
 
 
 def multivalued_effects(
@@ -63,11 +71,9 @@ def multivalued_effects(
     return effects
 
 
-def analyse_multivalued(study: Study, sample: AnalysisSample, quiet: bool) -> _Analysis:
+def analyse_multivalued(study: Study, sample: AnalysisSample) -> MultiAnalysis:
     """Design, generalised score, the effects of every contrast, balance against the reference
-    and the design summary of a multi-valued treatment (``quiet`` is unused: no long steps)."""
-    from .pipeline import _Analysis
-
+    and the design summary of a multi-valued treatment, in the order of ``pipeline._Analysis``."""
     compared = comparison(study, sample)
     main = fit_design(study, compared, compared.frame, compared.t)
     codes, levels, _ = treatment_levels(study, main.frame)
@@ -101,4 +107,4 @@ def analyse_multivalued(study: Study, sample: AnalysisSample, quiet: bool) -> _A
     scores = type(main.scores)(
         1.0 - gps.scores[:, 0], summary.propensity_model, study.propensity.clip, None
     )
-    return _Analysis(main.frame, main.t, scores, summary, weights, balance, effects, None, truths)
+    return main.frame, main.t, scores, summary, weights, balance, effects, None, truths

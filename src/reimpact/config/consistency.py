@@ -4,7 +4,7 @@ weights cannot go with, and what the sensitivity checks may name. Each raises ``
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .study import Study
@@ -53,6 +53,15 @@ def check_sensitivity(study: Study) -> None:
                 raise ValueError(
                     f"sensitivity.refutations.outcomes: '{outcome}' is not an outcome of the study"
                 )
+
+
+def multivalued_defaults(raw: Any) -> Any:
+    """A raw study file with a multi-valued treatment (``treatment.reference``): an absent
+    ``estimand`` means the ATE and absent ``methods`` mean ``ipw`` and ``aipw``."""
+    treatment = raw.get("treatment") if isinstance(raw, dict) else None
+    if isinstance(treatment, dict) and "reference" in treatment:
+        return {"estimand": "ATE", "methods": {"ipw": {}, "aipw": {}}, **raw}
+    return raw
 
 
 def check_multivalued(study: Study) -> None:

@@ -21,7 +21,7 @@ from ..estimators import Estimand
 from ..exceptions import StudyError
 from ..formula import BalanceSpec, CovariateTerms, parse_covariates
 from ..registry import METHODS, methods_model
-from .consistency import check_multivalued, check_sensitivity, check_weights
+from .consistency import check_multivalued, check_sensitivity, check_weights, multivalued_defaults
 from .sections import (
     DataSpec,
     MultipleImputationSpec,
@@ -143,14 +143,7 @@ class Study(Section):
     _source: Path | None = PrivateAttr(default=None)
     _terms: CovariateTerms | None = PrivateAttr(default=None)
 
-    @model_validator(mode="before")
-    @classmethod
-    def _multivalued_ate(cls, raw: Any) -> Any:
-        # a multi-valued treatment: an absent 'estimand' means the ATE, absent 'methods' ipw + aipw
-        treatment = raw.get("treatment") if isinstance(raw, dict) else None
-        if isinstance(treatment, dict) and "reference" in treatment:
-            return {"estimand": "ATE", "methods": {"ipw": {}, "aipw": {}}, **raw}
-        return raw
+    _multivalued = model_validator(mode="before")(multivalued_defaults)
 
     @field_validator("name")
     @classmethod
