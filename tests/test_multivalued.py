@@ -76,6 +76,22 @@ def test_ipw_with_level_shares_is_the_difference_in_means():
     np.testing.assert_allclose(fitted.means, expected)
 
 
+def test_sampling_weights_weight_every_sum():
+    """Integer sampling weights give the point estimates of the data with rows repeated."""
+    x, codes, y = _simulate(120, 4)
+    s = np.arange(120) % 3 + 1.0
+    rows = np.repeat(np.arange(120), s.astype(int))
+    scores = fit_gps(x, codes, LEVELS).scores
+    m = np.column_stack([x[:, 0], x[:, 1], x.sum(axis=1)])
+    weighted = [ipw_means(y, codes, scores, 0.01, s), aipw_means(y, codes, scores, m, 0.01, s)]
+    repeated = [
+        ipw_means(y[rows], codes[rows], scores[rows], 0.01),
+        aipw_means(y[rows], codes[rows], scores[rows], m[rows], 0.01),
+    ]
+    for w, r in zip(weighted, repeated, strict=True):
+        np.testing.assert_allclose(w.means, r.means)
+
+
 def test_contrasts_cover_reference_then_pairs():
     assert contrast_pairs(("none", "a", "b", "c")) == [(1, 0), (2, 0), (3, 0), (2, 1), (3, 1), (3, 2)]
 
