@@ -163,6 +163,8 @@ def test_study_runs_end_to_end_with_contrasts_report_and_audit(tmp_path):
     assert published["headline"] is None
     assert "composite_score (economic vs social_only)" in (tmp_path / "report.html").read_text()
     assert main(["audit", str(tmp_path)]) == 0
+    assert (tmp_path / "figures" / "overlap_by_level.png").exists()
+    assert "overlap_by_level" in published["figures"]
     truth = results.truth.set_index(["contrast", "outcome"]).effect
     aipw = [e for e in results.effects if e.method == "aipw"]
     covered = [e.covers(truth[(e.contrast, e.outcome)]) for e in aipw]

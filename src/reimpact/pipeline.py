@@ -240,10 +240,12 @@ def run_study(
     >>> results = run_study(study, data_path="exports/rss_2021.csv")  # doctest: +SKIP
     """
     sample = prepare_sample(study, data_path)
+    level_scores = None
     if study.treatment.multivalued:  # its own path: reimpact.pipeline_multi
         from .pipeline_multi import analyse_multivalued
 
-        run = _Analysis(*analyse_multivalued(study, sample))
+        analysis, level_scores = analyse_multivalued(study, sample)
+        run = _Analysis(*analysis)
     elif sample.imputations:
         run = analyse_imputations(study, sample, quiet)
     else:
@@ -265,6 +267,7 @@ def run_study(
         truth=pd.concat(run.truths, ignore_index=True) if run.truths else None,
         warnings=tuple(warnings),
         sensitivity=run.sensitivity,
+        level_scores=level_scores,
     )
     if out_dir is not None:
         from .report.outputs import write_outputs

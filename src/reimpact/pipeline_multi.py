@@ -8,8 +8,9 @@ reference and every other pair (:mod:`reimpact.estimators.multivalued`), each
 :class:`~reimpact.results.Effect` carrying its ``contrast``. Balance is shown for every level
 against the reference, under that contrast's IPW weights 1 / e_T(x) (the ATE weights of the two
 levels' units, zero elsewhere). The propensity score of the results (and of the overlap figure) is
-1 - e_reference(x), the probability of a level other than the reference; the smallest score of
-every level is in the effects' notes.
+1 - e_reference(x), the probability of a level other than the reference; the generalised score
+itself goes to the results for the per-level overlap figure, and the smallest score of every level
+is in the effects' notes.
 """
 
 from __future__ import annotations
@@ -71,9 +72,10 @@ def multivalued_effects(
     return effects
 
 
-def analyse_multivalued(study: Study, sample: AnalysisSample) -> MultiAnalysis:
+def analyse_multivalued(study: Study, sample: AnalysisSample) -> tuple[MultiAnalysis, GeneralisedScores]:
     """Design, generalised score, the effects of every contrast, balance against the reference
-    and the design summary of a multi-valued treatment, in the order of ``pipeline._Analysis``."""
+    and the design summary of a multi-valued treatment, in the order of ``pipeline._Analysis``,
+    and the generalised score (for the per-level overlap figure)."""
     compared = comparison(study, sample)
     main = fit_design(study, compared, compared.frame, compared.t)
     codes, levels, _ = treatment_levels(study, main.frame)
@@ -107,4 +109,4 @@ def analyse_multivalued(study: Study, sample: AnalysisSample) -> MultiAnalysis:
     scores = type(main.scores)(
         1.0 - gps.scores[:, 0], summary.propensity_model, study.propensity.clip, None
     )
-    return main.frame, main.t, scores, summary, weights, balance, effects, None, truths
+    return (main.frame, main.t, scores, summary, weights, balance, effects, None, truths), gps
