@@ -59,7 +59,10 @@ def sample_flow_table(published: dict) -> pd.DataFrame:
         (f"Without {k} (left out of the analyses of {k} only)", v)
         for k, v in (flow.get("missing_outcome") or {}).items()
     ]
-    rows += [("Analysed", flow["analysed"]), ("Treated", flow["treated"]), ("Control", flow["control"])]
+    reference = ((published.get("study") or {}).get("treatment") or {}).get("reference")
+    treated, control = ("Treated", "Control") if reference is None else (
+        "At a level other than the reference", f"At the reference level ({reference})")  # fmt: skip
+    rows += [("Analysed", flow["analysed"]), (treated, flow["treated"]), (control, flow["control"])]
     if design.get("n_trimmed"):
         trim = design["trim"]
         rows.append((f"Trimmed (score outside [{trim:g}, {1 - trim:g}])", design["n_trimmed"]))
