@@ -23,10 +23,11 @@ def _validate(args: argparse.Namespace) -> None:
     study = load_study(args.study)
     sample = prepare_sample(study, args.data)
     flow = sample.flow
-    print(
-        f"{args.study}: valid ({study.name}; {flow.analysed} {study.unit_label} analysed, "
-        f"{flow.treated} treated, {flow.control} control)"
-    )
+    groups = f"{flow.treated} treated, {flow.control} control"
+    if study.treatment.multivalued:
+        reference = study.treatment.reference
+        groups = f"{flow.control} at the reference {reference}, {flow.treated} at another level"
+    print(f"{args.study}: valid ({study.name}; {flow.analysed} {study.unit_label} analysed, {groups})")
 
 
 def _run(args: argparse.Namespace) -> None:

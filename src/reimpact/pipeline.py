@@ -240,11 +240,16 @@ def run_study(
     >>> results = run_study(study, data_path="exports/rss_2021.csv")  # doctest: +SKIP
     """
     sample = prepare_sample(study, data_path)
-    run = (
-        analyse_imputations(study, sample, quiet)
-        if sample.imputations
-        else analyse(study, sample, quiet)
-    )
+    level_scores = None
+    if study.treatment.multivalued:  # its own path: reimpact.pipeline_multi
+        from .pipeline_multi import analyse_multivalued
+
+        analysis, level_scores = analyse_multivalued(study, sample)
+        run = _Analysis(*analysis)
+    elif sample.imputations:
+        run = analyse_imputations(study, sample, quiet)
+    else:
+        run = analyse(study, sample, quiet)
     table = EffectTable(tuple(run.effects))
     warnings = study_warnings(
         study, run.design, sample, run.balance, run.scores, run.t, table, run.sensitivity
@@ -262,6 +267,7 @@ def run_study(
         truth=pd.concat(run.truths, ignore_index=True) if run.truths else None,
         warnings=tuple(warnings),
         sensitivity=run.sensitivity,
+        level_scores=level_scores,
     )
     if out_dir is not None:
         from .report.outputs import write_outputs

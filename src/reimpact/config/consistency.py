@@ -4,7 +4,7 @@ weights cannot go with, and what the sensitivity checks may name. Each raises ``
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .study import Study
@@ -62,3 +62,49 @@ def check_sensitivity(study: Study) -> None:
                     f"sensitivity.dml.benchmarks: '{name}' is not a covariate of the study "
                     f"({', '.join(study.covariates)})"
                 )
+
+
+def multivalued_defaults(raw: Any) -> Any:
+    """A raw study file with a multi-valued treatment (``treatment.reference``): an absent
+    ``estimand`` means the ATE and absent ``methods`` mean ``ipw`` and ``aipw``."""
+    treatment = raw.get("treatment") if isinstance(raw, dict) else None
+    if isinstance(treatment, dict) and "reference" in treatment:
+        return {"estimand": "ATE", "methods": {"ipw": {}, "aipw": {}}, **raw}
+    return raw
+
+
+def check_multivalued(study: Study) -> None:
+    """What a multi-valued treatment (``treatment.reference``) goes with: the ATE, the ``ipw`` and
+    ``aipw`` methods with their defaults, a logistic or boosted score, no sensitivity section and
+    no multiple imputation (:mod:`reimpact.estimators.multivalued`)."""
+    if not study.treatment.multivalued:
+        return
+    if study.estimand != "ATE":
+        raise ValueError(
+            "estimand: a multi-valued treatment is analysed for the ATE (each level against "
+            "another over the whole population); write 'estimand: ATE' or leave it out"
+        )
+    for name in study.methods.names:
+        if name not in ("ipw", "aipw"):
+            raise ValueError(
+                f"methods.{name}: not available for a multi-valued treatment; use ipw or aipw"
+            )
+    ipw, aipw = getattr(study.methods, "ipw", None), getattr(study.methods, "aipw", None)
+    if ipw is not None and ipw.weights != "hajek":
+        raise ValueError("methods.ipw.weights: a multi-valued treatment takes 'hajek' weights only")
+    if aipw is not None and (aipw.outcome_learner != "linear" or aipw.propensity_learner is not None):
+        raise ValueError(
+            "methods.aipw: a multi-valued treatment takes the linear outcome learner and the "
+            "study's propensity.model; remove 'outcome_learner' and 'propensity_learner'"
+        )
+    spec = study.propensity
+    if spec.kind not in ("logistic", "gradient_boosting") or spec.trim is not None:
+        raise ValueError(
+            "propensity: a multi-valued treatment takes 'model: logistic' or 'gradient_boosting' "
+            "(a multinomial score) and no 'trim'; remove 'column', 'cbps' or 'trim'"
+        )
+    if study.sensitivity is not None or not isinstance(study.missing, str):
+        raise ValueError(
+            "treatment.reference: a multi-valued treatment has no sensitivity checks or multiple "
+            "imputation yet; remove 'sensitivity' and use 'missing: drop' or 'impute'"
+        )

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from .._validation import Section, default_or_off, first_message, location, show
+from .._validation import Section, default_or_off, first_message, location, show, value_key
 from ..io import KOBO_SUFFIXES, READERS, KoboLayout
 
 Scalar = str | int | float | bool
@@ -133,6 +133,11 @@ class TreatmentSpec(Section):
     it is not treated and (one of) its column(s) takes a ``control`` value; the remaining units are
     excluded and counted ("direct assistance only" is ``control: [direct]``). ``name`` is the name the
     derived treatment gets in outputs (default: the column name, or ``treatment``).
+
+    * ``column`` + ``reference``: a multi-valued treatment (three or more levels, e.g.
+      ``{column: assistance_type, reference: none}``); every level is compared with ``reference``
+      and with every other level. ``levels`` lists the levels to compare (reference included;
+      units at other levels are excluded and counted); without it every value of the column is one.
     """
 
     column: str | None = None
@@ -140,6 +145,8 @@ class TreatmentSpec(Section):
     treated: list[Scalar] = Field(default_factory=_treated_one)
     control: list[Scalar] | None = None
     name: str | None = None
+    reference: Scalar | None = None
+    levels: list[Scalar] | None = None
 
     @field_validator("treated", mode="before")
     @classmethod
@@ -151,6 +158,11 @@ class TreatmentSpec(Section):
     def _control_values(cls, value: Any) -> list[Scalar] | None:
         return None if value is None else scalars(value, "control")
 
+    @field_validator("levels", mode="before")
+    @classmethod
+    def _level_values(cls, value: Any) -> list[Scalar] | None:
+        return None if value is None else scalars(value, "levels")
+
     @model_validator(mode="after")
     def _one_rule(self) -> TreatmentSpec:
         if (self.column is None) == (self.any_of is None):
@@ -159,7 +171,31 @@ class TreatmentSpec(Section):
             raise ValueError("'any_of' must list at least one column")
         if self.control is not None and set(map(str, self.control)) & set(map(str, self.treated)):
             raise ValueError("a value cannot be both in 'treated' and in 'control'")
+        if self.reference is None:
+            if self.levels is not None:
+                raise ValueError("'levels' needs 'reference', the level the others are compared with")
+            return self
+        # (a resolved study file repeats the default 'treated: [1]')
+        if self.column is None or self.control is not None or self.treated != _treated_one():
+            raise ValueError(
+                "a multi-valued treatment is 'column' + 'reference' (+ 'levels'), without "
+                "'any_of', 'treated' or 'control'"
+            )
+        if self.levels is not None:
+            keys = [value_key(v) for v in self.levels]
+            if len(set(keys)) != len(keys) or value_key(self.reference) not in keys:
+                raise ValueError("'levels' must list distinct values, the reference among them")
+            if len(keys) < 3:
+                raise ValueError(
+                    "a two-level treatment is binary: write 'treated: [...]' instead of "
+                    "'reference' and 'levels'"
+                )
         return self
+
+    @property
+    def multivalued(self) -> bool:
+        """Whether the treatment has levels compared with a reference (``reference`` given)."""
+        return self.reference is not None
 
     @property
     def label(self) -> str:

@@ -21,7 +21,7 @@ from ..estimators import Estimand
 from ..exceptions import StudyError
 from ..formula import BalanceSpec, CovariateTerms, parse_covariates
 from ..registry import METHODS, methods_model
-from .consistency import check_sensitivity, check_weights
+from .consistency import check_multivalued, check_sensitivity, check_weights, multivalued_defaults
 from .sections import (
     DataSpec,
     MultipleImputationSpec,
@@ -84,7 +84,8 @@ class Study(Section):
         the population the weights represent (DuGoff, Schuler & Stuart 2014; see the README).
         Weights must be positive; rows without one are dropped and counted.
     estimand : {"ATT", "ATE", "ATC"}
-        The effect to estimate (default ``"ATT"``).
+        The effect to estimate (default ``"ATT"``; for a multi-valued treatment, ``treatment.reference``,
+        the ATE, the only one it takes, and the methods default to ``ipw`` and ``aipw``).
     missing : {"drop", "impute"} or MultipleImputationSpec
         Rows missing the treatment or a covariate are dropped (default), or covariates are
         imputed (numeric ones with the mean plus a ``<column>_missing`` indicator, categorical
@@ -141,6 +142,8 @@ class Study(Section):
 
     _source: Path | None = PrivateAttr(default=None)
     _terms: CovariateTerms | None = PrivateAttr(default=None)
+
+    _multivalued = model_validator(mode="before")(multivalued_defaults)
 
     @field_validator("name")
     @classmethod
@@ -228,6 +231,7 @@ class Study(Section):
                 raise ValueError(f"categorical: '{column}' is not in covariates; add it there first")
         check_weights(self)
         check_sensitivity(self)
+        check_multivalued(self)
         for name in self.methods.names:
             estimator = METHODS[name].estimator
             spec = getattr(self.methods, name)

@@ -19,12 +19,14 @@ programme gives everyone with no other activity, as in the observed data).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from ..scoring import DIMENSIONS, SCORE_COLUMNS, dimension_scores, load_scheme, score
+from .answers import raw_answers
+from .assistance import ASSISTANCE_TYPES, TYPE_ACTIVITIES, assistance_type, contrast_truth
 
 # np.where(condition, values, _NONE): the values, or None where the condition fails (an object
 # array, as np.where(..., None) gives, spelled so that numpy's type stubs accept it)
@@ -63,12 +65,28 @@ class SimulatedCohort:
     ``truth`` has columns ``treatment, outcome, estimand, effect`` (ATT, ATE, ATC of every treatment
     on every outcome). ``individual_effects`` holds Y_i(1) - Y_i(0) for every returnee (columns
     ``(treatment, outcome)``), so the truth of any sub-population is :meth:`truth_for`.
+    ``potential_types`` holds every returnee's potential outcomes under each assistance type
+    (``potential_types[type][outcome]``, :mod:`reimpact.datasets.assistance`), whose contrasts
+    :meth:`contrast_truth` gives.
     """
 
     data: pd.DataFrame
     truth: pd.DataFrame
     individual_effects: pd.DataFrame
     seed: int
+    potential_types: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+
+    def contrast_truth(
+        self,
+        index: pd.Index | None = None,
+        weights: np.ndarray | None = None,
+        types: tuple[str, ...] = ASSISTANCE_TYPES,
+    ) -> pd.DataFrame:
+        """The exact ATE of every contrast of assistance ``types`` (the reference first) on every
+        outcome over the returnees in ``index`` (default: all), weighted by ``weights`` when
+        given; columns ``treatment, contrast, outcome, estimand, effect``."""
+        rows = None if index is None else pd.Index(self.data.index.get_indexer(index))
+        return contrast_truth(self.potential_types, OUTCOMES, rows, weights, types)
 
     def truth_for(
         self, index: pd.Index | None = None, weights: np.ndarray | None = None
@@ -189,9 +207,9 @@ def simulate_returnees(n: int = 20000, seed: int = 0) -> SimulatedCohort:
     individual_level = rng.random(n) < _logistic(0.8 + 0.3 * edu_level)
     unmet_need = 1.0 - employed_before  # economic support matters more to those without work
 
-    def social_given(econ: np.ndarray) -> np.ndarray:
+    def social_given(econ: np.ndarray, psycho: np.ndarray = psychosocial_draw) -> np.ndarray:
         # Everyone assisted gets at least one activity: social support when nothing else.
-        return social_draw | (~econ & ~psychosocial_draw)
+        return social_draw | (~econ & ~psycho)
 
     # -- outcomes under any treatment assignment, with common random numbers ---------------------
     dims = len(DIMENSIONS)
@@ -213,8 +231,10 @@ def simulate_returnees(n: int = 20000, seed: int = 0) -> SimulatedCohort:
     sat_noise = rng.normal(0.0, 0.8, n)
     remig_draw = rng.random(n)
 
-    def latent(econ: np.ndarray, ref: np.ndarray, mentor: np.ndarray) -> np.ndarray:
-        social = social_given(econ)
+    def latent(
+        econ: np.ndarray, ref: np.ndarray, mentor: np.ndarray, psycho: np.ndarray = psychosocial_draw
+    ) -> np.ndarray:
+        social = social_given(econ, psycho)
         econ_effect = _EFFECT_ECONOMIC * (0.6 + 0.7 * unmet_need + 0.2 * individual_level)[:, None]
         mentor_effect = _EFFECT_MENTORING * (0.8 + 0.6 * vulnerable)[:, None]
         return (
@@ -223,7 +243,7 @@ def simulate_returnees(n: int = 20000, seed: int = 0) -> SimulatedCohort:
             + ref[:, None] * _EFFECT_REFERRAL
             + mentor[:, None] * mentor_effect
             + social[:, None] * _EFFECT_SOCIAL_ACTIVITY
-            + psychosocial_draw[:, None] * _EFFECT_PSYCHOSOCIAL_ACTIVITY
+            + psycho[:, None] * _EFFECT_PSYCHOSOCIAL_ACTIVITY
         )
 
     def item_values(lat: np.ndarray) -> np.ndarray:
@@ -243,10 +263,12 @@ def simulate_returnees(n: int = 20000, seed: int = 0) -> SimulatedCohort:
             coded[ind.id] = c
         return pd.DataFrame(coded)
 
-    def outcomes(econ: np.ndarray, ref: np.ndarray, mentor: np.ndarray) -> dict[str, np.ndarray]:
-        lat = latent(econ, ref, mentor)
+    def outcomes(
+        econ: np.ndarray, ref: np.ndarray, mentor: np.ndarray, psycho: np.ndarray = psychosocial_draw
+    ) -> dict[str, np.ndarray]:
+        lat = latent(econ, ref, mentor, psycho)
         scores = dimension_scores(coded_answers(item_values(lat)), scheme, scheme.min_answered)
-        n_act = econ.astype(int) + social_given(econ) + psychosocial_draw
+        n_act = econ.astype(int) + social_given(econ, psycho) + psycho
         sat_latent = (
             3.3 + 0.35 * econ + 0.25 * mentor - 0.55 * ref + 0.1 * n_act - 0.3 * vulnerable + sat_noise
         )
@@ -277,6 +299,10 @@ def simulate_returnees(n: int = 20000, seed: int = 0) -> SimulatedCohort:
                 effect = np.where(pilot, effect, np.nan)  # no mentoring outside the pilot countries
             effects[(treatment, outcome)] = effect
     observed_outcomes = outcomes(economic, referral, mentored)
+    potential_types = {
+        kind: outcomes(np.full(n, econ), referral, mentored, np.full(n, psycho))
+        for kind, (econ, psycho) in TYPE_ACTIVITIES.items()
+    }
 
     # -- the observed data, as an export would hold it -------------------------------------------
     social = social_given(economic)
@@ -312,6 +338,7 @@ def simulate_returnees(n: int = 20000, seed: int = 0) -> SimulatedCohort:
     data["psychosocial_activity"] = psychosocial_draw.astype(int)
     for kind, column in delivery.items():
         data[f"{kind}_delivery"] = column
+    data["assistance_type"] = assistance_type(economic, psychosocial_draw)
     data["n_activities"] = data[["economic_activity", "social_activity", "psychosocial_activity"]].sum(
         axis=1
     )
@@ -319,7 +346,7 @@ def simulate_returnees(n: int = 20000, seed: int = 0) -> SimulatedCohort:
     data["any_referral"] = referral.astype(int)
     data["economic_support"] = economic.astype(int)
 
-    raw = _raw_answers(item_values(latent(economic, referral, mentored)), indicators, missing_draw)
+    raw = raw_answers(item_values(latent(economic, referral, mentored)), indicators, missing_draw)
     data = pd.concat([data, raw], axis=1)
     data = score(data, scheme)
     data["satisfaction"] = observed_outcomes["satisfaction"].astype(int)
@@ -337,6 +364,7 @@ def simulate_returnees(n: int = 20000, seed: int = 0) -> SimulatedCohort:
         truth=_truth_table(data, individual, None),
         individual_effects=individual,
         seed=seed,
+        potential_types=potential_types,
     )
 
 
@@ -357,28 +385,3 @@ def _delivery(
         kind: np.where(has[:, j], np.where(by_referral[:, j], "referral", "direct"), _NONE)
         for j, kind in enumerate(kinds)
     }
-
-
-def _raw_answers(values: np.ndarray, indicators: list, missing_draw: np.ndarray) -> pd.DataFrame:
-    """Raw survey answers as a KoBo/ODK export holds them: 1-5 scales, 'yes'/'no', missing, and
-    'don't know' codes (98 on scales, 'dont_know' on yes/no questions)."""
-    raw = {}
-    for j, ind in enumerate(indicators):
-        v = values[:, j]
-        missing = missing_draw[:, j] < 0.04
-        dont_know = missing_draw[:, j] < 0.01
-        if ind.coding in ("yes_good", "yes_bad"):
-            good = v > 0.5
-            yes = good if ind.coding == "yes_good" else ~good
-            answers = np.where(yes, "yes", "no").astype(object)
-            answers[missing] = None
-            answers[dont_know] = "dont_know"
-        else:
-            level = np.floor(np.clip(v, 0.0, 0.9999) * 5).astype(int) + 1
-            if ind.coding == "agree5_reversed":
-                level = 6 - level
-            answers = level.astype(float)
-            answers[missing] = np.nan
-            answers[dont_know] = 98
-        raw[ind.source] = answers
-    return pd.DataFrame(raw)

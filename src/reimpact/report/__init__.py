@@ -18,6 +18,7 @@ NOT_CONFIGURED = (
 FIGURES = {
     "love": "love_plot",
     "overlap": "overlap",
+    "levels": "overlap_by_level",
     "ecdf": "ecdf",
     "forest": "effects_forest",
     "gamma": "rosenbaum_gamma",
@@ -33,6 +34,7 @@ def figure(results: StudyResults, name: str) -> Figure | None:
     import pandas as pd
 
     from ..diagnostics.balance import covariate_columns
+    from ..results.effects import effect_key
     from . import figures as fig
 
     size = results.min_cell_size
@@ -42,8 +44,13 @@ def figure(results: StudyResults, name: str) -> Figure | None:
     if name == "overlap":
         units = results.study.unit_label
         return fig.overlap_plot(results.propensity.scores, results.treated, results.weights, size, units)
+    if name == "levels":
+        gps = results.level_scores
+        units = results.study.unit_label
+        return fig.level_overlap_plot(gps.scores, gps.codes, gps.levels, size, units) if gps else None
     if name == "forest":
         shown = pd.DataFrame(results.effect_records())
+        shown["outcome"] = [effect_key(record) for record in results.effect_records()]
         return fig.forest_plot(shown, results.truth_by_outcome() or None)
     if name == "ecdf":
         columns = covariate_columns(

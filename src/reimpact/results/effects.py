@@ -7,9 +7,11 @@ for an effect pooled over multiple imputations, t ones with its degrees of freed
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from statistics import NormalDist
+from typing import Any
 
 import pandas as pd
 from scipy import stats
@@ -75,6 +77,10 @@ class Effect:
         The degrees of freedom of a pooled effect (infinite when the imputations agree).
     fmi : float or None
         The fraction of missing information of a pooled effect.
+    contrast : str or None
+        For a multi-valued treatment, the two levels compared, e.g. ``"economic vs none"``
+        (``n_treated`` counts the units at the first level, ``n_control`` those at the second);
+        None for a binary treatment.
 
     Attributes
     ----------
@@ -100,6 +106,7 @@ class Effect:
     m: int | None = None
     df: float | None = None
     fmi: float | None = None
+    contrast: str | None = None
 
     def conf_int(self, level: float | None = None) -> tuple[float, float]:
         """The Wald confidence interval: estimate +/- z_(1-alpha/2) * std_error (t_(df, 1-alpha/2)
@@ -157,6 +164,8 @@ class Effect:
     def to_dict(self) -> dict:
         """The fields of ``results.json``'s ``effects`` entries."""
         out = {name: getattr(self, name) for name in EFFECT_COLUMNS}
+        if self.contrast is not None:
+            out["contrast"] = self.contrast
         out["se_type"] = self.se_type
         out["notes"] = list(self.notes)
         out["warnings"] = list(self.warnings)
@@ -176,7 +185,8 @@ class Effect:
         warnings (what ``str(effect)`` prints)."""
         low, high = self.conf_int()
         lines = [
-            f"{self.method} estimate of the {self.estimand} on {self.outcome}",
+            f"{self.method} estimate of the {self.estimand} on {self.outcome}"
+            + (f" ({self.contrast})" if self.contrast is not None else ""),
             f"  estimate {self.estimate: .4f}   std. error {self.std_error:.4f} ({self.se_type})",
             f"  {self.level:.0%} CI [{low: .4f}, {high: .4f}]   p = {self.p_value:.4g}",
             f"  units: {self.n_treated} treated, {self.n_control} control",
@@ -195,6 +205,14 @@ class Effect:
 
     def __str__(self) -> str:
         return self.summary()
+
+
+def effect_key(record: Mapping[str, Any]) -> str:
+    """How the report names an effect's row (and finds its true effect): the outcome, followed by
+    the contrast in parentheses for a multi-valued treatment, e.g. ``"composite_score (economic vs
+    none)"``; ``record`` is an effect's (or a true effect's) entry of ``results.json``."""
+    contrast = record.get("contrast")
+    return str(record["outcome"]) if contrast is None else f"{record['outcome']} ({contrast})"
 
 
 def _json_number(value):
@@ -267,8 +285,10 @@ class EffectTable:
         """The effects as a text table: estimate, standard error, interval, p-value and units."""
         if not self.effects:
             return "(no effects estimated)"
-        frame = self.to_frame()[
+        frame = self.to_frame()
+        frame = frame[
             [
+                *(["contrast"] if "contrast" in frame else []),
                 "outcome",
                 "method",
                 "estimand",
@@ -283,8 +303,8 @@ class EffectTable:
         ]
         return frame.to_string(index=False, float_format=lambda v: f"{v:.4f}")
 
-    def get(self, outcome: str, method: str) -> Effect:
-        """The effect of ``method`` on ``outcome``.
+    def get(self, outcome: str, method: str, contrast: str | None = None) -> Effect:
+        """The effect of ``method`` on ``outcome`` (for a multi-valued treatment, of ``contrast``).
 
         Parameters
         ----------
@@ -292,6 +312,8 @@ class EffectTable:
             The outcome column.
         method : str
             The method's name in the registry, e.g. ``"aipw"``.
+        contrast : str or None
+            For a multi-valued treatment, the contrast, e.g. ``"economic vs none"``.
 
         Returns
         -------
@@ -303,9 +325,12 @@ class EffectTable:
             When the table has no such effect.
         """
         for effect in self.effects:
-            if effect.outcome == outcome and effect.method == method:
+            if (effect.outcome, effect.method, effect.contrast) == (outcome, method, contrast):
                 return effect
-        raise KeyError(f"no effect for outcome '{outcome}' and method '{method}'")
+        raise KeyError(
+            f"no effect for outcome '{outcome}' and method '{method}'"
+            + (f" and contrast '{contrast}'" if contrast is not None else "")
+        )
 
     def __iter__(self):
         return iter(self.effects)

@@ -27,11 +27,12 @@ def headline_method(methods: list[str]) -> str | None:
 def headline(results: StudyResults) -> dict[str, Any] | None:
     """The primary outcome's effect by the headline method, with the control group's mean and the
     pooled within-group SD of the outcome in the analysed rows where it is observed; None when no
-    adjusted method ran. Percentages and SD units are None where the mean or the SD is 0."""
+    adjusted method ran or the treatment is multi-valued (no one contrast leads). Percentages and
+    SD units are None where the mean or the SD is 0."""
     outcome = results.study.primary
     methods = [e.method for e in results.effects if e.outcome == outcome]
     method = headline_method(methods)
-    if method is None:
+    if method is None or results.study.treatment.multivalued:
         return None
     effect = results.effects.get(outcome, method)
     y = results.frame[outcome].to_numpy(dtype=float)

@@ -17,11 +17,12 @@ import pandas as pd
 
 from .. import __version__
 from ..disclosure import Gate, publish
-from .effects import EffectTable
+from .effects import EffectTable, effect_key
 from .headline import headline
 
 if TYPE_CHECKING:
     from ..config.study import Study
+    from ..design.gps import GeneralisedScores
     from ..design.propensity import PropensityScores
     from ..diagnostics.balance import BalanceTable
     from ..sample import AnalysisSample
@@ -103,6 +104,9 @@ class StudyResults:
     figure_units : tuple of (str, int)
         Per figure, the fewest units behind any element it draws (known once the figures are
         drawn).
+    level_scores : GeneralisedScores or None
+        A multi-valued treatment's generalised propensity score (for the per-level overlap
+        figure); None for a binary treatment.
     created : str
         When the results were created: UTC, ISO 8601 to the second (default: now).
 
@@ -127,6 +131,8 @@ class StudyResults:
     not_drawn: tuple[dict[str, str], ...] = ()
     # (figure, the fewest units behind any element it draws), known once the figures are drawn
     figure_units: tuple[tuple[str, int], ...] = ()
+    # a multi-valued treatment's generalised propensity score (None for a binary treatment)
+    level_scores: GeneralisedScores | None = None
     created: str = field(
         default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds")
     )
@@ -154,7 +160,8 @@ class StudyResults:
     def truth_by_outcome(self) -> dict[str, float]:
         if self.truth is None:
             return {}
-        return dict(zip(self.truth.outcome, self.truth.effect, strict=True))
+        rows = self.truth.to_dict("records")
+        return {effect_key({str(k): v for k, v in row.items()}): row["effect"] for row in rows}
 
     def design_dict(self) -> dict[str, Any]:
         return asdict(self.design)
@@ -194,6 +201,7 @@ class StudyResults:
         if self.truth is not None:
             truth = [
                 {"outcome": r.outcome, "estimand": r.estimand, "effect": r.effect}
+                | ({"contrast": r.contrast} if "contrast" in self.truth else {})
                 for r in self.truth.itertuples()
             ]
         return {

@@ -70,7 +70,9 @@ def apply_missing_policy(study: Study, frame: pd.DataFrame, treated: np.ndarray)
     ``imputed`` but left missing, for :func:`~reimpact.sample.imputation.impute_chained`."""
     never_imputed = [study.treatment.label]
     frame = frame.copy()
-    frame[study.treatment.label] = treated
+    indicator = pd.Series(treated, index=frame.index)
+    if not study.treatment.multivalued:  # a multi-valued treatment keeps its levels
+        frame[study.treatment.label] = treated
     for column in study.outcomes:
         frame[column] = pd.to_numeric(frame[column])
     covariates = study.covariate_terms.columns
@@ -117,6 +119,6 @@ def apply_missing_policy(study: Study, frame: pd.DataFrame, treated: np.ndarray)
     if not keep.all():
         dropped["total"] = int((~keep).sum())
     frame = frame.loc[keep]
-    treated = frame[study.treatment.label].to_numpy().astype(int)
+    treated = indicator.loc[frame.index].to_numpy().astype(int)
     missing_outcome = {c: int(frame[c].isna().sum()) for c in study.outcomes if frame[c].isna().any()}
     return frame, treated, dropped, imputed, covariates, categorical, missing_outcome

@@ -149,6 +149,9 @@ def treatment_indicator(
     value labels (``labels``) the rule's values may be labels or codes."""
     spec = study.treatment
     labels = labels or {}
+    if spec.multivalued:  # treated: any level but the reference; the levels are read again later
+        codes, _, in_design = treatment_levels(study, frame, labels)
+        return np.where(codes < 0, np.nan, (codes > 0).astype(float)), in_design
     treated_keys = {
         c: rule_keys(spec.treated, labels.get(c), "treatment.treated", c) for c in spec.columns
     }
@@ -198,6 +201,44 @@ def treatment_indicator(
         is_control = np.logical_or.reduce([k.isin(control_keys[c]).to_numpy() for c, k in keys.items()])
         in_design = is_treated | is_control
     return is_treated.astype(float), in_design
+
+
+def treatment_levels(
+    study: Study, frame: pd.DataFrame, labels: Mapping[str, ValueLabels] | None = None
+) -> tuple[np.ndarray, tuple[str, ...], np.ndarray]:
+    """The levels of a multi-valued treatment (``treatment.reference``): every row's level as an
+    index into the levels (the reference is 0; -1 where the treatment is missing), the level
+    keys (the study's ``levels`` order, otherwise sorted after the reference) and ``in_design``
+    (False for rows at a level not listed under ``levels``)."""
+    spec = study.treatment
+    column = str(spec.column)
+    key = _keys(frame[column])
+    found = set(key.dropna().unique())
+    column_labels = (labels or {}).get(column)
+    reference = next(iter(rule_keys([spec.reference], column_labels, "treatment.reference", column)))
+    if spec.levels is not None:
+        wanted = [
+            next(iter(rule_keys([v], column_labels, "treatment.levels", column))) for v in spec.levels
+        ]
+        levels = (reference, *[k for k in wanted if k != reference])
+    else:
+        levels = (reference, *sorted(found - {reference}))
+    absent = [level for level in levels if level not in found]
+    if absent:
+        field = "treatment.reference" if absent[0] == reference else "treatment.levels"
+        raise DataError(
+            field, f"no row has the level '{absent[0]}' in '{column}'; levels found: {_preview(found)}"
+        )
+    if len(levels) < 3:
+        raise DataError(
+            "treatment.reference",
+            f"'{column}' has {len(levels)} levels ({', '.join(levels)}); a two-level treatment is "
+            "binary: write 'treated: [...]' instead of 'reference'",
+        )
+    index = {level: j for j, level in enumerate(levels)}
+    codes = key.map(index).to_numpy(dtype=float)
+    in_design = ~np.isnan(codes) | key.isna().to_numpy()
+    return np.nan_to_num(codes, nan=-1.0).astype(np.int64), levels, in_design
 
 
 def _preview(values: set[str]) -> str:

@@ -14,7 +14,7 @@ every figure is importable from here.
 
 from __future__ import annotations
 
-from .balance import MAX_LOVE_ROWS, ecdf_plot, love_plot, overlap_plot
+from .balance import MAX_LOVE_ROWS, ecdf_plot, level_overlap_plot, love_plot, overlap_plot
 from .cells import masked_histogram, safe_grid
 from .effects import forest_plot, subgroup_plot
 from .scales import group_by_scale, outcome_scales
@@ -53,6 +53,7 @@ __all__ = [
     "ecdf_plot",
     "forest_plot",
     "gamma_plot",
+    "level_overlap_plot",
     "group_by_scale",
     "love_plot",
     "masked_histogram",

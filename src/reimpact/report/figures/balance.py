@@ -101,6 +101,44 @@ def overlap_plot(
     return fig
 
 
+def level_overlap_plot(
+    scores: np.ndarray,
+    codes: np.ndarray,
+    levels: tuple[str, ...],
+    min_cell_size: int,
+    units: str = "units",
+) -> Figure:
+    """Mirrored histograms of a multi-valued treatment's generalised propensity score, one panel
+    per level a: e_a(x) of the units at level a (up) and of the others (down). Overlap for level a
+    fails where the others have scores near 0 that the units at a lack."""
+    fig, axes = plt.subplots(
+        1, len(levels), figsize=(WIDTH, 2.6), sharey=True, squeeze=False, layout="constrained",
+        FigureClass=CountedFigure,
+    )  # fmt: skip
+    assert isinstance(fig, CountedFigure)
+    bins = np.linspace(0, 1, 31)
+    centres = (bins[:-1] + bins[1:]) / 2
+    fewest: list[int] = []
+    for j, (ax, level) in enumerate(zip(axes[0], levels, strict=True)):
+        for group, sign, rows in (("treated", 1, codes == j), ("control", -1, codes != j)):
+            density, drawn = masked_histogram(
+                scores[rows, j], np.ones(int(rows.sum())), bins, min_cell_size
+            )
+            fewest.append(drawn)
+            label = "At the level" if group == "treated" else "At another level"
+            ax.bar(centres, sign * density, width=np.diff(bins), color=PALETTE[group],
+                   edgecolor="white", linewidth=0.3, label=label)  # fmt: skip
+        ax.axhline(0, color="#444444", linewidth=0.6)
+        ax.set_title(level)
+        ax.set_xlabel(f"P({level} | x)")
+        ax.set_xlim(0, 1)
+    axes[0][0].set_ylabel("Density")
+    legend_below(fig, *axes[0][0].get_legend_handles_labels())
+    note_below(fig, f"Bins with fewer than {min_cell_size} {units} are not drawn.")
+    fig.min_units = min(fewest)
+    return fig
+
+
 def _ecdf_on_grid(x: np.ndarray, w: np.ndarray, grid: np.ndarray) -> np.ndarray:
     """The weighted empirical CDF of ``x`` evaluated at the points of ``grid``."""
     order = np.argsort(x, kind="stable")

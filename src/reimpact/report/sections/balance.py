@@ -20,6 +20,10 @@ def overlap_section(figures: dict[str, bytes | None]) -> str:
         figures.get("overlap"),
         "overlap",
         "Propensity scores by group before adjustment and under each adjustment.",
+    ) + embedded_figure(
+        figures.get("levels"),
+        "overlap by level",
+        "Generalised propensity score of each level: units at that level (up) and the others (down).",
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ...results.effects import effect_key
 from ..figures.style import method_label
 from ..markup import embedded_figure, escape, interval, number, table
 
@@ -27,7 +28,7 @@ HEADER = [
 def _effect_row(record: dict[str, Any], truth: dict[str, float]) -> list[str]:
     """One published effect as table cells; the true effect last when the data are simulated."""
     row = [
-        escape(record["outcome"]),
+        escape(effect_key(record)),
         escape(record["method"]),
         escape(record["estimand"]),
         number(record["estimate"]),
@@ -40,7 +41,7 @@ def _effect_row(record: dict[str, Any], truth: dict[str, float]) -> list[str]:
     if "m" in record:  # pooled over imputations
         row += [number(record["df"], 1), number(record["fmi"], 3)]
     if truth:
-        row.append(number(truth.get(record["outcome"])))
+        row.append(number(truth.get(effect_key(record))))
     return row
 
 
@@ -56,6 +57,12 @@ def effects_section(results: StudyResults, published: dict, figures: dict[str, b
     note_html = "".join(f"<li>{escape(n)}</li>" for n in notes)
     methods = dict.fromkeys(record["method"] for record in records)
     legend = "; ".join(f"{escape(m)}: {escape(method_label(m))}" for m in methods)
+    contrasts = (
+        '<p class="note">Each row is one contrast of the treatment\'s levels, "a vs b": '
+        "Treated counts the units at level a, Control those at level b.</p>"
+        if any("contrast" in record for record in records)
+        else ""
+    )
     simulated = (
         '<p class="note">The data are simulated: the true effect is known and shown for comparison.</p>'
         if truth
@@ -72,6 +79,7 @@ def effects_section(results: StudyResults, published: dict, figures: dict[str, b
         table(header, rows)
         + f'<p class="note">Methods: {legend}.</p>'
         + imputed
+        + contrasts
         + simulated
         + (f'<ul class="note">{note_html}</ul>' if note_html else "")
         + embedded_figure(figures.get("forest"), "forest", "Effects with 95% confidence intervals.")

@@ -14,6 +14,9 @@ if TYPE_CHECKING:
 def _treatment_rule(results: StudyResults) -> str:
     """Who counts as treated and, when the study names them, who as control."""
     spec = results.study.treatment
+    if spec.multivalued:
+        levels = ", ".join(map(str, spec.levels)) if spec.levels else "every value"
+        return f"levels of {spec.column} ({levels}) against the reference {spec.reference}"
     rule = (
         f"{spec.column} in {spec.treated}" if spec.column else f"any of {spec.any_of} in {spec.treated}"
     )

@@ -143,6 +143,13 @@ def summary_sentences(results: StudyResults, published: dict) -> list[str]:
     """The summary as sentences: the headline effect, the agreement of methods, one sentence per
     sensitivity analysis and, when the result is fragile, a caution (the last sentence)."""
     top = published.get("headline")
+    spec = results.study.treatment
+    if spec.multivalued:
+        contrasts = len({e.get("contrast") for e in published["effects"]})
+        return [
+            f"A multi-valued treatment: {contrasts} contrasts of the levels of {spec.column} (each "
+            f"against the reference {spec.reference}, then each pair) on every outcome; see Effects."
+        ]
     if not top:
         return ["Only the unadjusted difference was estimated: name an adjusted method in the study."]
     if top.get("suppressed"):
