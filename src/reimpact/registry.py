@@ -60,7 +60,7 @@ def spec_model(estimator: type[EffectEstimator]) -> type[MethodSpec]:
         f"{estimator.__name__}Spec", __base__=MethodSpec, __doc__=estimator.__doc__, **fields
     )
     model.renamed = dict(estimator.renamed_params)
-    model.method = estimator.name
+    model.method_name = estimator.name
     return model
 
 
@@ -68,10 +68,10 @@ class MethodSpec(Section):
     """A method's section of the study file. Pickled by the method's name and its values, so that a
     study pickles although its sections are built at run time (:func:`spec_model`)."""
 
-    method: ClassVar[str] = ""
+    method_name: ClassVar[str] = ""
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return _rebuild_spec, (self.method, self.model_dump())
+        return _rebuild_spec, (self.method_name, self.model_dump())
 
 
 def _rebuild_spec(method: str, values: dict[str, Any]) -> MethodSpec:
