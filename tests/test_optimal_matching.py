@@ -222,3 +222,47 @@ def test_estimator_covers_a_known_effect(settings: dict) -> None:
     summary = estimator.matching_summary_
     assert summary["matched_treated"] > 0 and summary["matched_control"] > 0
     assert estimator.weights_.shape == (1500,)
+
+
+def test_cem_coarsens_and_weights_as_matchit_does_by_hand() -> None:
+    from reimpact.estimators.cem import cem_weights, coarsen
+
+    # age cut at 30 and 45; 'woman' a 0/1 dummy kept as is
+    x = np.array([[25, 1], [28, 1], [26, 1], [35, 0], [40, 0], [50, 1], [33, 0], [60, 1]], dtype=float)
+    t = np.array([1, 0, 0, 1, 0, 1, 0, 0])
+    codes = coarsen(x, ["age", "woman"], {"age": [30, 45]})
+    np.testing.assert_array_equal(codes[:, 0], [0, 0, 0, 1, 1, 2, 1, 2])
+    np.testing.assert_array_equal(codes[:, 1], [1, 1, 1, 0, 0, 1, 0, 1])
+    stratum = np.unique(codes, axis=0, return_inverse=True)[1].ravel()
+    # strata: {0,1,2} (1 t, 2 c), {3,4,6} (1 t, 2 c), {5,7} (1 t, 1 c); m_T = 3, m_C = 5
+    att = cem_weights(stratum, t, "ATT")
+    np.testing.assert_allclose(att, [1, 0.5 * 5 / 3, 0.5 * 5 / 3, 1, 5 / 6, 1, 5 / 6, 5 / 3])
+    atc = cem_weights(stratum, t, "ATC")
+    np.testing.assert_allclose(atc, [2 * 3 / 5, 1, 1, 2 * 3 / 5, 1, 3 / 5, 1, 1])
+    ate = cem_weights(stratum, t, "ATE")
+    np.testing.assert_allclose(
+        ate, [3 * 3 / 8, 1.5 * 5 / 8, 1.5 * 5 / 8, 9 / 8, 15 / 16, 6 / 8, 15 / 16, 10 / 8]
+    )
+    assert ate[t == 1].sum() == pytest.approx(3) and ate[t == 0].sum() == pytest.approx(5)
+    lonely = cem_weights(np.array([0, 0, 1, 1, 2]), np.array([1, 0, 1, 0, 1]), "ATT")
+    assert lonely[4] == 0.0  # a stratum with treated units only is dropped
+
+
+def test_cem_estimator_covers_a_known_effect_and_names_bad_cutpoints() -> None:
+    from reimpact.estimators import CEMEstimator
+
+    x, t, y = _cohort(3000)
+    for estimand in ("ATT", "ATE"):
+        estimator = CEMEstimator(estimand=estimand, n_bins=6).fit(x, t, y)
+        assert estimator.effect_.covers(2.0), estimator.effect_
+        assert estimator.effect_.se_type == "cluster-robust by stratum"
+        summary = estimator.cem_summary_
+        assert summary["kept_treated"] + summary["dropped_treated"] == int(t.sum())
+    cut = CEMEstimator(cutpoints={"age": [-1, 0, 1]}).fit(x, t, y)
+    assert cut.effect_.covers(2.0), cut.effect_
+    # coarse age bins leave confounding within them: unadjusted, the estimate is biased upwards
+    plain = CEMEstimator(cutpoints={"age": [-1, 0, 1]}, adjust=False).fit(x, t, y)
+    assert plain.effect_.estimate > cut.effect_.estimate
+    assert "weighted difference" in " ".join(plain.effect_.notes)
+    with pytest.raises(DesignError, match="methods.cem.cutpoints.*'income'"):
+        CEMEstimator(cutpoints={"income": [0]}).fit(x, t, y)

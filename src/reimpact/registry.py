@@ -23,6 +23,7 @@ from ._validation import Section, default_or_off
 from .estimators import (
     CONTEXT,
     AIPWEstimator,
+    CEMEstimator,
     EffectEstimator,
     IPWEstimator,
     MatchingEstimator,
@@ -148,7 +149,7 @@ def register(estimator: type[EffectEstimator], *, always: bool = False) -> type[
     ...             )
     ...         return effects
     >>> list(METHODS)
-    ['naive', 'psm', 'ipw', 'aipw', 'medians']
+    ['naive', 'psm', 'ipw', 'aipw', 'cem', 'medians']
 
     A study file can now run it with ``methods: {psm: {}, medians: {shift: 0.5}}``, and the
     report and ``results.json`` show its effects under its label.
@@ -251,3 +252,4 @@ register(NaiveEstimator, always=True)
 register(MatchingEstimator)
 register(IPWEstimator)
 register(AIPWEstimator)
+register(CEMEstimator)

@@ -1,5 +1,6 @@
 """Effect estimators sharing one contract (:mod:`reimpact.estimators._base`): the naive
-difference, propensity-score matching, inverse-probability weighting and cross-fitted AIPW."""
+difference, propensity-score matching, coarsened exact matching, inverse-probability weighting and
+cross-fitted AIPW."""
 
 from ._base import (
     CONTEXT,
@@ -12,6 +13,7 @@ from ._base import (
     signature_fields,
 )
 from .aipw import AIPWEstimator
+from .cem import CEMEstimator
 from .matching import MatchingEstimator, matching_option_problem
 from .naive import NaiveEstimator
 from .weighting import IPWEstimator
@@ -20,6 +22,7 @@ __all__ = [
     "CONTEXT",
     "ESTIMANDS",
     "AIPWEstimator",
+    "CEMEstimator",
     "EffectEstimator",
     "Estimand",
     "EstimationData",

@@ -65,7 +65,14 @@ class MatchingEstimator(EffectEstimator):
     Parameters
     ----------
     estimand : {"ATT", "ATC", "ATE"}
-        The ATE needs ``replace=True``.
+        The ATE needs ``replace=True`` (or ``method="full"``).
+    method : {"nearest", "optimal", "full"}
+        ``nearest``: greedy (without replacement) or nearest-neighbour (with) matching. ``optimal``:
+        1:``ratio`` matching without replacement with the least total distance (Rosenbaum 1989;
+        MatchIt's ``method = "optimal"``), for the ATT or ATC. ``full``: optimal full matching
+        (Rosenbaum 1991; Hansen 2004; MatchIt's ``method = "full"``), every unit in a subclass with
+        one treated and >= 1 controls or the reverse, weighted for the ATT, ATC or ATE as MatchIt
+        weights it; see :mod:`reimpact.design.optimal`. Both need ``replace=False``.
     ratio : int
         Matches per focal unit (1-20).
     replace : bool
