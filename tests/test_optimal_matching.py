@@ -266,3 +266,68 @@ def test_cem_estimator_covers_a_known_effect_and_names_bad_cutpoints() -> None:
     assert "weighted difference" in " ".join(plain.effect_.notes)
     with pytest.raises(DesignError, match="methods.cem.cutpoints.*'income'"):
         CEMEstimator(cutpoints={"income": [0]}).fit(x, t, y)
+
+
+def _heterogeneous(n: int, seed: int):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 3))
+    e = 1 / (1 + np.exp(-(-0.4 + 0.7 * x[:, 0] - 0.5 * x[:, 1])))
+    t = (rng.random(n) < e).astype(int)
+    tau = 1.0 + 0.8 * x[:, 0]
+    y = x[:, 0] + 0.5 * x[:, 1] + 0.3 * x[:, 2] + t * tau + rng.normal(size=n)
+    return pd.DataFrame(x, columns=["a", "b", "c"]), t, y, tau
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"method": "optimal", "replace": False, "caliper": 0.2},
+        {"method": "full", "replace": False},
+        {"method": "full", "replace": False, "estimand": "ATC"},
+        {"method": "full", "replace": False, "estimand": "ATE", "caliper": 0.1},
+        {"name": "cem", "n_bins": 5},
+        {"name": "cem", "n_bins": 5, "estimand": "ATE"},
+    ],
+)
+def test_truth_with_heterogeneous_effects(settings: dict) -> None:
+    """Sample truth: each estimate within 4 standard errors of the mean individual effect over its
+    target units, weighted by the method's weights of the target group (matched treated units for
+    the ATT, matched controls for the ATC, all kept units with their weights for the ATE)."""
+    from reimpact.estimators import CEMEstimator
+
+    x, t, y, tau = _heterogeneous(8000, 4)
+    settings = dict(settings)
+    cls = CEMEstimator if settings.pop("name", "psm") == "cem" else MatchingEstimator
+    estimator = cls(**settings).fit(x, t, y)
+    w = estimator.weights_
+    estimand = settings.get("estimand", "ATT")
+    v = w * {"ATT": t == 1, "ATC": t == 0, "ATE": np.ones(t.size, bool)}[estimand]
+    truth = float(v @ tau / v.sum())
+    effect = estimator.effect_
+    assert abs(effect.estimate - truth) < 4 * effect.std_error, (truth, effect)
+    assert 0 < effect.std_error < 0.15
+
+
+def test_a_study_runs_each_method_end_to_end(study_dict, tmp_path) -> None:
+    import json
+
+    from reimpact.config.study import Study
+    from reimpact.pipeline import run_study
+
+    methods = {
+        "psm": {"method": "full", "replace": False, "caliper": 0.2},
+        "cem": {"cutpoints": {"age": [25, 35, 45]}, "n_bins": 3},
+    }
+    for psm in (methods["psm"], {"method": "optimal", "replace": False, "caliper": 0.2}):
+        study = Study.from_dict({**study_dict, "methods": {**methods, "psm": psm}})
+        out = tmp_path / psm["method"]
+        run_study(study, out_dir=out)
+        payload = json.loads((out / "results.json").read_text())
+        found = {e["method"] for e in payload["effects"]}
+        assert {"psm", "cem"} <= found, payload["not_run"]
+        assert payload["design"]["matching"]["caliper_width"] > 0  # counts may be suppressed
+        samples = {row["sample"] for row in payload["balance"]["rows"]}
+        assert {"matched", "cem"} <= samples
+        assert "Coarsened exact matching" in (out / "report.html").read_text()
+    with pytest.raises(Exception, match="methods.psm.replace"):
+        Study.from_dict({**study_dict, "methods": {"psm": {"method": "optimal"}}})
