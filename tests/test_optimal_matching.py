@@ -78,18 +78,23 @@ def test_optimal_matching_within_strata_and_fewer_controls_than_treated() -> Non
     assert np.all(strata[result.focal] == strata[result.matched])
 
 
-def test_optimal_beats_greedy_and_sparse_graph_agrees_on_a_larger_case() -> None:
+@pytest.mark.parametrize(("ratio", "caliper"), [(1, 0.2), (2, 0.5), (1, None)])
+def test_the_sparse_start_reaches_the_exact_optimum_and_beats_greedy(ratio: int, caliper) -> None:
+    """Started from each unit's 2 nearest only, the dual certificate adds pairs until the result
+    equals the one solved on every pair within the caliper (number matched and total distance)."""
     from reimpact.design.matching import match
 
-    distance, focal = _draw(5, 300, 900)
-    exact, whole = optimal_match(distance, focal, 1, 0.2)
-    sparse, pruned = optimal_match(distance, focal, 1, 0.2, max_edges=10)
-    greedy = match(distance, focal, 1, False, 0.2)
-    assert whole and not pruned
+    distance, focal = _draw(5, 300, 700)
+    exact, whole = optimal_match(distance, focal, ratio, caliper)
+    sparse, certified = optimal_match(
+        distance, focal, ratio, caliper, n_candidates=1, max_edges=0, max_rounds=50
+    )
+    assert whole and certified
+    greedy = match(distance, focal, ratio, False, caliper)
     assert sparse.focal.size == exact.focal.size >= greedy.focal.size
-    assert _total(distance, sparse) == pytest.approx(_total(distance, exact))
+    assert _total(distance, sparse) == pytest.approx(_total(distance, exact), rel=1e-9)
     if greedy.focal.size == exact.focal.size:
-        assert _total(distance, exact) <= _total(distance, greedy) + 1e-9
+        assert _total(distance, exact) < _total(distance, greedy)
 
 
 def _partitions(items):

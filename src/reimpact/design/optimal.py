@@ -4,12 +4,11 @@ propensity score by default), both solved exactly as sparse assignment problems.
 * **Optimal 1:k matching without replacement** (Rosenbaum 1989; MatchIt's ``method = "optimal"``):
   among the matchings that give the most focal units a match within the caliper, the one with the
   smallest total |distance|. Each focal unit is copied k times; every copy may take any candidate
-  within the caliper or its own "no match" column at a penalty larger than any total distance, and
-  :func:`scipy.sparse.csgraph.min_weight_full_bipartite_matching` (LAPJVsp) solves the assignment.
-  The penalty makes the number of matched copies maximal first and the total distance minimal
-  second. The graph is complete within the caliper (every pair closer than the caliper is an
-  edge), so the solution is optimal over all matchings, not only over a pruned graph; a caliper is
-  what keeps the graph sparse on large samples.
+  within the caliper or its own "no match" column at a penalty larger than any total distance, so
+  the number of matched copies is maximal first and the total distance minimal second. The
+  assignment is solved on a sparse graph and proved optimal over every pair within the caliper by
+  a dual certificate (:mod:`reimpact.design.assignment`), pairs being added until it holds (within
+  a cap on the rounds, reported when reached).
 * **Optimal full matching** (Rosenbaum 1991; Hansen 2004; MatchIt's ``method = "full"``): every
   unit with a partner within the caliper is put in a subclass with one treated unit and >= 1
   controls or one control and >= 1 treated units, minimising the sum over subclasses of the
@@ -32,6 +31,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import min_weight_full_bipartite_matching
 
+from .assignment import assign_on_line
 from .matching import NONE, MatchResult
 
 
@@ -101,24 +101,25 @@ def _window_pairs(a: np.ndarray, b: np.ndarray, k: int) -> tuple[np.ndarray, np.
 
 def candidate_pairs(
     a: np.ndarray, b: np.ndarray, caliper: float | None, k: int, max_edges: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
-    """The graph to match on: every pair within the caliper when there are at most ``max_edges``
-    of them (then the optimum is exact), else the pairs within the caliper in which either unit is
-    among the other's ``k`` nearest on each side (the last value says which)."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """The graph to start from: every pair within the caliper when there are at most
+    ``max_edges`` of them, else the pairs within the caliper in which either unit is among the
+    other's ``k`` nearest on each side (the solver adds what the optimum needs)."""
     if caliper is None:
         total = a.size * b.size
     else:
         sb = np.sort(b)
         total = int(np.sum(np.searchsorted(sb, a + caliper, "right") - np.searchsorted(sb, a - caliper)))
     if total <= max_edges:
-        return (*caliper_pairs(a, b, caliper), True)
+        return caliper_pairs(a, b, caliper)[:2]
     r1, c1 = _window_pairs(a, b, k)
     c2, r2 = _window_pairs(b, a, k)
     code = np.unique(np.concatenate([r1, r2]).astype(np.int64) * b.size + np.concatenate([c1, c2]))
     rows, cols = code // b.size, code % b.size
-    d = np.abs(a[rows] - b[cols])
-    keep = np.ones(d.size, bool) if caliper is None else d <= caliper
-    return rows[keep], cols[keep], d[keep], False
+    if caliper is not None:
+        keep = np.abs(a[rows] - b[cols]) <= caliper
+        rows, cols = rows[keep], cols[keep]
+    return rows, cols
 
 
 def _assign(rows: np.ndarray, cols: np.ndarray, cost: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -133,18 +134,21 @@ def optimal_match(
     ratio: int = 1,
     caliper: float | None = None,
     strata: np.ndarray | None = None,
-    n_candidates: int = 10,
-    max_edges: int = 20_000_000,
+    n_candidates: int = 5,
+    max_edges: int = 2_000_000,
+    max_rounds: int = 3,
 ) -> tuple[MatchResult, bool]:
     """Optimal 1:``ratio`` matching without replacement of the ``focal`` units to the others
     (see the module docstring); ``caliper`` is an absolute width on the distance scale. Focal units
     left without a match are dropped and counted (``dropped_by_caliper``).
 
-    The assignment is solved on every pair within the caliper when a stratum has at most
-    ``max_edges`` such pairs: then it is optimal over all matchings. Above that (large samples with
-    a wide or no caliper) it is solved on the pairs in which either unit is among the other's
-    ``n_candidates`` * ``ratio`` nearest on each side, optimal on that graph only; the second
-    value returned is True when every stratum was solved exactly."""
+    The assignment starts from every pair within the caliper when a stratum has at most
+    ``max_edges`` of them, else from the pairs in which either unit is among the other's
+    ``n_candidates`` * ``ratio`` nearest on each side, plus a matching with the most pairs;
+    :func:`~reimpact.design.assignment.assign_on_line` then adds the pairs its dual certificate
+    asks for, for at most ``max_rounds`` rounds. The second value returned is True when the
+    certificate held in every stratum: the result is then optimal over every pair within the
+    caliper (else over the graph reached, with the most focal units matched either way)."""
     distance = np.asarray(distance, dtype=np.float64)
     focal = np.asarray(focal, dtype=bool)
     rows_f, rows_m = [], []
@@ -153,26 +157,12 @@ def optimal_match(
         f_idx, c_idx = members[focal[members]], members[~focal[members]]
         if f_idx.size == 0 or c_idx.size == 0:
             continue
-        r, c, d, whole = candidate_pairs(
-            distance[f_idx], distance[c_idx], caliper, n_candidates * ratio, max_edges
-        )
-        exact = exact and whole
-        if r.size == 0:
-            continue
-        n_rows = f_idx.size * ratio  # copy s of focal q is row q * ratio + s
-        copy_rows = (r[:, None] * ratio + np.arange(ratio)).ravel()
-        copy_cols = np.repeat(c, ratio)
-        scale = max(float(d.max()), 1e-12)
-        # costs must be > 0 (a stored zero is no edge): shift every edge by one scale; every row is
-        # assigned exactly once, so a common shift leaves the optimum unchanged
-        penalty = 2.0 * scale * (n_rows + 1)
-        cost = np.concatenate([np.repeat(d, ratio) + scale, np.full(n_rows, penalty + scale)])
-        all_rows = np.concatenate([copy_rows, np.arange(n_rows)])
-        all_cols = np.concatenate([copy_cols, c_idx.size + np.arange(n_rows)])
-        col = _assign(all_rows, all_cols, cost, (n_rows, c_idx.size + n_rows))
-        real = np.flatnonzero(col < c_idx.size)
-        rows_f.append(f_idx[real // ratio])
-        rows_m.append(c_idx[col[real]])
+        a, b = distance[f_idx], distance[c_idx]
+        pairs = candidate_pairs(a, b, caliper, n_candidates * ratio, max_edges)
+        q, j, certified = assign_on_line(a, b, ratio, caliper, pairs, max_rounds)
+        exact = exact and certified
+        rows_f.append(f_idx[q])
+        rows_m.append(c_idx[j])
     return _result(distance.size, focal, rows_f, rows_m, caliper, ratio), exact
 
 

@@ -160,7 +160,7 @@ class PropensityMatcher:
         width = caliper_width(dist, t, self.caliper, self.caliper_scale)
         directions = {"ATT": (1,), "ATC": (0,), "ATE": (1, 0)}[self.estimand]
         results: list[MatchResult] = []
-        self.exact_ = True  # optimal matching solved on every pair within the caliper
+        self.exact_ = True  # optimal matching certified over every pair within the caliper
         if self.method == "full":
             results.append(full_match(dist, t == 1, self.estimand, width, strata))
         for group in directions if self.method != "full" else ():

@@ -67,12 +67,12 @@ def method_notes(matcher: PropensityMatcher) -> list[str]:
     """What optimal or full matching did (none for nearest-neighbour matching)."""
     if matcher.method == "optimal":
         how = (
-            "over every pair within the caliper"
+            "proved least over every pair within the caliper"
             if matcher.exact_
-            else "over each unit's nearest candidates (too many pairs within the caliper to use "
-            "them all; set a narrower caliper for the exact optimum)"
+            else "least over the candidate graph reached (the dual certificate over every pair "
+            "within the caliper was not met in 3 rounds; the most focal units are matched)"
         )
-        return [f"optimal 1:{matcher.ratio} matching: least total distance {how}"]
+        return [f"optimal 1:{matcher.ratio} matching: total distance {how}"]
     if matcher.method == "full":
         subclass = matcher.results_[0].subclass(matcher.treated_.size)
         n_sub = np.unique(subclass[subclass >= 0]).size
