@@ -82,7 +82,8 @@ def main() -> None:
     effect = CEMEstimator(n_bins=5).fit(x, t, y).effect_
     seconds = time.perf_counter() - start
     print(
-        f"  {'cem (5 bins)':<22} {seconds:7.2f} s   ATT {effect.estimate:.4f} (SE {effect.std_error:.4f})"
+        f"  {'cem (5 bins)':<22} {seconds:7.2f} s   "
+        f"ATT {effect.estimate:.4f} (SE {effect.std_error:.4f})"
     )
 
 
