@@ -98,9 +98,10 @@ def _effect_identities(payload: dict) -> list[Identity]:
         ess = ("balance", "effective_n", "matched", group)
         if not sampled:
             out.append(Identity(ess, ((*base, f"matched_{group}"),)))
-        if psm.get("ratio") == 1 and psm.get("replace") is False:  # 1:1 pairs: one match each
+        pairs = psm.get("replace") is False and psm.get("method", "nearest") != "full"
+        if psm.get("ratio") == 1 and pairs:  # 1:1 pairs: one match each
             out.append(Identity((*base, f"matched_{other}"), ((*base, "matched_focal_units"),)))
-        if psm.get("replace") is False and not sampled:  # equal weights: effective n is a count
+        if pairs and not sampled:  # equal weights: effective n is a count
             out.append(
                 Identity(("balance", "effective_n", "matched", other), ((*base, f"matched_{other}"),))
             )

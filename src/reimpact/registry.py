@@ -23,6 +23,7 @@ from ._validation import Section, default_or_off
 from .estimators import (
     CONTEXT,
     AIPWEstimator,
+    CEMEstimator,
     EffectEstimator,
     EntropyBalancingEstimator,
     IPWEstimator,
@@ -61,7 +62,7 @@ def spec_model(estimator: type[EffectEstimator]) -> type[MethodSpec]:
         f"{estimator.__name__}Spec", __base__=MethodSpec, __doc__=estimator.__doc__, **fields
     )
     model.renamed = dict(estimator.renamed_params)
-    model.method = estimator.name
+    model.method_name = estimator.name
     return model
 
 
@@ -69,10 +70,10 @@ class MethodSpec(Section):
     """A method's section of the study file. Pickled by the method's name and its values, so that a
     study pickles although its sections are built at run time (:func:`spec_model`)."""
 
-    method: ClassVar[str] = ""
+    method_name: ClassVar[str] = ""
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return _rebuild_spec, (self.method, self.model_dump())
+        return _rebuild_spec, (self.method_name, self.model_dump())
 
 
 def _rebuild_spec(method: str, values: dict[str, Any]) -> MethodSpec:
@@ -149,7 +150,7 @@ def register(estimator: type[EffectEstimator], *, always: bool = False) -> type[
     ...             )
     ...         return effects
     >>> list(METHODS)
-    ['naive', 'psm', 'ipw', 'aipw', 'entropy', 'medians']
+    ['naive', 'psm', 'ipw', 'aipw', 'cem', 'entropy', 'medians']
 
     A study file can now run it with ``methods: {psm: {}, medians: {shift: 0.5}}``, and the
     report and ``results.json`` show its effects under its label.
@@ -252,4 +253,5 @@ register(NaiveEstimator, always=True)
 register(MatchingEstimator)
 register(IPWEstimator)
 register(AIPWEstimator)
+register(CEMEstimator)
 register(EntropyBalancingEstimator)

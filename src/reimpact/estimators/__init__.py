@@ -1,6 +1,6 @@
 """Effect estimators sharing one contract (:mod:`reimpact.estimators._base`): the naive
-difference, propensity-score matching, inverse-probability weighting, cross-fitted AIPW and
-entropy balancing."""
+difference, propensity-score matching, coarsened exact matching, inverse-probability weighting,
+cross-fitted AIPW and entropy balancing."""
 
 from ._base import (
     CONTEXT,
@@ -14,6 +14,7 @@ from ._base import (
 )
 from .aipw import AIPWEstimator
 from .balancing import EntropyBalancingEstimator
+from .cem import CEMEstimator
 from .matching import MatchingEstimator, matching_option_problem
 from .naive import NaiveEstimator
 from .weighting import IPWEstimator
@@ -22,6 +23,7 @@ __all__ = [
     "CONTEXT",
     "ESTIMANDS",
     "AIPWEstimator",
+    "CEMEstimator",
     "EffectEstimator",
     "EntropyBalancingEstimator",
     "Estimand",

@@ -51,7 +51,7 @@ UNWEIGHTED_ONLY = {
 
 _NO_PAIRS = (
     "Rosenbaum bounds need 1:1 matched pairs: set methods.psm to "
-    "ratio: 1, replace: false (k:1 and matching with replacement are not covered)"
+    "ratio: 1, replace: false (k:1, full matching and matching with replacement are not covered)"
 )
 
 
@@ -195,7 +195,7 @@ def _rosenbaum(
 ) -> list[RosenbaumBounds]:
     """Rosenbaum bounds on the matched-pair differences of every outcome (1:1 matching without
     replacement only; otherwise a record saying why they are not available)."""
-    if psm is None or psm.ratio != 1 or psm.replace:
+    if psm is None or psm.ratio != 1 or psm.replace or psm.method == "full":
         return [RosenbaumBounds(name, False, _NO_PAIRS) for name in checks.outcomes]
     found = []
     for name in checks.outcomes:

@@ -20,12 +20,20 @@ if TYPE_CHECKING:
     from .matcher import PropensityMatcher
 
 
-def matching_option_problem(estimand: str, replace: bool, se: str) -> tuple[str, str] | None:
+def matching_option_problem(
+    estimand: str, replace: bool, se: str, method: str = "nearest", ratio: int = 1
+) -> tuple[str, str] | None:
     """The one place that says which matching options go together: (option, message) or None."""
-    if estimand == "ATE" and not replace:
+    if method != "nearest" and replace:
+        return "replace", f"'method: {method}' matches without replacement; set 'replace: false'"
+    if method == "full" and ratio != 1:
+        return "ratio", "full matching sets each subclass's size itself; remove 'ratio'"
+    if method == "full" and se == "bootstrap":
+        return "se", "the bootstrap is not available for full matching; use 'auto' (by subclass)"
+    if estimand == "ATE" and not replace and method != "full":
         return "replace", (
-            "the ATE by matching needs 'replace: true' (matching without replacement targets the "
-            "ATT or the ATC)"
+            "the ATE by matching needs 'replace: true' or 'method: full' (pair matching without "
+            "replacement targets the ATT or the ATC)"
         )
     if se == "abadie-imbens" and not replace:
         return "se", (
@@ -57,7 +65,14 @@ class MatchingEstimator(EffectEstimator):
     Parameters
     ----------
     estimand : {"ATT", "ATC", "ATE"}
-        The ATE needs ``replace=True``.
+        The ATE needs ``replace=True`` (or ``method="full"``).
+    method : {"nearest", "optimal", "full"}
+        ``nearest``: greedy (without replacement) or nearest-neighbour (with) matching. ``optimal``:
+        1:``ratio`` matching without replacement with the least total distance (Rosenbaum 1989;
+        MatchIt's ``method = "optimal"``), for the ATT or ATC. ``full``: optimal full matching
+        (Rosenbaum 1991; Hansen 2004; MatchIt's ``method = "full"``), every unit in a subclass with
+        one treated and >= 1 controls or the reverse, weighted for the ATT, ATC or ATE as MatchIt
+        weights it; see :mod:`reimpact.design.optimal`. Both need ``replace=False``.
     ratio : int
         Matches per focal unit (1-20).
     replace : bool
@@ -111,6 +126,7 @@ class MatchingEstimator(EffectEstimator):
         self,
         *,
         estimand: Estimand = "ATT",
+        method: Literal["nearest", "optimal", "full"] = "nearest",
         ratio: Annotated[int, Field(ge=1, le=20)] = 1,
         replace: bool = True,
         caliper: Annotated[float | None, Field(gt=0.0)] = None,
@@ -126,6 +142,7 @@ class MatchingEstimator(EffectEstimator):
         verbose: bool = False,
     ) -> None:
         self.estimand = estimand
+        self.method = method
         self.ratio = ratio
         self.replace = replace
         self.caliper = caliper
@@ -146,7 +163,9 @@ class MatchingEstimator(EffectEstimator):
     ) -> tuple[str, str] | None:
         """Which options go together (:func:`matching_option_problem`); the bootstrap resamples
         units, so it cannot be combined with ``cluster``."""
-        problem = matching_option_problem(estimand, params["replace"], params["se"])
+        problem = matching_option_problem(
+            estimand, params["replace"], params["se"], params["method"], params["ratio"]
+        )
         if problem is None and params["se"] == "bootstrap" and cluster is not None:
             problem = (
                 "se",
@@ -159,7 +178,7 @@ class MatchingEstimator(EffectEstimator):
 
     def _check_params(self) -> None:
         super()._check_params()
-        problem = matching_option_problem(self.estimand, self.replace, self.se)
+        problem = matching_option_problem(self.estimand, self.replace, self.se, self.method, self.ratio)
         if problem is not None:
             raise DesignError(f"methods.psm.{problem[0]}", problem[1])
 

@@ -19,6 +19,7 @@ from ...design.matching import (
     match,
     same_group_neighbours,
 )
+from ...design.optimal import full_match, optimal_match
 from ...exceptions import DesignError
 from ...results import Effect
 from ...stats.abadie_imbens import abadie_imbens_se, matching_conditional_variance
@@ -30,6 +31,7 @@ from .variance import (
     bootstrap_se,
     caliper_notes,
     fitted_in_group,
+    method_notes,
     replacement_estimate,
     score_term,
     variance_outcome,
@@ -84,6 +86,7 @@ class PropensityMatcher:
     def __init__(
         self,
         estimand: str = "ATT",
+        method: str = "nearest",
         ratio: int = 1,
         replace: bool = True,
         caliper: float | None = None,
@@ -99,6 +102,7 @@ class PropensityMatcher:
         verbose: bool = False,
     ) -> None:
         self.estimand = estimand
+        self.method = method
         self.ratio = ratio
         self.replace = replace
         self.caliper = caliper
@@ -116,7 +120,7 @@ class PropensityMatcher:
     def _validate(self) -> None:
         if self.estimand not in ("ATT", "ATC", "ATE"):
             raise DesignError("estimand", f"must be ATT, ATC or ATE, got '{self.estimand}'")
-        problem = matching_option_problem(self.estimand, self.replace, self.se)
+        problem = matching_option_problem(self.estimand, self.replace, self.se, self.method, self.ratio)
         if problem is not None:
             raise DesignError(f"methods.psm.{problem[0]}", problem[1])
 
@@ -155,22 +159,21 @@ class PropensityMatcher:
             )
         width = caliper_width(dist, t, self.caliper, self.caliper_scale)
         directions = {"ATT": (1,), "ATC": (0,), "ATE": (1, 0)}[self.estimand]
-        results = []
-        for group in directions:
-            oriented = dist if group == 1 else -dist
-            results.append(
-                match(
-                    oriented,
-                    t == group,
-                    self.ratio,
-                    self.replace,
-                    width,
-                    self.order,
-                    strata,
-                    self.random_state,
-                    self.ties,
-                )
-            )
+        results: list[MatchResult] = []
+        self.exact_ = True  # optimal matching certified over every pair within the caliper
+        if self.method == "full":
+            results.append(full_match(dist, t == 1, self.estimand, width, strata))
+        for group in directions if self.method != "full" else ():
+            oriented, focal = (dist if group == 1 else -dist), t == group
+            if self.method == "optimal":
+                result, exact = optimal_match(oriented, focal, self.ratio, width, strata)
+                self.exact_ = self.exact_ and exact
+            else:
+                result = match(
+                    oriented, focal, self.ratio, self.replace, width, self.order, strata,
+                    self.random_state, self.ties,
+                )  # fmt: skip
+            results.append(result)
         if all(r.n_focal_matched == 0 for r in results):
             raise DesignError(
                 "methods.psm.caliper",
@@ -353,7 +356,7 @@ class PropensityMatcher:
             notes.append("no covariates were given: the plain difference in matched means")
         else:
             notes.append("unadjusted difference in matched means (adjust: false)")
-        notes += caliper_notes(self)
+        notes += method_notes(self) + caliper_notes(self)
         if sampled:
             notes.append(SAMPLING_NOTE)
         used = self.weights_ > 0

@@ -63,6 +63,23 @@ def variance_outcome(matcher: PropensityMatcher, y: np.ndarray) -> np.ndarray:
     return out
 
 
+def method_notes(matcher: PropensityMatcher) -> list[str]:
+    """What optimal or full matching did (none for nearest-neighbour matching)."""
+    if matcher.method == "optimal":
+        how = (
+            "proved least over every pair within the caliper"
+            if matcher.exact_
+            else "least over the candidate graph reached (the dual certificate over every pair "
+            "within the caliper was not met in 3 rounds; the most focal units are matched)"
+        )
+        return [f"optimal 1:{matcher.ratio} matching: total distance {how}"]
+    if matcher.method == "full":
+        subclass = matcher.results_[0].subclass(matcher.treated_.size)
+        n_sub = np.unique(subclass[subclass >= 0]).size
+        return [f"optimal full matching: {n_sub} subclasses, MatchIt's {matcher.estimand} weights"]
+    return []
+
+
 def caliper_notes(matcher: PropensityMatcher) -> list[str]:
     """Units the caliper dropped, what that does to the estimand and how they differ."""
     dropped = matcher.dropped_by_caliper_
