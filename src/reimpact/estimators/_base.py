@@ -389,7 +389,7 @@ def fit_scores(
     )
 
 
-def sampling_weights(data: EstimationData) -> np.ndarray:
+def weights_or_ones(data: EstimationData) -> np.ndarray:
     """The sampling weights of the rows (ones when none were given)."""
     return np.ones(data.t.size) if data.sample_weight is None else data.sample_weight
 

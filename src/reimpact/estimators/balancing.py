@@ -54,7 +54,7 @@ from ..design.weights import effective_sample_size
 from ..exceptions import DesignError
 from ..results import Effect
 from ..stats.sandwich import sandwich_se
-from ._base import SAMPLING_NOTE, EffectEstimator, Estimand, EstimationData, sampling_weights
+from ._base import SAMPLING_NOTE, EffectEstimator, Estimand, EstimationData, weights_or_ones
 
 _MOMENT_NAMES = {1: "means", 2: "means and variances", 3: "means, variances and skewness"}
 
@@ -195,7 +195,7 @@ class EntropyBalancingEstimator(EffectEstimator):
         self.tol = tol
 
     def _estimate(self, data: EstimationData) -> list[Effect]:
-        t, s = data.t, sampling_weights(data)
+        t, s = data.t, weights_or_ones(data)
         c = moment_columns(data.x, self.moments, s)
         r = {"ATT": s * t, "ATC": s * (1 - t), "ATE": s}[self.estimand]
         target = r @ c / r.sum()

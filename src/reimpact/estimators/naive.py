@@ -12,7 +12,7 @@ from __future__ import annotations
 from ..results import Effect
 from ..stats.regression import matched_regression
 from ..stats.sandwich import sandwich_se, welch_se
-from ._base import SAMPLING_NOTE, EffectEstimator, Estimand, EstimationData, sampling_weights
+from ._base import SAMPLING_NOTE, EffectEstimator, Estimand, EstimationData, weights_or_ones
 
 
 class NaiveEstimator(EffectEstimator):
@@ -39,7 +39,7 @@ class NaiveEstimator(EffectEstimator):
         effects = []
         for j, outcome in enumerate(data.outcomes):
             y = data.y[:, j]
-            estimate, psi = matched_regression(y, t, sampling_weights(data), "ATE")
+            estimate, psi = matched_regression(y, t, weights_or_ones(data), "ATE")
             if data.cluster is not None:
                 se, se_type = sandwich_se(psi, data.cluster), f"cluster-robust by {data.cluster_name}"
             elif weighted:
