@@ -20,6 +20,11 @@ EXPECTED = {
     "02_economic_support": {"positive_in_all_three_dimensions", "intervals_cover_truth"},
     "03_referrals": {"lower_economic_social_satisfaction", "intervals_cover_truth"},
     "04_lalonde_dehejia_wahba": {"psm_covers_benchmark", "aipw_covers_benchmark"},
+    "05_assistance_types": {
+        "economic_higher_in_all_three_dimensions",
+        "more_activities_not_always_higher",
+        "intervals_cover_truth",
+    },
 }
 
 

@@ -42,9 +42,12 @@ class Row:
     legend: str | None = None
 
 
-def _draw_blocks(ax: Axes, blocks: list[tuple[str, list[Row]]]) -> dict[str, tuple[float, float]]:
-    """Draw each (header, rows) block top-down, the header as a bold tick label above its rows;
-    return the vertical extent of each block's rows."""
+def _draw_blocks(
+    ax: Axes, blocks: list[tuple[str, list[Row]]], row_labels: bool = True
+) -> dict[str, tuple[float, float]]:
+    """Draw each (header, rows) block top-down, the header as a bold tick label above its rows
+    (the rows' own labels too unless ``row_labels`` is False); return the vertical extent of each
+    block's rows."""
     y, ticks, labels, headers, extents = 0.0, [], [], [], {}
     for header, rows in blocks:
         ticks.append(y)
@@ -63,7 +66,7 @@ def _draw_blocks(ax: Axes, blocks: list[tuple[str, list[Row]]]) -> dict[str, tup
                 label=row.legend,
             )
             ticks.append(y)
-            labels.append(row.label)
+            labels.append(row.label if row_labels else "")
             y -= 1
         extents[header] = (y + 1 - 0.4, y + len(rows) + 0.4)
         y -= GAP
@@ -86,9 +89,14 @@ def _span(blocks: list[tuple[str, list[Row]]]) -> float:
     return sum(1 + len(rows) for _, rows in blocks) + GAP * (len(blocks) - 1) + 0.2
 
 
+def _height(spans: list[float]) -> float:
+    """The height in inches that panels of these spans need for legible rows."""
+    return 0.9 + PANEL * len(spans) + ROW * sum(spans)
+
+
 def _panels(spans: list[float], title: str) -> tuple[Figure, list[Axes]]:
     """A figure of panels stacked vertically, each as tall as its rows, within an A4 page."""
-    height = 0.9 + PANEL * len(spans) + ROW * sum(spans)
+    height = _height(spans)
     fig, axes = plt.subplots(
         len(spans),
         1,
@@ -121,16 +129,20 @@ def _method_rows(effects: pd.DataFrame, outcome: str, methods: list[str]) -> lis
 
 def forest_plot(effects: pd.DataFrame, truth: dict[str, float] | None = None) -> Figure:
     """Every outcome x method with its 95% interval, one panel per scale of outcome; the naive
-    difference for reference and, for simulated data, the true effect."""
+    difference for reference and, for simulated data, the true effect. When the rows would not fit
+    an A4 page at a legible height (many contrasts of a multi-valued treatment), only the outcome
+    headers are written and the legend tells the methods apart by marker and colour."""
     present = list(dict.fromkeys(effects["method"]))
     methods = [m for m in METHODS if m in present] + [m for m in present if m not in METHODS]
     scales = outcome_scales(effects)
     groups = group_by_scale(scales) or [[]]
     blocks = [[(o, _method_rows(effects, o, methods)) for o in group] for group in groups]
-    fig, axes = _panels([_span(b) for b in blocks], "Effects by outcome and method")
+    spans = [_span(b) for b in blocks]
+    fig, axes = _panels(spans, "Effects by outcome and method")
+    row_labels = _height(spans) <= MAX_HEIGHT
     handles: dict[str, object] = {}
     for ax, group_blocks in zip(axes, blocks, strict=True):
-        extents = _draw_blocks(ax, group_blocks)
+        extents = _draw_blocks(ax, group_blocks, row_labels)
         for outcome, (low, high) in extents.items():
             if truth and outcome in truth:
                 ax.vlines(truth[outcome], low, high, color=PALETTE["truth"], label=TRUTH)
