@@ -14,6 +14,7 @@ from .style import METHOD_MARKERS, SERIES, SMALL, WIDTH, legend_below, plt
 if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.artist import Artist
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
     from ...sensitivity import OmittedVariableBounds, RosenbaumBounds
@@ -53,6 +54,24 @@ def _benchmark_label(name: str, rows: pd.DataFrame) -> str:
     return f"{name}, k = {ks}: {estimates}"
 
 
+def _contours(
+    x: np.ndarray, y: np.ndarray, z: np.ndarray, zero_label: str
+) -> tuple[Figure, Axes, list[Artist], list[str]]:
+    """A square figure with grey labelled contours of ``z`` over the grid (x, y) and, when ``z``
+    changes sign, its zero line dashed; the zero line's legend entry (``zero_label``) is returned
+    for the caller to extend."""
+    fig, ax = plt.subplots(figsize=(WIDTH * 0.8, WIDTH * 0.75), layout="constrained")
+    lines = ax.contour(x, y, z, levels=10, colors="#777777", linewidths=0.6, negative_linestyles="solid")
+    ax.clabel(lines, fontsize=SMALL, fmt="%.3g")
+    handles: list[Artist] = []
+    labels: list[str] = []
+    if z.min() < 0 < z.max():
+        ax.contour(x, y, z, levels=[0], colors="#000000", linestyles="--", linewidths=1.4)
+        handles.append(Line2D([], [], color="#000000", linestyle="--", linewidth=1.4))
+        labels.append(zero_label)
+    return fig, ax, handles, labels
+
+
 def contour_plot(ovb: OmittedVariableBounds) -> Figure:
     """Adjusted estimate over the partial R^2 of a hidden confounder with the treatment (x) and the
     outcome (y); the zero line dashed; each benchmark's bounds as points of one shape, its adjusted
@@ -62,17 +81,7 @@ def contour_plot(ovb: OmittedVariableBounds) -> Figure:
     top = min(top, 0.99)
     r2d, r2y = np.meshgrid(np.linspace(0, top, 120), np.linspace(0, top, 120))
     adjusted = ovb.adjusted_estimate(r2d, r2y)
-    fig, ax = plt.subplots(figsize=(WIDTH * 0.8, WIDTH * 0.75), layout="constrained")
-    lines = ax.contour(
-        r2d, r2y, adjusted, levels=10, colors="#777777", linewidths=0.6, negative_linestyles="solid"
-    )
-    ax.clabel(lines, fontsize=SMALL, fmt="%.3g")
-    handles: list[Artist] = []
-    labels: list[str] = []
-    if adjusted.min() < 0 < adjusted.max():
-        ax.contour(r2d, r2y, adjusted, levels=[0], colors="#000000", linestyles="--", linewidths=1.4)
-        handles.append(Line2D([], [], color="#000000", linestyle="--", linewidth=1.4))
-        labels.append("Adjusted estimate 0")
+    fig, ax, handles, labels = _contours(r2d, r2y, adjusted, "Adjusted estimate 0")
     for i, (name, rows) in enumerate(bounds.groupby("benchmark", sort=False)):
         marker = METHOD_MARKERS[(i + 1) % len(METHOD_MARKERS)]
         handles.append(
@@ -101,17 +110,7 @@ def dml_contour_plot(dml: DMLBounds) -> Figure:
     top = min(0.99, max(0.15, 1.3 * max(strengths)))
     cf_d, cf_y = np.meshgrid(np.linspace(0, top, 120), np.linspace(0, top, 120))
     bound = dml.bound(cf_y, cf_d)
-    fig, ax = plt.subplots(figsize=(WIDTH * 0.8, WIDTH * 0.75), layout="constrained")
-    lines = ax.contour(
-        cf_d, cf_y, bound, levels=10, colors="#777777", linewidths=0.6, negative_linestyles="solid"
-    )
-    ax.clabel(lines, fontsize=SMALL, fmt="%.3g")
-    handles: list[Artist] = []
-    labels: list[str] = []
-    if bound.min() < 0 < bound.max():
-        ax.contour(cf_d, cf_y, bound, levels=[0], colors="#000000", linestyles="--", linewidths=1.4)
-        handles.append(Line2D([], [], color="#000000", linestyle="--", linewidth=1.4))
-        labels.append("Bound 0")
+    fig, ax, handles, labels = _contours(cf_d, cf_y, bound, "Bound 0")
     handles.append(ax.scatter([dml.cf_d], [dml.cf_y], marker="o", color=SERIES[0], s=22, zorder=3))
     side = "lower" if dml.estimate >= 0 else "upper"
     value = dml.theta_lower if side == "lower" else dml.theta_upper
