@@ -227,35 +227,51 @@ def _overlaps(a, b) -> bool:
     return a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1
 
 
-def test_figures_keep_legends_off_the_plot_and_text_legible_at_a4_width(orion):
-    """Every figure of a run: no legend over an axes or a note, no text under 7 pt, no wider
-    than an A4 text width (so nothing shrinks when a page is printed)."""
+def _check_legible(fig, name: str) -> None:
+    """No legend over an axes or a note, no text under 7 pt, no wider than an A4 text width."""
     import io
 
     from matplotlib.text import Text
 
-    from reimpact.report import FIGURES, figure
     from reimpact.report.figures import WIDTH, plt
+
+    fig.savefig(io.BytesIO(), format="png", dpi=150, bbox_inches="tight")
+    legends = [legend.get_window_extent() for legend in fig.legends]
+    legends += [ax.get_legend().get_window_extent() for ax in fig.axes if ax.get_legend()]
+    assert legends or name == "subgroups", name  # AIPW only: nothing to tell apart
+    for legend in legends:
+        assert not any(_overlaps(legend, ax.get_window_extent()) for ax in fig.axes), name
+    for text in fig.findobj(Text):
+        if text.get_visible() and text.get_text().strip():
+            assert text.get_fontsize() >= 7, (name, text.get_text())
+    for note in fig.texts:
+        assert not any(_overlaps(note.get_window_extent(), legend) for legend in legends), name
+    box = fig.get_tightbbox()
+    assert box.width <= WIDTH + 0.05, (name, box.width)
+    plt.close(fig)
+
+
+def test_figures_keep_legends_off_the_plot_and_text_legible_at_a4_width(orion):
+    """Every figure of a run: no legend over an axes or a note, no text under 7 pt, no wider
+    than an A4 text width (so nothing shrinks when a page is printed)."""
+    from reimpact.report import FIGURES, figure
 
     results, _ = orion
     for name in FIGURES:
-        if name == "levels":  # a multi-valued treatment's figure: tests/test_multivalued.py
+        if name in ("levels", "dose"):  # a multi-valued treatment's and a dose's: the next test
             continue
-        fig = figure(results, name)
-        fig.savefig(io.BytesIO(), format="png", dpi=150, bbox_inches="tight")
-        legends = [legend.get_window_extent() for legend in fig.legends]
-        legends += [ax.get_legend().get_window_extent() for ax in fig.axes if ax.get_legend()]
-        assert legends or name == "subgroups", name  # AIPW only: nothing to tell apart
-        for legend in legends:
-            assert not any(_overlaps(legend, ax.get_window_extent()) for ax in fig.axes), name
-        for text in fig.findobj(Text):
-            if text.get_visible() and text.get_text().strip():
-                assert text.get_fontsize() >= 7, (name, text.get_text())
-        for note in fig.texts:
-            assert not any(_overlaps(note.get_window_extent(), legend) for legend in legends), name
-        box = fig.get_tightbbox()
-        assert box.width <= WIDTH + 0.05, (name, box.width)
-        plt.close(fig)
+        _check_legible(figure(results, name), name)
+
+
+def test_level_and_dose_figures_are_legible():
+    """The per-level overlap figure and the dose-response curves of a dose study, by the same
+    rules."""
+    from reimpact.report import figure
+
+    study = load_study(STUDIES / "activities_dose.yaml")
+    results = run_study(study)
+    for name in ("levels", "dose"):
+        _check_legible(figure(results, name), name)
 
 
 def _chromium():

@@ -4,8 +4,11 @@
 counts after the disclosure gate, standard-error type) of every shipped study, written by the
 code before the redesign; a refactoring that changes any number fails here. The counts were
 re-recorded once since, when the disclosure gate learnt that effective sample sizes are counts
-(many counts are now "suppressed"); every estimate, standard error and standard-error type is
-still the one recorded before the redesign.
+(many counts are now "suppressed"), and once more when the simulated cohort learnt that all
+three activities at once cost economic score (issue 16's dose: more activities do not always raise
+scores), which moved the estimates that involve economic scores of such returnees (the economic
+support study's AIPW effect on the economic score from 0.1221 to 0.1148, its true effect with
+it). Numbers are never re-recorded for a refactoring.
 """
 
 from __future__ import annotations

@@ -110,6 +110,8 @@ def _count_paths(payload: dict) -> Iterator[Path_]:
     for i, _ in enumerate(payload.get("effects") or []):
         yield ("effects", i, "n_treated")
         yield ("effects", i, "n_control")
+    for i, _ in enumerate(payload.get("dose_response") or []):
+        yield ("dose_response", i, "n")
     for sample_name, groups in ((payload.get("balance") or {}).get("effective_n") or {}).items():
         for group in groups:
             yield ("balance", "effective_n", sample_name, group)
@@ -200,6 +202,10 @@ def _suppress_derived(out: dict, raw: dict, gate: Gate) -> None:
                     effect[key] = None
             effect["notes"].append("suppressed: fewer than the minimum cell size")
             effect["warnings"] = []
+    for row, true in zip(out.get("dose_response") or [], raw.get("dose_response") or [], strict=True):
+        if gate.small(true["n"]):  # a point of the curve resting on fewer than k units
+            for key in ("estimate", "std_error", "ci_lower", "ci_upper"):
+                row[key] = None
     small_outcomes = {outcome for outcome, _ in suppressed}
     top = out.get("headline")
     if top and {(top["outcome"], top["method"]), (top["outcome"], "naive")} & suppressed:

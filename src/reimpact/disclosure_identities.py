@@ -107,6 +107,8 @@ def _effect_identities(payload: dict) -> list[Identity]:
             )
     if not sampled:  # sampling weights make no effective sample size a count
         out += _effective_n_identities(payload, missing, estimand)
+    if any(effect.get("contrast") for effect in payload.get("effects") or []):
+        return out + _level_identities(payload, missing, [*excluded["treated"], *excluded["control"]])
     for i, effect in enumerate(payload.get("effects") or []):
         n_t, n_c = ("effects", i, "n_treated"), ("effects", i, "n_control")
         outcome = effect.get("outcome")
@@ -130,6 +132,29 @@ def _effect_identities(payload: dict) -> list[Identity]:
                 Identity(("sample", "treated"), (n_t, *excluded["treated"])),
                 Identity(("sample", "control"), (n_c, *excluded["control"])),
             ]
+    return out
+
+
+def _level_identities(payload: dict, missing: dict, excluded: list[Path_]) -> list[Identity]:
+    """A multi-valued treatment or a dose: the contrast "a vs b" counts the units at level a
+    (``n_treated``) and at level b (``n_control``) that have its outcome. A level's count repeats
+    over contrasts, methods and the dose-response curve (each copy equals the first, so hiding one
+    hides all), and the levels' counts of an outcome add up to the analysed units less those
+    without the outcome and those of levels the separation rule left out."""
+    copies: dict[tuple[str, str], list[Path_]] = {}
+    for i, effect in enumerate(payload.get("effects") or []):
+        high, low = str(effect.get("contrast")).split(" vs ", 1)
+        copies.setdefault((effect["outcome"], high), []).append(("effects", i, "n_treated"))
+        copies.setdefault((effect["outcome"], low), []).append(("effects", i, "n_control"))
+    for i, row in enumerate(payload.get("dose_response") or []):
+        copies.setdefault((row["outcome"], str(row["dose"])), []).append(("dose_response", i, "n"))
+    out = [Identity(paths[0], (path,)) for paths in copies.values() for path in paths[1:]]
+    levels: dict[str, list[Path_]] = {}
+    for (outcome, _), paths in copies.items():
+        levels.setdefault(outcome, []).append(paths[0])
+    for outcome, firsts in levels.items():
+        gone = [("sample", "missing_outcome", outcome)] if outcome in missing else []
+        out.append(Identity(("sample", "analysed"), (*firsts, *gone, *excluded)))
     return out
 
 

@@ -240,11 +240,11 @@ def run_study(
     >>> results = run_study(study, data_path="exports/rss_2021.csv")  # doctest: +SKIP
     """
     sample = prepare_sample(study, data_path)
-    level_scores = None
-    if study.treatment.multivalued:  # its own path: reimpact.pipeline_multi
+    level_scores = dose = None
+    if study.treatment.multivalued:  # its own path (a dose too): reimpact.pipeline_multi
         from .pipeline_multi import analyse_multivalued
 
-        analysis, level_scores = analyse_multivalued(study, sample)
+        analysis, level_scores, dose = analyse_multivalued(study, sample)
         run = _Analysis(*analysis)
     elif sample.imputations:
         run = analyse_imputations(study, sample, quiet)
@@ -268,6 +268,7 @@ def run_study(
         warnings=tuple(warnings),
         sensitivity=run.sensitivity,
         level_scores=level_scores,
+        dose_response=dose,
     )
     if out_dir is not None:
         from .report.outputs import write_outputs

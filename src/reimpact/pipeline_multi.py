@@ -23,9 +23,11 @@ import pandas as pd
 from .design import comparison, fit_design
 from .design.gps import GeneralisedScores, fit_gps
 from .diagnostics.balance import balance_table
+from .estimators.dose import dose_curve, dose_pairs
 from .estimators.multivalued import aipw_means, ipw_means, level_effects, outcome_predictions
 from .exceptions import DesignError
 from .results import DesignSummary, Effect
+from .results.dose import DoseResponse
 from .sample.rules import treatment_levels
 
 if TYPE_CHECKING:
@@ -43,10 +45,17 @@ MultiAnalysis = tuple[
 
 
 def multivalued_effects(
-    study: Study, x: np.ndarray, gps: GeneralisedScores, frame: pd.DataFrame, s: np.ndarray | None
+    study: Study,
+    x: np.ndarray,
+    gps: GeneralisedScores,
+    frame: pd.DataFrame,
+    s: np.ndarray | None,
+    curves: list[pd.DataFrame] | None = None,
 ) -> list[Effect]:
     """The naive, IPW and AIPW effects of every contrast on every outcome (rows without an
-    outcome left out of its analyses, with the score fitted on all rows)."""
+    outcome left out of its analyses, with the score fitted on all rows); for a dose, the
+    contrasts of :func:`~reimpact.estimators.dose.dose_pairs`, and the IPW and AIPW curves
+    appended to ``curves``."""
     clip = study.propensity.clip
     cluster = frame[study.cluster].to_numpy() if study.cluster else None
     lowest = ", ".join(f"{k} {v:.3f}" for k, v in gps.min_by_level().items())
@@ -67,21 +76,27 @@ def multivalued_effects(
             folds = study.methods.aipw.folds
             m = outcome_predictions(x[rows], y, codes, len(gps.levels), folds, w, study.seed)
             fits["aipw"] = aipw_means(y, codes, e, m, clip, w)
+        pairs = dose_pairs(gps.levels) if study.treatment.dose else None
         for method, fitted in fits.items():
-            effects += level_effects(fitted, gps.levels, codes, outcome, method, w, g, notes)
+            effects += level_effects(fitted, gps.levels, codes, outcome, method, w, g, notes, pairs)
+            if curves is not None and method != "naive":
+                curves.append(dose_curve(fitted, gps.levels, codes, outcome, method, w, g))
     return effects
 
 
-def analyse_multivalued(study: Study, sample: AnalysisSample) -> tuple[MultiAnalysis, GeneralisedScores]:
+def analyse_multivalued(
+    study: Study, sample: AnalysisSample
+) -> tuple[MultiAnalysis, GeneralisedScores, DoseResponse | None]:
     """Design, generalised score, the effects of every contrast, balance against the reference
     and the design summary of a multi-valued treatment, in the order of ``pipeline._Analysis``,
-    and the generalised score (for the per-level overlap figure)."""
+    the generalised score (for the per-level overlap figure) and, for a dose, its curves."""
     compared = comparison(study, sample)
     main = fit_design(study, compared, compared.frame, compared.t)
     codes, levels, _ = treatment_levels(study, main.frame)
     x = main.covariates.matrix
     gps = fit_gps(x, codes, levels, study.propensity.kind, main.sample_weight, study.seed)  # type: ignore[arg-type]
-    effects = multivalued_effects(study, x, gps, main.frame, main.sample_weight)
+    curves: list[pd.DataFrame] | None = [] if study.treatment.dose else None
+    effects = multivalued_effects(study, x, gps, main.frame, main.sample_weight, curves)
     inverse = 1.0 / np.maximum(gps.own(), study.propensity.clip)
     weights = {
         f"IPW {level} vs {levels[0]}": np.where(np.isin(codes, (0, j)), inverse, 0.0)
@@ -101,12 +116,34 @@ def analyse_multivalued(study: Study, sample: AnalysisSample) -> tuple[MultiAnal
         n_trimmed=0,
         separated_levels=compared.levels,
     )
-    cohort = sample.source.cohort
-    truths = []
-    if cohort is not None and study.treatment.column == "assistance_type":
-        truth = cohort.contrast_truth(main.frame.index, main.sample_weight, levels)
-        truths.append(truth[truth.outcome.isin(study.outcomes)].reset_index(drop=True))
+    truths, dose = simulated_truth(study, sample, main.frame.index, main.sample_weight, levels, curves)
+    truths = [t[t.contrast.isin({e.contrast for e in effects})].reset_index(drop=True) for t in truths]
     scores = type(main.scores)(
         1.0 - gps.scores[:, 0], summary.propensity_model, study.propensity.clip, None
     )
-    return (main.frame, main.t, scores, summary, weights, balance, effects, None, truths), gps
+    return (main.frame, main.t, scores, summary, weights, balance, effects, None, truths), gps, dose
+
+
+def simulated_truth(
+    study: Study,
+    sample: AnalysisSample,
+    index: pd.Index,
+    s: np.ndarray | None,
+    levels: tuple[str, ...],
+    curves: list[pd.DataFrame] | None,
+) -> tuple[list[pd.DataFrame], DoseResponse | None]:
+    """The true contrasts on the simulated cohort (of ``assistance_type`` or ``n_activities``,
+    over the analysed rows) and, for a dose, the :class:`~reimpact.results.dose.DoseResponse`
+    with the true curve when it is known."""
+    cohort = sample.source.cohort
+    truths, curve_truth = [], None
+    if cohort is not None and study.treatment.column == "assistance_type":
+        truths.append(cohort.contrast_truth(index, s, levels))
+    if cohort is not None and study.treatment.column == "n_activities" and study.treatment.dose:
+        contrasts, curve_truth = cohort.dose_truth(index, s, levels)
+        truths.append(contrasts)
+        curve_truth = curve_truth[curve_truth.outcome.isin(study.outcomes)][["outcome", "dose", "mean"]]
+    truths = [t[t.outcome.isin(study.outcomes)] for t in truths]
+    if curves is None:
+        return truths, None
+    return truths, DoseResponse(study.treatment.label, pd.concat(curves, ignore_index=True), curve_truth)

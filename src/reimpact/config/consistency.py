@@ -68,7 +68,7 @@ def multivalued_defaults(raw: Any) -> Any:
     """A raw study file with a multi-valued treatment (``treatment.reference``): an absent
     ``estimand`` means the ATE and absent ``methods`` mean ``ipw`` and ``aipw``."""
     treatment = raw.get("treatment") if isinstance(raw, dict) else None
-    if isinstance(treatment, dict) and "reference" in treatment:
+    if isinstance(treatment, dict) and ("reference" in treatment or treatment.get("kind") == "dose"):
         return {"estimand": "ATE", "methods": {"ipw": {}, "aipw": {}}, **raw}
     return raw
 

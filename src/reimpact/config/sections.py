@@ -116,6 +116,10 @@ class RangeFilter(Section):
 PopulationFilter = RangeFilter | list[Scalar]
 
 
+# a dose with more distinct values than this is continuous, which the curve does not take yet
+MAX_DOSE_LEVELS = 10
+
+
 def _treated_one() -> list[Scalar]:
     """The default ``treatment.treated``: a unit is treated where the column is 1."""
     return [1]
@@ -138,6 +142,9 @@ class TreatmentSpec(Section):
       ``{column: assistance_type, reference: none}``); every level is compared with ``reference``
       and with every other level. ``levels`` lists the levels to compare (reference included;
       units at other levels are excluded and counted); without it every value of the column is one.
+    * ``column`` + ``kind: dose``: a dose, a number such as ``n_activities``, with three to
+      ``MAX_DOSE_LEVELS`` distinct values; the mean outcome at every dose (the dose-response curve)
+      and every dose against ``reference`` (default: the lowest) and against the dose below it.
     """
 
     column: str | None = None
@@ -147,6 +154,7 @@ class TreatmentSpec(Section):
     name: str | None = None
     reference: Scalar | None = None
     levels: list[Scalar] | None = None
+    kind: Literal["dose"] | None = None
 
     @field_validator("treated", mode="before")
     @classmethod
@@ -171,6 +179,15 @@ class TreatmentSpec(Section):
             raise ValueError("'any_of' must list at least one column")
         if self.control is not None and set(map(str, self.control)) & set(map(str, self.treated)):
             raise ValueError("a value cannot be both in 'treated' and in 'control'")
+        if self.kind == "dose":
+            if self.column is None or self.control is not None or self.treated != _treated_one():
+                raise ValueError(
+                    "a dose is 'column' + 'kind: dose' (+ 'reference'), without 'any_of', "
+                    "'treated' or 'control'"
+                )
+            if self.levels is not None:
+                raise ValueError("a dose takes every value of its column: remove 'levels'")
+            return self
         if self.reference is None:
             if self.levels is not None:
                 raise ValueError("'levels' needs 'reference', the level the others are compared with")
@@ -194,8 +211,14 @@ class TreatmentSpec(Section):
 
     @property
     def multivalued(self) -> bool:
-        """Whether the treatment has levels compared with a reference (``reference`` given)."""
-        return self.reference is not None
+        """Whether the treatment has levels compared with a reference (``reference`` given, or a
+        dose)."""
+        return self.reference is not None or self.dose
+
+    @property
+    def dose(self) -> bool:
+        """Whether the treatment is a dose (``kind: dose``): ordered numeric levels."""
+        return self.kind == "dose"
 
     @property
     def label(self) -> str:

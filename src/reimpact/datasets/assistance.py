@@ -39,8 +39,10 @@ def contrast_truth(
     index: pd.Index | None = None,
     weights: np.ndarray | None = None,
     types: tuple[str, ...] = ASSISTANCE_TYPES,
+    treatment: str = "assistance_type",
 ) -> pd.DataFrame:
-    """The true ATE of every contrast of assistance types on every outcome.
+    """The true ATE of every contrast of assistance types (or of numbers of activities) on every
+    outcome.
 
     Parameters
     ----------
@@ -54,11 +56,13 @@ def contrast_truth(
         Sampling weights of those returnees.
     types : tuple of str
         The types in the order of the contrasts, the reference first (a subset is allowed).
+    treatment : str
+        The treatment column the rows name.
 
     Returns
     -------
     pandas.DataFrame
-        Columns ``treatment`` (``assistance_type``), ``contrast`` (``"a vs b"``: every type against
+        Columns ``treatment``, ``contrast`` (``"a vs b"``: every type against
         the first of ``types``, then every other pair), ``outcome``, ``estimand`` (``ATE``), ``effect``.
     """
     rows = []
@@ -69,8 +73,102 @@ def contrast_truth(
             difference = potential[a][outcome] - potential[b][outcome]
             if index is not None:
                 difference = difference[np.asarray(index)]
-            w = np.ones(difference.size) if weights is None else np.asarray(weights, dtype=float)
-            kept = ~np.isnan(difference)
-            effect = float(np.average(difference[kept], weights=w[kept])) if kept.any() else np.nan
-            rows.append(("assistance_type", f"{a} vs {b}", outcome, "ATE", effect))
+            rows.append((treatment, f"{a} vs {b}", outcome, "ATE", _mean(difference, weights)))
     return pd.DataFrame(rows, columns=["treatment", "contrast", "outcome", "estimand", "effect"])
+
+
+# Every combination of activities a returnee can receive (economic, social, psychosocial): at
+# least one, since social support is given to everyone with no other activity.
+VERSIONS = tuple(
+    (e, s, p) for e in (False, True) for s in (False, True) for p in (False, True) if e or s or p
+)
+
+
+def dose_potential(
+    versions: Mapping[tuple[bool, bool, bool], Mapping[str, np.ndarray]],
+    probability: Mapping[str, np.ndarray],
+) -> dict[str, dict[str, np.ndarray]]:
+    """Every returnee's potential outcome under each number of activities d (1, 2, 3).
+
+    The number of activities is a treatment with several versions (VanderWeele & Hernan 2013):
+    two activities may be economic and social support, or psychosocial and social support. The
+    dose-response E[Y(d)] that adjustment for the covariates identifies is the mean over returnees
+    of Y_i(d) = sum_v q_i(v | d) Y_i(v), the outcomes under the versions v with d activities
+    weighted by the probability that a returnee with these characteristics who receives d
+    activities receives version v: q_i(v | d) = P_i(v) / sum_{v': |v'| = d} P_i(v'), with P_i(v)
+    the product of the activities' assignment probabilities (independent given the covariates; the
+    social activity that the programme rule adds when nothing else is given has probability 1).
+
+    Parameters
+    ----------
+    versions : mapping
+        ``versions[(economic, social, psychosocial)][outcome]``: every returnee's potential outcome
+        with exactly these activities.
+    probability : mapping
+        ``probability[activity]``: every returnee's probability of the ``economic``, ``social``
+        (before the programme rule) and ``psychosocial`` activity.
+
+    Returns
+    -------
+    dict
+        ``potential[str(d)][outcome]`` for d = 1, 2, 3.
+    """
+    pe, ps, pp = probability["economic"], probability["social"], probability["psychosocial"]
+    weight = {}
+    for e, s, p in versions:
+        social = np.where(s, ps, 1.0 - ps) if (e or p) else np.ones_like(ps)
+        weight[(e, s, p)] = np.where(e, pe, 1.0 - pe) * np.where(p, pp, 1.0 - pp) * social
+    doses: dict[str, dict[str, np.ndarray]] = {}
+    for d in (1, 2, 3):
+        chosen = [v for v in versions if sum(v) == d]
+        total = sum(weight[v] for v in chosen)
+        outcomes = versions[chosen[0]]
+        doses[str(d)] = {
+            outcome: sum(weight[v] * versions[v][outcome] for v in chosen) / total
+            for outcome in outcomes
+        }
+    return doses
+
+
+def _mean(values: np.ndarray, weights: np.ndarray | None) -> float:
+    """The (weighted) mean of the non-missing values, NaN when there are none."""
+    w = np.ones(values.size) if weights is None else np.asarray(weights, dtype=float)
+    kept = ~np.isnan(values)
+    return float(np.average(values[kept], weights=w[kept])) if kept.any() else np.nan
+
+
+def level_means(
+    potential: Mapping[str, Mapping[str, np.ndarray]],
+    outcomes: tuple[str, ...],
+    index: pd.Index | None = None,
+    weights: np.ndarray | None = None,
+    treatment: str = "n_activities",
+) -> pd.DataFrame:
+    """The true mean potential outcome E[Y(d)] of every level d on every outcome (columns
+    ``treatment, dose, outcome, mean``), over the positions ``index`` (None: all)."""
+    rows = []
+    for level, values in potential.items():
+        for outcome in outcomes:
+            y = values[outcome] if index is None else values[outcome][np.asarray(index)]
+            rows.append((treatment, level, outcome, _mean(y, weights)))
+    return pd.DataFrame(rows, columns=["treatment", "dose", "outcome", "mean"])
+
+
+def activity_delivery(
+    rng: np.random.Generator, referral: np.ndarray, received: dict[str, np.ndarray]
+) -> dict[str, np.ndarray]:
+    """Delivery mode of each received activity: a referred returnee has at least one activity
+    delivered through a referral (one picked at random, each other one with probability 0.4)."""
+    kinds = list(received)
+    has = np.column_stack([received[k] for k in kinds])
+    n = has.shape[0]
+    # pick one received activity uniformly at random for referred returnees
+    keys = np.where(has, rng.random(has.shape), -1.0)
+    picked = np.zeros_like(has)
+    picked[np.arange(n), keys.argmax(axis=1)] = True
+    by_referral = referral[:, None] & has & (picked | (rng.random(has.shape) < 0.4))
+    none = np.array(None, dtype=object)  # np.where(..., None), spelled for numpy's type stubs
+    return {
+        kind: np.where(has[:, j], np.where(by_referral[:, j], "referral", "direct"), none)
+        for j, kind in enumerate(kinds)
+    }

@@ -19,14 +19,19 @@ programme gives everyone with no other activity, as in the observed data).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 import pandas as pd
 
 from ..scoring import DIMENSIONS, SCORE_COLUMNS, dimension_scores, load_scheme, score
 from .answers import raw_answers
-from .assistance import ASSISTANCE_TYPES, TYPE_ACTIVITIES, assistance_type, contrast_truth
+from .assistance import (
+    TYPE_ACTIVITIES,
+    VERSIONS,
+    activity_delivery,
+    assistance_type,
+    dose_potential,
+)
+from .truth import SimulatedCohort, truth_table
 
 # np.where(condition, values, _NONE): the values, or None where the condition fails (an object
 # array, as np.where(..., None) gives, spelled so that numpy's type stubs accept it)
@@ -56,67 +61,8 @@ _EFFECT_REFERRAL = np.array([-0.050, -0.040, 0.000])
 _EFFECT_MENTORING = np.array([0.030, 0.012, 0.035])
 _EFFECT_SOCIAL_ACTIVITY = np.array([0.000, 0.030, 0.000])
 _EFFECT_PSYCHOSOCIAL_ACTIVITY = np.array([0.000, 0.000, 0.030])
-
-
-@dataclass(frozen=True)
-class SimulatedCohort:
-    """A simulated cohort: the observed ``data`` and the exact ``truth``.
-
-    ``truth`` has columns ``treatment, outcome, estimand, effect`` (ATT, ATE, ATC of every treatment
-    on every outcome). ``individual_effects`` holds Y_i(1) - Y_i(0) for every returnee (columns
-    ``(treatment, outcome)``), so the truth of any sub-population is :meth:`truth_for`.
-    ``potential_types`` holds every returnee's potential outcomes under each assistance type
-    (``potential_types[type][outcome]``, :mod:`reimpact.datasets.assistance`), whose contrasts
-    :meth:`contrast_truth` gives.
-    """
-
-    data: pd.DataFrame
-    truth: pd.DataFrame
-    individual_effects: pd.DataFrame
-    seed: int
-    potential_types: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
-
-    def contrast_truth(
-        self,
-        index: pd.Index | None = None,
-        weights: np.ndarray | None = None,
-        types: tuple[str, ...] = ASSISTANCE_TYPES,
-    ) -> pd.DataFrame:
-        """The exact ATE of every contrast of assistance ``types`` (the reference first) on every
-        outcome over the returnees in ``index`` (default: all), weighted by ``weights`` when
-        given; columns ``treatment, contrast, outcome, estimand, effect``."""
-        rows = None if index is None else pd.Index(self.data.index.get_indexer(index))
-        return contrast_truth(self.potential_types, OUTCOMES, rows, weights, types)
-
-    def truth_for(
-        self, index: pd.Index | None = None, weights: np.ndarray | None = None
-    ) -> pd.DataFrame:
-        """The exact ATT, ATE and ATC over the returnees in ``index`` (default: all); with
-        ``weights`` (sampling weights of those rows), the weighted means of their individual
-        effects: the effects in the population the weights represent."""
-        return _truth_table(self.data, self.individual_effects, index, weights)
-
-
-def _truth_table(
-    data: pd.DataFrame,
-    effects: pd.DataFrame,
-    index: pd.Index | None,
-    weights: np.ndarray | None = None,
-) -> pd.DataFrame:
-    if index is not None:
-        data, effects = data.loc[index], effects.loc[index]
-    w = np.ones(len(data)) if weights is None else np.asarray(weights, dtype=float)
-    rows = []
-    columns = effects.columns
-    assert isinstance(columns, pd.MultiIndex)  # (treatment, outcome), as simulate_returnees builds it
-    for treatment, outcome in columns:
-        treated = data[treatment].to_numpy() == 1
-        values = effects[(treatment, outcome)].to_numpy()
-        for estimand, mask in (("ATT", treated), ("ATE", np.ones_like(treated)), ("ATC", ~treated)):
-            chosen = mask & ~np.isnan(values)
-            effect = float(np.average(values[chosen], weights=w[chosen])) if chosen.any() else np.nan
-            rows.append((treatment, outcome, estimand, effect))
-    return pd.DataFrame(rows, columns=["treatment", "outcome", "estimand", "effect"])
+# All three activities at once: less time for work (more activities do not always raise scores).
+_EFFECT_ALL_THREE = np.array([-0.045, 0.000, 0.000])
 
 
 def _logistic(x: np.ndarray) -> np.ndarray:
@@ -186,11 +132,21 @@ def simulate_returnees(n: int = 20000, seed: int = 0) -> SimulatedCohort:
 
     # -- assistance ------------------------------------------------------------------------------
     level = _COUNTRY_LEVEL[country_idx]
-    economic = rng.random(n) < _logistic(
-        -0.3 + 0.35 * edu_level + 0.6 * employed_before - 0.5 * vulnerable - 0.5 * forced + 4.0 * level
-    )
-    social_draw = rng.random(n) < _logistic(-0.9 + 0.9 * vulnerable + 0.3 * (household_size > 5))
-    psychosocial_draw = rng.random(n) < _logistic(-1.2 + 1.2 * trafficking + 0.6 * health + 0.3 * forced)
+    activity_p = {  # P(activity | x): economic, social (before the programme rule), psychosocial
+        "economic": _logistic(
+            -0.3
+            + 0.35 * edu_level
+            + 0.6 * employed_before
+            - 0.5 * vulnerable
+            - 0.5 * forced
+            + 4.0 * level
+        ),
+        "social": _logistic(-0.9 + 0.9 * vulnerable + 0.3 * (household_size > 5)),
+        "psychosocial": _logistic(-1.2 + 1.2 * trafficking + 0.6 * health + 0.3 * forced),
+    }
+    economic = rng.random(n) < activity_p["economic"]
+    social_draw = rng.random(n) < activity_p["social"]
+    psychosocial_draw = rng.random(n) < activity_p["psychosocial"]
     referral = rng.random(n) < _logistic(
         -1.1
         + 1.0 * trafficking
@@ -232,9 +188,8 @@ def simulate_returnees(n: int = 20000, seed: int = 0) -> SimulatedCohort:
     remig_draw = rng.random(n)
 
     def latent(
-        econ: np.ndarray, ref: np.ndarray, mentor: np.ndarray, psycho: np.ndarray = psychosocial_draw
+        econ: np.ndarray, ref: np.ndarray, mentor: np.ndarray, psycho: np.ndarray, social: np.ndarray
     ) -> np.ndarray:
-        social = social_given(econ, psycho)
         econ_effect = _EFFECT_ECONOMIC * (0.6 + 0.7 * unmet_need + 0.2 * individual_level)[:, None]
         mentor_effect = _EFFECT_MENTORING * (0.8 + 0.6 * vulnerable)[:, None]
         return (
@@ -244,6 +199,7 @@ def simulate_returnees(n: int = 20000, seed: int = 0) -> SimulatedCohort:
             + mentor[:, None] * mentor_effect
             + social[:, None] * _EFFECT_SOCIAL_ACTIVITY
             + psycho[:, None] * _EFFECT_PSYCHOSOCIAL_ACTIVITY
+            + (econ & social & psycho)[:, None] * _EFFECT_ALL_THREE
         )
 
     def item_values(lat: np.ndarray) -> np.ndarray:
@@ -264,11 +220,16 @@ def simulate_returnees(n: int = 20000, seed: int = 0) -> SimulatedCohort:
         return pd.DataFrame(coded)
 
     def outcomes(
-        econ: np.ndarray, ref: np.ndarray, mentor: np.ndarray, psycho: np.ndarray = psychosocial_draw
+        econ: np.ndarray,
+        ref: np.ndarray,
+        mentor: np.ndarray,
+        psycho: np.ndarray = psychosocial_draw,
+        social: np.ndarray | None = None,
     ) -> dict[str, np.ndarray]:
-        lat = latent(econ, ref, mentor, psycho)
+        social = social_given(econ, psycho) if social is None else social
+        lat = latent(econ, ref, mentor, psycho, social)
         scores = dimension_scores(coded_answers(item_values(lat)), scheme, scheme.min_answered)
-        n_act = econ.astype(int) + social_given(econ, psycho) + psycho
+        n_act = econ.astype(int) + social + psycho
         sat_latent = (
             3.3 + 0.35 * econ + 0.25 * mentor - 0.55 * ref + 0.1 * n_act - 0.3 * vulnerable + sat_noise
         )
@@ -303,6 +264,11 @@ def simulate_returnees(n: int = 20000, seed: int = 0) -> SimulatedCohort:
         kind: outcomes(np.full(n, econ), referral, mentored, np.full(n, psycho))
         for kind, (econ, psycho) in TYPE_ACTIVITIES.items()
     }
+    versions = {  # (economic, social, psychosocial) activities received
+        (e, s, p): outcomes(np.full(n, e), referral, mentored, np.full(n, p), np.full(n, s))
+        for e, s, p in VERSIONS
+    }
+    potential_doses = dose_potential(versions, activity_p)
 
     # -- the observed data, as an export would hold it -------------------------------------------
     social = social_given(economic)
@@ -327,7 +293,7 @@ def simulate_returnees(n: int = 20000, seed: int = 0) -> SimulatedCohort:
             "survey_round": survey_round,
         }
     )
-    delivery = _delivery(
+    delivery = activity_delivery(
         rng, referral, {"economic": economic, "social": social, "psychosocial": psychosocial_draw}
     )
     data["economic_activity"] = economic.astype(int)
@@ -346,7 +312,8 @@ def simulate_returnees(n: int = 20000, seed: int = 0) -> SimulatedCohort:
     data["any_referral"] = referral.astype(int)
     data["economic_support"] = economic.astype(int)
 
-    raw = raw_answers(item_values(latent(economic, referral, mentored)), indicators, missing_draw)
+    lat = latent(economic, referral, mentored, psychosocial_draw, social)
+    raw = raw_answers(item_values(lat), indicators, missing_draw)
     data = pd.concat([data, raw], axis=1)
     data = score(data, scheme)
     data["satisfaction"] = observed_outcomes["satisfaction"].astype(int)
@@ -361,27 +328,9 @@ def simulate_returnees(n: int = 20000, seed: int = 0) -> SimulatedCohort:
         assert np.allclose(data[dim_col], observed_outcomes[dim_col], equal_nan=True)
     return SimulatedCohort(
         data=data,
-        truth=_truth_table(data, individual, None),
+        truth=truth_table(data, individual, None),
         individual_effects=individual,
         seed=seed,
         potential_types=potential_types,
+        potential_doses=potential_doses,
     )
-
-
-def _delivery(
-    rng: np.random.Generator, referral: np.ndarray, received: dict[str, np.ndarray]
-) -> dict[str, np.ndarray]:
-    """Delivery mode of each received activity: a referred returnee has at least one activity
-    delivered through a referral (one picked at random, each other one with probability 0.4)."""
-    kinds = list(received)
-    has = np.column_stack([received[k] for k in kinds])
-    n = has.shape[0]
-    # pick one received activity uniformly at random for referred returnees
-    keys = np.where(has, rng.random(has.shape), -1.0)
-    picked = np.zeros_like(has)
-    picked[np.arange(n), keys.argmax(axis=1)] = True
-    by_referral = referral[:, None] & has & (picked | (rng.random(has.shape) < 0.4))
-    return {
-        kind: np.where(has[:, j], np.where(by_referral[:, j], "referral", "direct"), _NONE)
-        for j, kind in enumerate(kinds)
-    }

@@ -203,14 +203,15 @@ def level_effects(
     sample_weight: np.ndarray | None = None,
     cluster: np.ndarray | None = None,
     notes: tuple[str, ...] = (),
+    pairs: list[tuple[int, int]] | None = None,
 ) -> list[Effect]:
-    """One ATE :class:`~reimpact.results.Effect` per contrast of :func:`contrast_pairs`, its
-    ``contrast`` reading ``"a vs b"``; ``n_treated`` counts the units at level a and
-    ``n_control`` those at level b."""
+    """One ATE :class:`~reimpact.results.Effect` per contrast of ``pairs`` (default
+    :func:`contrast_pairs`), its ``contrast`` reading ``"a vs b"``; ``n_treated`` counts the
+    units at level a and ``n_control`` those at level b."""
     counts = np.bincount(codes, minlength=len(levels))
     se_type = SE_TYPE if cluster is None else f"{SE_TYPE}, cluster-robust"
     effects = []
-    for a, b in contrast_pairs(levels):
+    for a, b in contrast_pairs(levels) if pairs is None else pairs:
         phi = fitted.influence[:, a] - fitted.influence[:, b]
         effects.append(
             Effect(

@@ -25,6 +25,7 @@ FIGURES = {
     "contour": "ovb_contour",
     "dml_contour": "dml_contour",
     "subgroups": "subgroup_forest",
+    "dose": "dose_response",
 }
 
 
@@ -58,6 +59,13 @@ def figure(results: StudyResults, name: str) -> Figure | None:
         )
         values = {label: x for label, (_, x) in columns.items()}
         return fig.ecdf_plot(values, results.treated, results.weights, results.balance, size)
+    if name == "dose":
+        dose = results.dose_response
+        if dose is None:
+            return None
+        # the published points (a dose under the minimum cell size has none), with the true counts
+        shown = pd.DataFrame(results.to_dict()["dose_response"]).assign(n=dose.curves["n"].to_numpy())
+        return fig.dose_plot(shown, dose.truth, dose.treatment)
     if name == "gamma":
         return fig.gamma_plot(sens.rosenbaum) if sens else None
     if name == "contour":

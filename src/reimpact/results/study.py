@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from ..diagnostics.balance import BalanceTable
     from ..sample import AnalysisSample
     from ..sensitivity import SensitivityResults
+    from .dose import DoseResponse
 
 DEPENDENCIES = (
     "numpy",
@@ -107,6 +108,8 @@ class StudyResults:
     level_scores : GeneralisedScores or None
         A multi-valued treatment's generalised propensity score (for the per-level overlap
         figure); None for a binary treatment.
+    dose_response : DoseResponse or None
+        A dose's dose-response curves (``treatment.kind: dose``); None otherwise.
     created : str
         When the results were created: UTC, ISO 8601 to the second (default: now).
 
@@ -133,6 +136,7 @@ class StudyResults:
     figure_units: tuple[tuple[str, int], ...] = ()
     # a multi-valued treatment's generalised propensity score (None for a binary treatment)
     level_scores: GeneralisedScores | None = None
+    dose_response: DoseResponse | None = None
     created: str = field(
         default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds")
     )
@@ -151,6 +155,8 @@ class StudyResults:
             "",
             self.effects.summary(),
         ]
+        if self.dose_response is not None:
+            lines += ["", self.dose_response.summary()]
         if self.truth is not None:
             lines += ["", "true effects (simulated data):"]
             lines += [f"  {k}: {v:.4f}" for k, v in self.truth_by_outcome().items()]
@@ -219,6 +225,7 @@ class StudyResults:
             "headline": headline(self),
             "effects": [effect.to_dict() for effect in self.effects],
             "sensitivity": None if self.sensitivity is None else self.sensitivity.to_dict(),
+            "dose_response": None if self.dose_response is None else self.dose_response.to_records(),
             "truth": truth,
             "warnings": list(self.warnings),
             "not_run": self.not_run,

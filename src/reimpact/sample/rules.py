@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from .._validation import value_key
+from ..config.sections import MAX_DOSE_LEVELS
 from ..config.study import Study
 from ..exceptions import DataError
 from ..io import ValueLabels
@@ -212,6 +213,8 @@ def treatment_levels(
     (False for rows at a level not listed under ``levels``)."""
     spec = study.treatment
     column = str(spec.column)
+    if spec.dose:
+        return dose_levels(study, frame, labels)
     key = _keys(frame[column])
     found = set(key.dropna().unique())
     column_labels = (labels or {}).get(column)
@@ -239,6 +242,39 @@ def treatment_levels(
     codes = key.map(index).to_numpy(dtype=float)
     in_design = ~np.isnan(codes) | key.isna().to_numpy()
     return np.nan_to_num(codes, nan=-1.0).astype(np.int64), levels, in_design
+
+
+def dose_levels(
+    study: Study, frame: pd.DataFrame, labels: Mapping[str, ValueLabels] | None = None
+) -> tuple[np.ndarray, tuple[str, ...], np.ndarray]:
+    """The levels of a dose (``treatment.kind: dose``), as :func:`treatment_levels` gives them:
+    the distinct values in increasing order, the reference (``treatment.reference``, default the
+    lowest dose) first. A dose must be numeric with 3 to ``MAX_DOSE_LEVELS`` distinct values."""
+    spec = study.treatment
+    column = str(spec.column)
+    series = frame[column]
+    if labels and column in labels:
+        series = labels[column].to_codes(series)
+    check_numeric(series, "treatment.column", "a dose")
+    values = pd.to_numeric(series)
+    doses = np.unique(values.dropna().to_numpy(dtype=float))
+    if not 3 <= doses.size <= MAX_DOSE_LEVELS:
+        raise DataError(
+            "treatment.kind",
+            f"'{column}' has {doses.size} distinct values; a dose takes 3 to {MAX_DOSE_LEVELS} "
+            "(fewer: a binary treatment with 'treated: [...]'; more: group the values into bands "
+            "in a new column)",
+        )
+    keys = [value_key(d) for d in doses]
+    reference = keys[0] if spec.reference is None else value_key(spec.reference)
+    if reference not in keys:
+        raise DataError(
+            "treatment.reference",
+            f"no row has the dose {reference} in '{column}'; doses: {', '.join(keys)}",
+        )
+    levels = (reference, *[k for k in keys if k != reference])
+    codes = values.map({d: levels.index(k) for d, k in zip(doses, keys, strict=True)})
+    return codes.fillna(-1).to_numpy(dtype=np.int64), levels, np.ones(len(frame), dtype=bool)
 
 
 def _preview(values: set[str]) -> str:

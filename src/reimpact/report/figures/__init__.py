@@ -8,14 +8,15 @@ figures record the fewest units behind any element they draw as ``fig.min_units`
 
 :mod:`.style` holds the shared look and ``save``, :mod:`.cells` the disclosure-safe cells,
 :mod:`.scales` the grouping of outcomes by scale, :mod:`.balance` the design figures,
-:mod:`.effects` the forest plots and :mod:`.sensitivity` the figures of the sensitivity checks;
-every figure is importable from here.
+:mod:`.effects` the forest plots, :mod:`.dose` the dose-response curves and :mod:`.sensitivity`
+the figures of the sensitivity checks; every figure is importable from here.
 """
 
 from __future__ import annotations
 
 from .balance import MAX_LOVE_ROWS, ecdf_plot, level_overlap_plot, love_plot, overlap_plot
 from .cells import masked_histogram, safe_grid
+from .dose import dose_plot
 from .effects import forest_plot, subgroup_plot
 from .scales import group_by_scale, outcome_scales
 from .sensitivity import contour_plot, dml_contour_plot, gamma_plot
@@ -50,6 +51,7 @@ __all__ = [
     "CountedFigure",
     "contour_plot",
     "dml_contour_plot",
+    "dose_plot",
     "ecdf_plot",
     "forest_plot",
     "gamma_plot",

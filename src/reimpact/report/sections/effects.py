@@ -83,4 +83,35 @@ def effects_section(results: StudyResults, published: dict, figures: dict[str, b
         + simulated
         + (f'<ul class="note">{note_html}</ul>' if note_html else "")
         + embedded_figure(figures.get("forest"), "forest", "Effects with 95% confidence intervals.")
+        + dose_section(results, published, figures)
+    )
+
+
+def dose_section(results: StudyResults, published: dict, figures: dict[str, bytes | None]) -> str:
+    """A dose's dose-response curves: the table of the mean potential outcome at every dose with
+    its pointwise interval (and the true mean for simulated data) and the figure; empty for any
+    other treatment."""
+    dose = results.dose_response
+    if dose is None:
+        return ""
+    truth = {} if dose.truth is None else {(r.outcome, r.dose): r.mean for r in dose.truth.itertuples()}
+    header = ["Outcome", "Method", "Dose", "Mean potential outcome", "Std. error", "95% CI", "Units"]
+    rows = [
+        [escape(r["outcome"]), escape(r["method"]), escape(r["dose"]), number(r["estimate"]),
+         number(r["std_error"]), interval(r["ci_lower"], r["ci_upper"]), escape(r["n"])]
+        + ([number(truth.get((r["outcome"], r["dose"])))] if truth else [])
+        for r in published["dose_response"]
+    ]  # fmt: skip
+    caption = (
+        f"Mean potential outcome at every value of {dose.treatment} with pointwise 95% intervals "
+        "(not a band for the whole curve)."
+    )
+    return (
+        "<h3>Dose-response</h3>"
+        + table(header + (["True mean"] if truth else []), rows)
+        + '<p class="note">E[Y(d)]: the mean outcome had every unit received dose d, estimated by '
+        "IPW and AIPW on the generalised propensity score P(D = d | x); where a dose comes in several "
+        "kinds (two activities of different types), the kinds that units like them at that dose "
+        "receive. A dose with fewer units than the minimum cell size is not shown.</p>"
+        + embedded_figure(figures.get("dose"), "dose_response", caption)
     )

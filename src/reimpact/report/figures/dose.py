@@ -1,0 +1,63 @@
+"""The dose-response figure of a dose (``treatment.kind: dose``): one panel per outcome, the mean
+potential outcome at every dose by each method with its pointwise 95% interval, and the true
+curve when the data are simulated. Points suppressed by the disclosure gate (a dose with fewer
+than ``min_cell_size`` units) are not drawn."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from .style import WIDTH, CountedFigure, legend_below, method_colour, method_label, method_marker, plt
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+COLUMNS = 2  # panels per row
+
+
+def dose_plot(curves: pd.DataFrame, truth: pd.DataFrame | None, treatment: str) -> Figure:
+    """Draw the published curves (columns ``outcome, method, dose, estimate, ci_lower, ci_upper,
+    n``; a suppressed point has no estimate) and the true means (``outcome, dose, mean``)."""
+    outcomes = list(dict.fromkeys(curves["outcome"]))
+    methods = list(dict.fromkeys(curves["method"]))
+    rows = -(-len(outcomes) // COLUMNS)
+    width = min(len(outcomes), COLUMNS)
+    fig, axes = plt.subplots(
+        rows, width, figsize=(WIDTH, 2.4 * rows + 0.8), squeeze=False, layout="constrained",
+        FigureClass=CountedFigure,
+    )  # fmt: skip
+    assert isinstance(fig, CountedFigure)
+    shown = curves.dropna(subset=["estimate"])
+    doses = np.unique(curves["dose"].astype(float))
+    step = 0.06 * (np.diff(doses).min() if doses.size > 1 else 1.0)
+    for ax, outcome in zip(axes.flat, outcomes, strict=False):
+        for k, method in enumerate(methods):
+            part = shown[(shown.outcome == outcome) & (shown.method == method)]
+            x = part["dose"].astype(float).to_numpy() + (k - (len(methods) - 1) / 2) * step
+            y = part["estimate"].to_numpy(dtype=float)
+            errors = [
+                y - part["ci_lower"].to_numpy(dtype=float),
+                part["ci_upper"].to_numpy(dtype=float) - y,
+            ]
+            ax.errorbar(
+                x, y, yerr=errors, color=method_colour(method), marker=method_marker(method),
+                markersize=4, linewidth=1.2, capsize=2, label=method_label(method),
+            )  # fmt: skip
+        if truth is not None:
+            true = truth[truth.outcome == outcome]
+            ax.plot(true["dose"].astype(float), true["mean"], color="black", linestyle="--",
+                    marker="x", markersize=5, linewidth=0.9, label="True mean (simulated)")  # fmt: skip
+        ax.set_title(outcome)
+        ax.set_xticks(doses)
+        ax.set_xticklabels([f"{d:g}" for d in doses])
+        ax.set_xlabel(treatment)
+        ax.set_ylabel("Mean potential outcome")
+    for ax in list(axes.flat)[len(outcomes) :]:
+        ax.set_visible(False)
+    legend_below(fig, *axes[0][0].get_legend_handles_labels())
+    counts = pd.to_numeric(shown["n"], errors="coerce").dropna()
+    fig.min_units = int(counts.min()) if len(counts) else 0
+    return fig
