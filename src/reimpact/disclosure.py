@@ -110,9 +110,13 @@ def _count_paths(payload: dict) -> Iterator[Path_]:
     for i, _ in enumerate(payload.get("effects") or []):
         yield ("effects", i, "n_treated")
         yield ("effects", i, "n_control")
-    for sample_name, groups in ((payload.get("balance") or {}).get("effective_n") or {}).items():
+    balance = payload.get("balance") or {}
+    for sample_name, groups in (balance.get("effective_n") or {}).items():
         for group in groups:
             yield ("balance", "effective_n", sample_name, group)
+    for contrast, samples in ((balance.get("pairs") or {}).get("effective_n") or {}).items():
+        for sample_name, groups in samples.items():
+            yield from (("balance", "pairs", "effective_n", contrast, sample_name, g) for g in groups)
     sensitivity = payload.get("sensitivity") or {}
     for i, _ in enumerate(sensitivity.get("rosenbaum") or []):
         yield ("sensitivity", "rosenbaum", i, "n_pairs")

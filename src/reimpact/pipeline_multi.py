@@ -23,7 +23,14 @@ import pandas as pd
 from .design import comparison, fit_design
 from .design.gps import GeneralisedScores, fit_gps
 from .diagnostics.balance import balance_table
-from .estimators.multivalued import aipw_means, ipw_means, level_effects, outcome_predictions
+from .diagnostics.pairs import PairBalance, pair_balance
+from .estimators.multivalued import (
+    aipw_means,
+    contrast_pairs,
+    ipw_means,
+    level_effects,
+    outcome_predictions,
+)
 from .exceptions import DesignError
 from .results import DesignSummary, Effect
 from .sample.rules import treatment_levels
@@ -72,10 +79,13 @@ def multivalued_effects(
     return effects
 
 
-def analyse_multivalued(study: Study, sample: AnalysisSample) -> tuple[MultiAnalysis, GeneralisedScores]:
+def analyse_multivalued(
+    study: Study, sample: AnalysisSample
+) -> tuple[MultiAnalysis, GeneralisedScores, PairBalance]:
     """Design, generalised score, the effects of every contrast, balance against the reference
-    and the design summary of a multi-valued treatment, in the order of ``pipeline._Analysis``,
-    and the generalised score (for the per-level overlap figure)."""
+    and the design summary of a multi-valued treatment, in the order of ``pipeline._Analysis``;
+    the generalised score (for the per-level overlap figure and warnings) and the balance of
+    every other pair of levels."""
     compared = comparison(study, sample)
     main = fit_design(study, compared, compared.frame, compared.t)
     codes, levels, _ = treatment_levels(study, main.frame)
@@ -87,9 +97,15 @@ def analyse_multivalued(study: Study, sample: AnalysisSample) -> tuple[MultiAnal
         f"IPW {level} vs {levels[0]}": np.where(np.isin(codes, (0, j)), inverse, 0.0)
         for j, level in enumerate(levels[1:], 1)
     }
+    terms = compared.balance_terms(study, main.frame)
     balance = balance_table(
         main.frame, compared.covariates, compared.categorical, main.t, weights, "ATE",
-        study.report.min_cell_size, main.sample_weight, compared.balance_terms(study, main.frame),
+        study.report.min_cell_size, main.sample_weight, terms,
+    )  # fmt: skip
+    pairs = pair_balance(
+        main.frame, compared.covariates, compared.categorical, codes, levels,
+        contrast_pairs(levels)[len(levels) - 1 :], inverse, study.report.min_cell_size,
+        main.sample_weight, terms,
     )  # fmt: skip
     bounded = int((gps.own() < study.propensity.clip).sum())
     summary = DesignSummary(
@@ -109,4 +125,4 @@ def analyse_multivalued(study: Study, sample: AnalysisSample) -> tuple[MultiAnal
     scores = type(main.scores)(
         1.0 - gps.scores[:, 0], summary.propensity_model, study.propensity.clip, None
     )
-    return (main.frame, main.t, scores, summary, weights, balance, effects, None, truths), gps
+    return (main.frame, main.t, scores, summary, weights, balance, effects, None, truths), gps, pairs

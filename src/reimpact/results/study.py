@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from ..design.gps import GeneralisedScores
     from ..design.propensity import PropensityScores
     from ..diagnostics.balance import BalanceTable
+    from ..diagnostics.pairs import PairBalance
     from ..sample import AnalysisSample
     from ..sensitivity import SensitivityResults
 
@@ -107,6 +108,9 @@ class StudyResults:
     level_scores : GeneralisedScores or None
         A multi-valued treatment's generalised propensity score (for the per-level overlap
         figure); None for a binary treatment.
+    pair_balance : PairBalance or None
+        A multi-valued treatment's balance between every pair of levels other than the
+        reference pairs (``results.json``'s ``balance.pairs``); None for a binary treatment.
     created : str
         When the results were created: UTC, ISO 8601 to the second (default: now).
 
@@ -133,6 +137,7 @@ class StudyResults:
     figure_units: tuple[tuple[str, int], ...] = ()
     # a multi-valued treatment's generalised propensity score (None for a binary treatment)
     level_scores: GeneralisedScores | None = None
+    pair_balance: PairBalance | None = None
     created: str = field(
         default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds")
     )
@@ -215,7 +220,8 @@ class StudyResults:
                 "estimand": self.balance.estimand,
                 "rows": self.balance.to_records(),
                 "effective_n": self.balance.effective_n,
-            },
+            }
+            | ({"pairs": self.pair_balance.to_dict()} if self.pair_balance is not None else {}),
             "headline": headline(self),
             "effects": [effect.to_dict() for effect in self.effects],
             "sensitivity": None if self.sensitivity is None else self.sensitivity.to_dict(),
