@@ -54,6 +54,8 @@ def test_pairs_are_the_non_reference_contrasts_with_hand_computed_smd():
         "social vs economic, unadjusted",
         "social vs economic, weighted",
     ]
+    assert result.summary().splitlines()[0].startswith("Balance between the other pairs of levels")
+    assert "|SMD| >= 0.1" not in result.summary()
 
 
 def test_small_shares_within_a_pair_are_suppressed_and_withheld():
