@@ -4,9 +4,10 @@ propensity score (``propensity.model: cbps``).
 Checked: exact balance on every balanced moment (|SMD| < 1e-6) for the ATT, ATE and ATC; a tiny
 case by hand (the weights solve the moment equations, have the exponential-tilting form and sum
 to the target's total); a one-line error when no weights exist; the M-estimation standard error
-against a nonparametric bootstrap; both from a study file end to end (report, results.json,
-balance) with intervals covering the simulated cohort's true effect; and a seeded 100-replication
-coverage check.
+against a nonparametric bootstrap; IPW on the CBPS score equal to entropy balancing on the means
+for the ATT and ATC (estimate and leverage-corrected SE); both from a study file end to end
+(report, results.json, balance) with intervals covering the simulated cohort's true effect; and a
+seeded 100-replication coverage check.
 """
 
 from __future__ import annotations
@@ -128,6 +129,23 @@ def test_cbps_weights_balance_the_means_exactly(estimand: str) -> None:
         assert fitted.effect_.se_type == "sandwich (estimated score)"
     logistic = IPWEstimator(estimand=estimand).fit(x, t, y).weights_
     assert max(abs(_smd(x[:, j], t, logistic)) for j in range(x.shape[1])) > 1e-3
+
+
+@pytest.mark.parametrize("estimand", ["ATT", "ATC"])
+def test_cbps_ipw_equals_entropy_on_the_means_with_its_leverage_correction(estimand: str) -> None:
+    """For the ATT and ATC, CBPS's weights are entropy balancing's on the means (the same
+    estimating equations): the same estimate and, with the HC2-type leverage correction both
+    apply, the same standard error, also with sampling weights and clusters."""
+    x, t, y = _draw(400, seed=3)
+    rng = np.random.default_rng(3)
+    s, sites = np.exp(x[:, 2] / 2), rng.integers(0, 40, t.size)
+    for weights, cluster in ((None, None), (s, sites)):
+        entropy = EntropyBalancingEstimator(estimand=estimand, moments=1)
+        cbps = IPWEstimator(estimand=estimand, propensity_model="cbps")
+        a = entropy.fit(x, t, y, sample_weight=weights, cluster=cluster).effect_
+        b = cbps.fit(x, t, y, sample_weight=weights, cluster=cluster).effect_
+        assert b.estimate == pytest.approx(a.estimate, abs=1e-7)
+        assert b.std_error == pytest.approx(a.std_error, rel=1e-6)
 
 
 def _truth(results) -> dict[str, float]:

@@ -165,6 +165,12 @@ def test_study_runs_end_to_end_with_contrasts_report_and_audit(tmp_path):
     assert main(["audit", str(tmp_path)]) == 0
     assert (tmp_path / "figures" / "overlap_by_level.png").exists()
     assert "overlap_by_level" in published["figures"]
+    pairs = published["balance"]["pairs"]
+    others = ["psychosocial vs economic", "combined vs economic", "combined vs psychosocial"]
+    assert list(pairs["effective_n"]) == others
+    assert {r["contrast"] for r in pairs["rows"]} == set(others)
+    assert "SMD combined vs economic, IPW" in (tmp_path / "tables" / "balance_pairs.csv").read_text()
+    assert "Balance between the other pairs of levels" in (tmp_path / "report.html").read_text()
     truth = results.truth.set_index(["contrast", "outcome"]).effect
     aipw = [e for e in results.effects if e.method == "aipw"]
     covered = [e.covers(truth[(e.contrast, e.outcome)]) for e in aipw]

@@ -112,9 +112,13 @@ def _count_paths(payload: dict) -> Iterator[Path_]:
         yield ("effects", i, "n_control")
     for i, _ in enumerate(payload.get("dose_response") or []):
         yield ("dose_response", i, "n")
-    for sample_name, groups in ((payload.get("balance") or {}).get("effective_n") or {}).items():
+    balance = payload.get("balance") or {}
+    for sample_name, groups in (balance.get("effective_n") or {}).items():
         for group in groups:
             yield ("balance", "effective_n", sample_name, group)
+    for contrast, samples in ((balance.get("pairs") or {}).get("effective_n") or {}).items():
+        for sample_name, groups in samples.items():
+            yield from (("balance", "pairs", "effective_n", contrast, sample_name, g) for g in groups)
     sensitivity = payload.get("sensitivity") or {}
     for i, _ in enumerate(sensitivity.get("rosenbaum") or []):
         yield ("sensitivity", "rosenbaum", i, "n_pairs")

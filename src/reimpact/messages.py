@@ -13,7 +13,9 @@ from .disclosure import Gate
 
 if TYPE_CHECKING:
     from .config.study import Study
+    from .design.gps import GeneralisedScores
     from .diagnostics.balance import BalanceTable
+    from .diagnostics.pairs import PairBalance
     from .results import DesignSummary, EffectTable
     from .sample import AnalysisSample
     from .sensitivity import SensitivityResults
@@ -86,6 +88,34 @@ def study_warnings(
                 f"The {r.refuter.replace('_', ' ')} refutation of {r.method} on {r.outcome} failed "
                 f"(rule: {r.rule}): original {r.original:.4g}, refuted {r.refuted:.4g}."
             )
+    return out
+
+
+def multivalued_warnings(study: Study, gps: GeneralisedScores, pairs: PairBalance) -> list[str]:
+    """A multi-valued treatment's own warnings: poor overlap of a level (the binary rule of
+    :func:`~reimpact.diagnostics.overlap.poor_overlap` for the ATE, applied to the level's
+    generalised score e_a(x), the units at a against the others) and imbalance left between a
+    pair of levels other than the reference. Counts pass through small-cell suppression."""
+    units = study.unit_label
+    gate = Gate.of(study.report)
+    out = []
+    for j, level in enumerate(gps.levels):
+        poor = poor_overlap(gps.scores[:, j], gps.codes == j, "ATE")
+        if poor is not None:
+            outside, extreme = poor
+            out.append(
+                f"Poor overlap for level {level}: {gate.count(outside)} {units} have a score "
+                f"P({level} | x) outside the other group's range ({units} at {level} against those "
+                f"at another level) and {gate.count(extreme)} have scores below 0.05 or above 0.95. "
+                "Its contrasts rest on extrapolation or on a few heavily weighted units; consider "
+                "restricting the population or leaving the level out ('treatment.levels')."
+            )
+    out += [
+        f"Remaining imbalance between {contrast} after IPW weighting (|SMD| >= 0.1): "
+        + ", ".join(names)
+        + ". Consider adding interactions or squares of these covariates to the model."
+        for contrast, names in pairs.imbalanced.items()
+    ]
     return out
 
 

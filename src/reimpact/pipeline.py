@@ -24,7 +24,7 @@ from .design.propensity import PropensityScores
 from .design.weights import effective_sample_size
 from .diagnostics.balance import BalanceTable, balance_table
 from .exceptions import DesignError
-from .messages import study_warnings
+from .messages import multivalued_warnings, study_warnings
 from .registry import METHODS, build_estimator
 from .results import DesignSummary, Effect, EffectTable, StudyResults
 from .results.pooled import average_balance, average_rows, average_scores, pool_design, pool_effects
@@ -240,11 +240,11 @@ def run_study(
     >>> results = run_study(study, data_path="exports/rss_2021.csv")  # doctest: +SKIP
     """
     sample = prepare_sample(study, data_path)
-    level_scores = dose = None
+    level_scores = pairs = dose = None
     if study.treatment.multivalued:  # its own path (a dose too): reimpact.pipeline_multi
         from .pipeline_multi import analyse_multivalued
 
-        analysis, level_scores, dose = analyse_multivalued(study, sample)
+        analysis, level_scores, pairs, dose = analyse_multivalued(study, sample)
         run = _Analysis(*analysis)
     elif sample.imputations:
         run = analyse_imputations(study, sample, quiet)
@@ -254,6 +254,8 @@ def run_study(
     warnings = study_warnings(
         study, run.design, sample, run.balance, run.scores, run.t, table, run.sensitivity
     )
+    if level_scores is not None and pairs is not None:
+        warnings += multivalued_warnings(study, level_scores, pairs)
     results = StudyResults(
         study=study,
         sample=sample,
@@ -269,6 +271,7 @@ def run_study(
         sensitivity=run.sensitivity,
         level_scores=level_scores,
         dose_response=dose,
+        pair_balance=pairs,
     )
     if out_dir is not None:
         from .report.outputs import write_outputs

@@ -23,8 +23,15 @@ import pandas as pd
 from .design import comparison, fit_design
 from .design.gps import GeneralisedScores, fit_gps
 from .diagnostics.balance import balance_table
+from .diagnostics.pairs import PairBalance, pair_balance
 from .estimators.dose import dose_curve, dose_pairs
-from .estimators.multivalued import aipw_means, ipw_means, level_effects, outcome_predictions
+from .estimators.multivalued import (
+    aipw_means,
+    contrast_pairs,
+    ipw_means,
+    level_effects,
+    outcome_predictions,
+)
 from .exceptions import DesignError
 from .results import DesignSummary, Effect
 from .results.dose import DoseResponse
@@ -42,6 +49,13 @@ MultiAnalysis = tuple[
     pd.DataFrame, np.ndarray, "PropensityScores", DesignSummary, dict[str, np.ndarray],
     "BalanceTable", list[Effect], None, list[pd.DataFrame],
 ]  # fmt: skip
+
+
+def level_pairs(study: Study, levels: tuple[str, ...]) -> list[tuple[int, int]]:
+    """The contrasts of the levels, those against the reference first: every pair
+    (:func:`~reimpact.estimators.multivalued.contrast_pairs`), or for a dose the steps between
+    neighbouring doses (:func:`~reimpact.estimators.dose.dose_pairs`)."""
+    return dose_pairs(levels) if study.treatment.dose else contrast_pairs(levels)
 
 
 def multivalued_effects(
@@ -76,7 +90,7 @@ def multivalued_effects(
             folds = study.methods.aipw.folds
             m = outcome_predictions(x[rows], y, codes, len(gps.levels), folds, w, study.seed)
             fits["aipw"] = aipw_means(y, codes, e, m, clip, w)
-        pairs = dose_pairs(gps.levels) if study.treatment.dose else None
+        pairs = level_pairs(study, gps.levels)
         for method, fitted in fits.items():
             effects += level_effects(fitted, gps.levels, codes, outcome, method, w, g, notes, pairs)
             if curves is not None and method != "naive":
@@ -86,10 +100,11 @@ def multivalued_effects(
 
 def analyse_multivalued(
     study: Study, sample: AnalysisSample
-) -> tuple[MultiAnalysis, GeneralisedScores, DoseResponse | None]:
+) -> tuple[MultiAnalysis, GeneralisedScores, PairBalance, DoseResponse | None]:
     """Design, generalised score, the effects of every contrast, balance against the reference
-    and the design summary of a multi-valued treatment, in the order of ``pipeline._Analysis``,
-    the generalised score (for the per-level overlap figure) and, for a dose, its curves."""
+    and the design summary of a multi-valued treatment, in the order of ``pipeline._Analysis``;
+    the generalised score (for the per-level overlap figure and warnings), the balance of every
+    other pair of levels and, for a dose, its curves."""
     compared = comparison(study, sample)
     main = fit_design(study, compared, compared.frame, compared.t)
     codes, levels, _ = treatment_levels(study, main.frame)
@@ -102,9 +117,15 @@ def analyse_multivalued(
         f"IPW {level} vs {levels[0]}": np.where(np.isin(codes, (0, j)), inverse, 0.0)
         for j, level in enumerate(levels[1:], 1)
     }
+    terms = compared.balance_terms(study, main.frame)
     balance = balance_table(
         main.frame, compared.covariates, compared.categorical, main.t, weights, "ATE",
-        study.report.min_cell_size, main.sample_weight, compared.balance_terms(study, main.frame),
+        study.report.min_cell_size, main.sample_weight, terms,
+    )  # fmt: skip
+    pairs = pair_balance(
+        main.frame, compared.covariates, compared.categorical, codes, levels,
+        level_pairs(study, levels)[len(levels) - 1 :], inverse, study.report.min_cell_size,
+        main.sample_weight, terms,
     )  # fmt: skip
     bounded = int((gps.own() < study.propensity.clip).sum())
     summary = DesignSummary(
@@ -121,7 +142,12 @@ def analyse_multivalued(
     scores = type(main.scores)(
         1.0 - gps.scores[:, 0], summary.propensity_model, study.propensity.clip, None
     )
-    return (main.frame, main.t, scores, summary, weights, balance, effects, None, truths), gps, dose
+    return (
+        (main.frame, main.t, scores, summary, weights, balance, effects, None, truths),
+        gps,
+        pairs,
+        dose,
+    )
 
 
 def simulated_truth(

@@ -24,7 +24,19 @@ describes the population the sampling weights represent.
 
 For the covariate-balancing score (CBPS) the same terms hold with H^-1 X_i (T_i - e_i) replaced by
 the coefficients' influence from CBPS's own balance conditions
-(:func:`~reimpact.design.cbps.cbps_influence`).
+(:func:`~reimpact.design.cbps.cbps_influence`). For the ATT (and likewise the ATC) these terms
+take a regression form: the odds weights w_i = exp(X_i'beta) of the controls balance the treated
+units' means of X exactly, so a control's term is w_i (Y_i - mu_0 - X_i'gamma), with gamma the
+w-weighted least-squares fit of Y on X among the controls, and the weights are those of entropy
+balancing on the means (Zhao & Percival 2017). As for entropy balancing
+(:mod:`reimpact.estimators.balancing`), each unit's term in its own group's mean is then divided
+by sqrt(1 - h_i) (HC2 type, MacKinnon & White 1985): h_i = w~_i X_i' (sum_j w~_j X_j X_j')^-1 X_i
+in the reweighted group (w~ the group's normalised weights s_i w(e_i)) and h_i = w~_i in the
+group weighted by one. Without it the interval covered 92.9% (Kang & Schafer) and 92.8% (Austin)
+where the odds weights concentrate on a few controls, with it 93.8% and 93.6%
+(``benchmarks/balancing_coverage.py``, 1,000 replications). The ATE weights
+1/e and 1/(1-e) have no such within-group form (gamma mixes both groups), so they are left as
+they are.
 
 Scores are bounded by estimand (:func:`~reimpact.propensity.bound_scores`: for the ATT only the
 controls' scores from above, never for overlap weights); bounded scores have zero derivative. For a
@@ -56,6 +68,18 @@ POOR_OVERLAP = (
 )
 
 
+def group_leverage(x: np.ndarray | None, w: np.ndarray) -> np.ndarray:
+    """Each unit's leverage in its group's weighted mean: with ``x``, the diagonal of the weighted
+    hat matrix, h_i = w~_i x_i' (sum_j w~_j x_j x_j')^+ x_i (``x`` holds an intercept, so h_i is
+    the leverage of the weighted least-squares fit the mean's influence terms are residuals of);
+    without, h_i = w~_i. w~ = ``w`` / sum ``w`` (zero outside the group)."""
+    share = w / w.sum()
+    if x is None:
+        return share
+    inverse = np.linalg.pinv((x * share[:, None]).T @ x)
+    return share * np.einsum("ij,jk,ik->i", x, inverse, x)
+
+
 class PropensityWeighting:
     """Hajek IPW (``weights='hajek'``: the study's estimand) or overlap weights (ATO)."""
 
@@ -79,8 +103,18 @@ class PropensityWeighting:
         self.e_ = self.bounds_.scores
         self.x_ = propensity.design
         self.weights_ = balancing_weights(self.e_, self.t_, self.target_)
+        # HC2 leverages of the units in their own group's mean (CBPS for the ATT or ATC only)
+        self.leverage_: np.ndarray | None = None
         if self.x_ is not None and propensity.influence is not None:
             self.score_terms_ = propensity.influence  # the model's own estimating equations (CBPS)
+            if self.target_ in ("ATT", "ATC"):
+                w = self.s_ * self.weights_
+                reweighted = self.t_ == (0 if self.target_ == "ATT" else 1)
+                self.leverage_ = np.where(
+                    reweighted,
+                    group_leverage(self.x_, np.where(reweighted, w, 0.0)),
+                    group_leverage(None, np.where(reweighted, 0.0, w)),
+                )
         elif self.x_ is not None:
             e = self.e_
             # the score model's own weights (the sampling weights it was fitted with, or none)
@@ -123,6 +157,9 @@ class PropensityWeighting:
                     0.0,
                 )
                 term = term + self.score_terms_ @ (self.x_.T @ slope)
+            if self.leverage_ is not None:
+                own = t == group
+                term[own] /= np.sqrt(np.clip(1.0 - self.leverage_[own], 1e-3, None))
             psi += (1.0 if group == 1 else -1.0) * term / total
         estimate = parts[0][0] - parts[1][0]
         se = sandwich_se(psi, clusters)

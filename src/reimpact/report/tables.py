@@ -154,6 +154,24 @@ def balance_table(published: dict) -> pd.DataFrame:
     return pd.DataFrame(out, columns=["Covariate", *columns], dtype=object)
 
 
+PAIR_SAMPLES = {"unadjusted": "unadjusted", "weighted": "IPW"}
+
+
+def balance_pairs_table(published: dict) -> pd.DataFrame:
+    """A multi-valued treatment's balance between the pairs of levels other than the reference
+    pairs: one row per covariate, for every pair (a column block) the SMD in the unadjusted sample
+    and under the pair's IPW weights. No rows for a binary treatment."""
+    rows = ((published.get("balance") or {}).get("pairs") or {}).get("rows") or []
+    contrasts = list(dict.fromkeys(r["contrast"] for r in rows))
+    columns = [f"SMD {c}, {label}" for c in contrasts for label in PAIR_SAMPLES.values()]
+    out: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        row = out.setdefault(r["covariate"], {"Covariate": r["covariate"]})
+        value = SUPPRESSED if r.get("suppressed") else r.get("smd")
+        row[f"SMD {r['contrast']}, {PAIR_SAMPLES[r['sample']]}"] = value
+    return pd.DataFrame(list(out.values()), columns=["Covariate", *columns], dtype=object)
+
+
 def effective_n_table(published: dict) -> pd.DataFrame:
     """Kish's effective sample size of each group in each sample, as published."""
     effective = (published.get("balance") or {}).get("effective_n") or {}
@@ -206,12 +224,13 @@ def table_one(published: dict) -> pd.DataFrame:
     return pd.DataFrame(out, columns=columns, dtype=object)
 
 
-# table name (file name of its exports) -> builder; the sensitivity ones only when they hold rows
+# table name (file name of its exports) -> builder; the others than ALWAYS only when they hold rows
 TABLES: dict[str, Callable[[dict], pd.DataFrame]] = {
     "sample_flow": sample_flow_table,
     "effects": effects_table,
     "table_one": table_one,
     "balance": balance_table,
+    "balance_pairs": balance_pairs_table,
     "effective_n": effective_n_table,
     "evalues": evalues_table,
     "rosenbaum": rosenbaum_table,

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from ..design.gps import GeneralisedScores
     from ..design.propensity import PropensityScores
     from ..diagnostics.balance import BalanceTable
+    from ..diagnostics.pairs import PairBalance
     from ..sample import AnalysisSample
     from ..sensitivity import SensitivityResults
     from .dose import DoseResponse
@@ -110,6 +111,9 @@ class StudyResults:
         figure); None for a binary treatment.
     dose_response : DoseResponse or None
         A dose's dose-response curves (``treatment.kind: dose``); None otherwise.
+    pair_balance : PairBalance or None
+        A multi-valued treatment's balance between every pair of levels other than the
+        reference pairs (``results.json``'s ``balance.pairs``); None for a binary treatment.
     created : str
         When the results were created: UTC, ISO 8601 to the second (default: now).
 
@@ -137,6 +141,7 @@ class StudyResults:
     # a multi-valued treatment's generalised propensity score (None for a binary treatment)
     level_scores: GeneralisedScores | None = None
     dose_response: DoseResponse | None = None
+    pair_balance: PairBalance | None = None
     created: str = field(
         default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds")
     )
@@ -221,7 +226,8 @@ class StudyResults:
                 "estimand": self.balance.estimand,
                 "rows": self.balance.to_records(),
                 "effective_n": self.balance.effective_n,
-            },
+            }
+            | ({"pairs": self.pair_balance.to_dict()} if self.pair_balance is not None else {}),
             "headline": headline(self),
             "effects": [effect.to_dict() for effect in self.effects],
             "sensitivity": None if self.sensitivity is None else self.sensitivity.to_dict(),

@@ -132,6 +132,7 @@ def level_overlap_plot(
         ax.set_title(level)
         ax.set_xlabel(f"P({level} | x)")
         ax.set_xlim(0, 1)
+        ax.set_xticks([0, 0.25, 0.5, 0.75, 1], ["0", "", "0.5", "", "1"])  # "1.0" ran into "0.0"
     axes[0][0].set_ylabel("Density")
     legend_below(fig, *axes[0][0].get_legend_handles_labels())
     note_below(fig, f"Bins with fewer than {min_cell_size} {units} are not drawn.")

@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from ...diagnostics.balance import sample_order
+from ...diagnostics.balance import SMD_THRESHOLD, sample_order
 from ..markup import embedded_figure, escape, number, table
+from ..tables import balance_pairs_table
 
 if TYPE_CHECKING:
     from ...results import StudyResults
@@ -57,6 +58,33 @@ def _balance_table(frame: pd.DataFrame) -> str:
     return table(header, rows, flags)
 
 
+def _pairs_section(published: dict) -> str:
+    """A multi-valued treatment's other pairs of levels: a column block of SMDs per pair
+    (unadjusted, under the pair's IPW weights), |SMD| >= 0.1 highlighted; empty when there are
+    none."""
+    frame = balance_pairs_table(published)
+    if frame.empty:
+        return ""
+    rows, flags = [], set()
+    for i, values in enumerate(frame.itertuples(index=False)):
+        row = [escape(values[0])]
+        for j, value in enumerate(values[1:], 1):
+            if isinstance(value, (int, float)) and pd.notna(value):
+                row.append(number(value, 3))
+                if abs(value) >= SMD_THRESHOLD:
+                    flags.add((i, j))
+            else:
+                row.append(escape(value if isinstance(value, str) else ""))
+        rows.append(row)
+    return (
+        '<p class="note">Balance between the other pairs of levels (the first level of a pair '
+        "against the second, the units at other levels left out): standardised mean differences "
+        "unadjusted and under the pair's IPW weights, scaled by the pooled standard deviation of "
+        "the two levels in the unadjusted sample. Highlighted: |SMD| &ge; 0.1.</p>"
+        + table([escape(c) for c in frame.columns], rows, flags)
+    )
+
+
 def _effective_n_table(published: dict) -> str:
     """The effective sample size of each group in each sample (as published)."""
     rows = [
@@ -67,8 +95,9 @@ def _effective_n_table(published: dict) -> str:
 
 
 def balance_section(results: StudyResults, published: dict, figures: dict[str, bytes | None]) -> str:
-    """The balance table, the effective sample sizes, the love plot and the eCDF figure, after a
-    note on how the SMD is scaled for the study's estimand."""
+    """The balance table (for a multi-valued treatment then the other pairs of levels), the
+    effective sample sizes, the love plot and the eCDF figure, after a note on how the SMD is
+    scaled for the study's estimand."""
     balance = results.balance
     scale = {"ATT": "treated group", "ATC": "control group"}.get(balance.estimand, "pooled groups")
     return (
@@ -77,6 +106,7 @@ def balance_section(results: StudyResults, published: dict, figures: dict[str, b
         "variance ratio outside [0.5, 2]. KS: maximum distance between the groups' empirical "
         "distribution functions.</p>"
         + _balance_table(balance.to_frame())
+        + _pairs_section(published)
         + _effective_n_table(published)
         + embedded_figure(
             figures.get("love"),
