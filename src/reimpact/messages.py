@@ -98,6 +98,12 @@ def multivalued_warnings(study: Study, gps: GeneralisedScores, pairs: PairBalanc
     pair of levels other than the reference. Counts pass through small-cell suppression."""
     units = study.unit_label
     gate = Gate.of(study.report)
+    remedy = (
+        f"restricting the population to the doses with overlap (population: {{{study.treatment.column}: "
+        "{min: ..., max: ...}})"
+        if study.treatment.dose
+        else "restricting the population or leaving the level out ('treatment.levels')"
+    )
     out = []
     for j, level in enumerate(gps.levels):
         poor = poor_overlap(gps.scores[:, j], gps.codes == j, "ATE")
@@ -107,8 +113,8 @@ def multivalued_warnings(study: Study, gps: GeneralisedScores, pairs: PairBalanc
                 f"Poor overlap for level {level}: {gate.count(outside)} {units} have a score "
                 f"P({level} | x) outside the other group's range ({units} at {level} against those "
                 f"at another level) and {gate.count(extreme)} have scores below 0.05 or above 0.95. "
-                "Its contrasts rest on extrapolation or on a few heavily weighted units; consider "
-                "restricting the population or leaving the level out ('treatment.levels')."
+                f"Its contrasts rest on extrapolation or on a few heavily weighted units; consider "
+                f"{remedy}."
             )
     out += [
         f"Remaining imbalance between {contrast} after IPW weighting (|SMD| >= 0.1): "

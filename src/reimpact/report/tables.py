@@ -172,6 +172,18 @@ def balance_pairs_table(published: dict) -> pd.DataFrame:
     return pd.DataFrame(list(out.values()), columns=["Covariate", *columns], dtype=object)
 
 
+def dose_response_table(published: dict) -> pd.DataFrame:
+    """A dose's dose-response curves as published (one row per outcome, method and dose: the
+    mean potential outcome, its standard error and pointwise 95% interval, the units at the
+    dose). No rows for any other treatment."""
+    rows = published.get("dose_response") or []
+    columns = {
+        "outcome": "Outcome", "method": "Method", "dose": "Dose", "estimate": "Mean",
+        "std_error": "Std. error", "ci_lower": "CI lower", "ci_upper": "CI upper", "n": "Units",
+    }  # fmt: skip
+    return pd.DataFrame(rows, columns=list(columns)).rename(columns=columns)
+
+
 def effective_n_table(published: dict) -> pd.DataFrame:
     """Kish's effective sample size of each group in each sample, as published."""
     effective = (published.get("balance") or {}).get("effective_n") or {}
@@ -231,6 +243,7 @@ TABLES: dict[str, Callable[[dict], pd.DataFrame]] = {
     "table_one": table_one,
     "balance": balance_table,
     "balance_pairs": balance_pairs_table,
+    "dose_response": dose_response_table,
     "effective_n": effective_n_table,
     "evalues": evalues_table,
     "rosenbaum": rosenbaum_table,
