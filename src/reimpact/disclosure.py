@@ -207,7 +207,7 @@ def _suppress_derived(out: dict, raw: dict, gate: Gate) -> None:
             effect["notes"].append("suppressed: fewer than the minimum cell size")
             effect["warnings"] = []
     for row, true in zip(out.get("dose_response") or [], raw.get("dose_response") or [], strict=True):
-        if gate.small(true["n"]):  # a point of the curve resting on fewer than k units
+        if true["n"] is not None and gate.small(true["n"]):  # a dose with fewer than k units
             for key in ("estimate", "std_error", "ci_lower", "ci_upper"):
                 row[key] = None
     small_outcomes = {outcome for outcome, _ in suppressed}

@@ -107,7 +107,8 @@ def _effect_identities(payload: dict) -> list[Identity]:
             )
     if not sampled:  # sampling weights make no effective sample size a count
         out += _effective_n_identities(payload, missing, estimand)
-    if any(effect.get("contrast") for effect in payload.get("effects") or []):
+    levels = ((payload.get("design") or {}).get("dose") or {}).get("kind") != "continuous"
+    if levels and any(effect.get("contrast") for effect in payload.get("effects") or []):
         return out + _level_identities(payload, missing, [*excluded["treated"], *excluded["control"]])
     for i, effect in enumerate(payload.get("effects") or []):
         n_t, n_c = ("effects", i, "n_treated"), ("effects", i, "n_control")

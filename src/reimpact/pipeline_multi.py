@@ -35,7 +35,7 @@ from .estimators.multivalued import (
 from .exceptions import DesignError
 from .results import DesignSummary, Effect
 from .results.dose import DoseResponse
-from .sample.rules import treatment_levels
+from .sample.rules import continuous_dose, dose_values, treatment_levels
 
 if TYPE_CHECKING:
     from .config.study import Study
@@ -100,13 +100,17 @@ def multivalued_effects(
 
 def analyse_multivalued(
     study: Study, sample: AnalysisSample
-) -> tuple[MultiAnalysis, GeneralisedScores, PairBalance, DoseResponse | None]:
+) -> tuple[MultiAnalysis, GeneralisedScores | None, PairBalance | None, DoseResponse | None]:
     """Design, generalised score, the effects of every contrast, balance against the reference
     and the design summary of a multi-valued treatment, in the order of ``pipeline._Analysis``;
     the generalised score (for the per-level overlap figure and warnings), the balance of every
     other pair of levels and, for a dose, its curves."""
     compared = comparison(study, sample)
     main = fit_design(study, compared, compared.frame, compared.t)
+    if study.treatment.dose and continuous_dose(dose_values(study, main.frame)):
+        from .pipeline_dose import analyse_continuous_dose
+
+        return analyse_continuous_dose(study, sample, compared, main)
     codes, levels, _ = treatment_levels(study, main.frame)
     x = main.covariates.matrix
     gps = fit_gps(x, codes, levels, study.propensity.kind, main.sample_weight, study.seed)  # type: ignore[arg-type]
@@ -136,6 +140,7 @@ def analyse_multivalued(
         trim=None,
         n_trimmed=0,
         separated_levels=compared.levels,
+        dose={"kind": "levels", "reference": levels[0]} if study.treatment.dose else {},
     )
     truths, dose = simulated_truth(study, sample, main.frame.index, main.sample_weight, levels, curves)
     truths = [t[t.contrast.isin({e.contrast for e in effects})].reset_index(drop=True) for t in truths]

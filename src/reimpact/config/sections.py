@@ -116,7 +116,7 @@ class RangeFilter(Section):
 PopulationFilter = RangeFilter | list[Scalar]
 
 
-# a dose with more distinct values than this is continuous, which the curve does not take yet
+# a dose with more distinct values than this is continuous: a smoothed curve, not one mean per dose
 MAX_DOSE_LEVELS = 10
 
 
@@ -142,9 +142,11 @@ class TreatmentSpec(Section):
       ``{column: assistance_type, reference: none}``); every level is compared with ``reference``
       and with every other level. ``levels`` lists the levels to compare (reference included;
       units at other levels are excluded and counted); without it every value of the column is one.
-    * ``column`` + ``kind: dose``: a dose, a number such as ``n_activities``, with three to
-      ``MAX_DOSE_LEVELS`` distinct values; the mean outcome at every dose (the dose-response curve)
-      and every dose against ``reference`` (default: the lowest) and against the dose below it.
+    * ``column`` + ``kind: dose``: a dose, a number such as ``n_activities``; with three to
+      ``MAX_DOSE_LEVELS`` distinct values the mean outcome at every dose (the dose-response curve)
+      and every dose against ``reference`` (default: the lowest) and against the dose below it;
+      with more, a smoothed curve and its quartile doses against ``reference`` (default: the
+      median).
     """
 
     column: str | None = None

@@ -58,6 +58,8 @@ class DesignSummary:
     matching: dict[str, Any] = field(default_factory=dict)
     separated_levels: list[dict[str, Any]] = field(default_factory=list)
     sampling_weights: dict[str, Any] = field(default_factory=dict)
+    # a dose: {"kind": "levels" | "continuous", "reference": ..., continuous: "bandwidths"}
+    dose: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

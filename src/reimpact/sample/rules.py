@@ -244,37 +244,64 @@ def treatment_levels(
     return np.nan_to_num(codes, nan=-1.0).astype(np.int64), levels, in_design
 
 
-def dose_levels(
+def dose_values(
     study: Study, frame: pd.DataFrame, labels: Mapping[str, ValueLabels] | None = None
-) -> tuple[np.ndarray, tuple[str, ...], np.ndarray]:
-    """The levels of a dose (``treatment.kind: dose``), as :func:`treatment_levels` gives them:
-    the distinct values in increasing order, the reference (``treatment.reference``, default the
-    lowest dose) first. A dose must be numeric with 3 to ``MAX_DOSE_LEVELS`` distinct values."""
-    spec = study.treatment
-    column = str(spec.column)
+) -> pd.Series:
+    """The dose column as numbers (labelled codes where the column has value labels); a dose
+    must be numeric with at least 3 distinct values."""
+    column = str(study.treatment.column)
     series = frame[column]
     if labels and column in labels:
         series = labels[column].to_codes(series)
     check_numeric(series, "treatment.column", "a dose")
-    values = pd.to_numeric(series)
-    doses = np.unique(values.dropna().to_numpy(dtype=float))
-    if not 3 <= doses.size <= MAX_DOSE_LEVELS:
+    values = pd.to_numeric(series).astype(float)
+    distinct = values.dropna().nunique()
+    if distinct < 3:
         raise DataError(
             "treatment.kind",
-            f"'{column}' has {doses.size} distinct values; a dose takes 3 to {MAX_DOSE_LEVELS} "
-            "(fewer: a binary treatment with 'treated: [...]'; more: group the values into bands "
-            "in a new column)",
+            f"'{column}' has {distinct} distinct values; a dose takes 3 or more (two: a binary "
+            "treatment with 'treated: [...]')",
         )
-    keys = [value_key(d) for d in doses]
-    reference = keys[0] if spec.reference is None else value_key(spec.reference)
-    if reference not in keys:
+    return values
+
+
+def continuous_dose(values: pd.Series) -> bool:
+    """Whether a dose has more than ``MAX_DOSE_LEVELS`` distinct values: then a smoothed curve
+    (:mod:`reimpact.estimators.continuous_dose`), otherwise one mean per dose."""
+    return bool(values.dropna().nunique() > MAX_DOSE_LEVELS)
+
+
+def dose_reference(study: Study, values: pd.Series) -> float:
+    """The dose the others are compared with: ``treatment.reference``, else the lowest dose (a
+    dose with few values) or the median (a continuous dose)."""
+    if study.treatment.reference is not None:
+        return float(study.treatment.reference)  # type: ignore[arg-type]
+    return float(values.median() if continuous_dose(values) else values.min())
+
+
+def dose_levels(
+    study: Study, frame: pd.DataFrame, labels: Mapping[str, ValueLabels] | None = None
+) -> tuple[np.ndarray, tuple[str, ...], np.ndarray]:
+    """The levels of a dose with few values (``treatment.kind: dose``), as
+    :func:`treatment_levels` gives them: the distinct values in increasing order, the reference
+    first. A continuous dose has two: at most the reference dose (0) and above it (1)."""
+    column = str(study.treatment.column)
+    values = dose_values(study, frame, labels)
+    reference = dose_reference(study, values)
+    if continuous_dose(values):
+        split = np.where(values.isna(), -1, (values > reference).astype(np.int64))
+        return split, (f"<= {reference:g}", f"> {reference:g}"), np.ones(len(frame), dtype=bool)
+    doses = np.unique(values.dropna().to_numpy())
+    if reference not in doses:
+        keys = ", ".join(value_key(d) for d in doses)
         raise DataError(
             "treatment.reference",
-            f"no row has the dose {reference} in '{column}'; doses: {', '.join(keys)}",
+            f"no row has the dose {value_key(reference)} in '{column}'; doses: {keys}",
         )
-    levels = (reference, *[k for k in keys if k != reference])
-    codes = values.map({d: levels.index(k) for d, k in zip(doses, keys, strict=True)})
-    return codes.fillna(-1).to_numpy(dtype=np.int64), levels, np.ones(len(frame), dtype=bool)
+    order = [reference, *[d for d in doses if d != reference]]
+    levels = tuple(value_key(d) for d in order)
+    position = values.map({d: j for j, d in enumerate(order)})
+    return position.fillna(-1).to_numpy(dtype=np.int64), levels, np.ones(len(frame), dtype=bool)
 
 
 def _preview(values: set[str]) -> str:

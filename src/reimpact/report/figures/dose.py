@@ -1,6 +1,7 @@
 """The dose-response figure of a dose (``treatment.kind: dose``): one panel per outcome, the mean
-potential outcome at every dose by each method with its pointwise 95% interval, and the true
-curve when the data are simulated. Points suppressed by the disclosure gate (a dose with fewer
+potential outcome at every dose by each method with its pointwise 95% interval (for a continuous
+dose, a line and a shaded band on the grid of doses), and the true curve when the data are
+simulated. Points suppressed by the disclosure gate (a dose with fewer
 than ``min_cell_size`` units) are not drawn."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from ...config.sections import MAX_DOSE_LEVELS
 from .style import WIDTH, CountedFigure, legend_below, method_colour, method_label, method_marker, plt
 
 if TYPE_CHECKING:
@@ -33,17 +35,21 @@ def dose_plot(curves: pd.DataFrame, truth: pd.DataFrame | None, treatment: str) 
     shown = curves.dropna(subset=["estimate"])
     doses = np.unique(curves["dose"].astype(float))
     step = 0.06 * (np.diff(doses).min() if doses.size > 1 else 1.0)
+    smooth = doses.size > MAX_DOSE_LEVELS  # a continuous dose: lines and bands, not error bars
     for ax, outcome in zip(axes.flat, outcomes, strict=False):
         for k, method in enumerate(methods):
             part = shown[(shown.outcome == outcome) & (shown.method == method)]
-            x = part["dose"].astype(float).to_numpy() + (k - (len(methods) - 1) / 2) * step
+            x = part["dose"].astype(float).to_numpy()
             y = part["estimate"].to_numpy(dtype=float)
-            errors = [
-                y - part["ci_lower"].to_numpy(dtype=float),
-                part["ci_upper"].to_numpy(dtype=float) - y,
-            ]
+            low, high = part["ci_lower"].to_numpy(dtype=float), part["ci_upper"].to_numpy(dtype=float)
+            colour = method_colour(method)
+            if smooth:
+                ax.plot(x, y, color=colour, linewidth=1.4, label=method_label(method))
+                ax.fill_between(x, low, high, color=colour, alpha=0.15, linewidth=0)
+                continue
+            x = x + (k - (len(methods) - 1) / 2) * step
             ax.errorbar(
-                x, y, yerr=errors, color=method_colour(method), marker=method_marker(method),
+                x, y, yerr=[y - low, high - y], color=colour, marker=method_marker(method),
                 markersize=4, linewidth=1.2, capsize=2, label=method_label(method),
             )  # fmt: skip
         if truth is not None:
@@ -51,8 +57,9 @@ def dose_plot(curves: pd.DataFrame, truth: pd.DataFrame | None, treatment: str) 
             ax.plot(true["dose"].astype(float), true["mean"], color="black", linestyle="--",
                     marker="x", markersize=5, linewidth=0.9, label="True mean (simulated)")  # fmt: skip
         ax.set_title(outcome)
-        ax.set_xticks(doses)
-        ax.set_xticklabels([f"{d:g}" for d in doses])
+        if not smooth:
+            ax.set_xticks(doses)
+            ax.set_xticklabels([f"{d:g}" for d in doses])
         ax.set_xlabel(treatment)
         ax.set_ylabel("Mean potential outcome")
     for ax in list(axes.flat)[len(outcomes) :]:
