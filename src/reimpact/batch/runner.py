@@ -19,7 +19,7 @@ import json
 import os
 import time
 import warnings
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -251,8 +251,17 @@ def _outputs(
     if backend == "sequential":
         yield from (run_task(task) for task in tasks)
         return
-    from joblib import Parallel, delayed
+    from joblib import Parallel, delayed, effective_n_jobs
 
     with parallel_backend(backend, n_jobs, scheduler):
-        calls: Iterable[Any] = (delayed(run_task)(task, True) for task in tasks)
-        yield from Parallel(return_as="generator_unordered")(calls)
+        try:
+            parallel = Parallel(return_as="generator_unordered")
+        except ValueError:  # Ray's backend returns lists only: batches of twice its workers
+            parallel = None
+        if parallel is not None:
+            yield from parallel(delayed(run_task)(task, True) for task in tasks)
+            return
+        size = 2 * effective_n_jobs()
+        for start in range(0, len(tasks), size):
+            batch = tasks[start : start + size]
+            yield from Parallel()(delayed(run_task)(task, True) for task in batch)
