@@ -70,7 +70,10 @@ def test_a_grid_is_every_combination_named_by_its_values_with_seeds_from_one_seq
     labelled = load_grid(
         write(
             study.parent / "labelled.yaml",
-            {"vary": {"seed": [5, 6], "treatment": [{"column": "mentored"}]}, "labels": {"seed": ["a", "b"]}},
+            {
+                "vary": {"seed": [5, 6], "treatment": [{"column": "mentored"}]},
+                "labels": {"seed": ["a", "b"]},
+            },
         )
     )
     assert [(t.name, t.seed) for t in plan_tasks([study], labelled)] == [
@@ -94,7 +97,15 @@ def test_sequential_results_equal_the_tasks_resolved_studies_run_alone(tmp_path,
         == json.loads((folder / "results.json").read_text())["effects"]
     )
     summary = pd.read_csv(tmp_path / "out" / "summary.csv")
-    assert list(summary.columns[:7]) == ["task", "study", "outcomes", "seed", "status", "error", "outcome"]
+    assert list(summary.columns[:7]) == [
+        "task",
+        "study",
+        "outcomes",
+        "seed",
+        "status",
+        "error",
+        "outcome",
+    ]
     assert len(summary) == 2 * 3 and set(summary.method) == {"naive", "psm", "ipw"}
     assert summary.true_effect.notna().all()
     assert (tmp_path / "out" / "forest.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -137,7 +148,9 @@ def test_a_failed_task_is_reported_while_the_others_finish(tmp_path, capsys):
     bad = write(tmp_path / "bad.yaml", {**TINY, "name": "bad", "covariates": ["agee"]})
     missing = tmp_path / "missing.yaml"
     out = tmp_path / "out"
-    code = main(["run-many", str(good), str(bad), str(missing), "--out", str(out), "--backend", "sequential"])
+    code = main(
+        ["run-many", str(good), str(bad), str(missing), "--out", str(out), "--backend", "sequential"]
+    )
     err = capsys.readouterr().err
     assert code == 2
     assert "reimpact: task failed: bad (" in err and "column 'agee': is not in the data" in err
@@ -183,7 +196,10 @@ def test_resume_skips_the_tasks_whose_outputs_are_complete(tmp_path, files):
 @pytest.mark.parametrize(
     "content,words",
     [
-        ({"vary": {"outcome": [["composite_score"]]}}, "vary: outcome: 'outcome' is not a study-file key"),
+        (
+            {"vary": {"outcome": [["composite_score"]]}},
+            "vary: outcome: 'outcome' is not a study-file key",
+        ),
         ({"vary": {"outcomes": []}}, "vary: outcomes: list at least one value"),
         ({"vary": {"outcomes": "composite_score"}}, "vary.outcomes: input should be a valid list"),
         ({"vary": {"name": ["a", "b"]}}, "it cannot be varied"),
@@ -224,3 +240,17 @@ def test_load_grid_names_the_file_and_the_line(tmp_path):
     path.write_text("vary: [a\n", encoding="utf-8")
     with pytest.raises(StudyError, match="x.yaml: not a valid YAML grid file at line 2"):
         load_grid(path)
+
+
+def test_inner_work_of_a_parallel_task_is_single_threaded():
+    import os
+
+    from joblib import Parallel, delayed
+    from threadpoolctl import threadpool_info
+
+    from reimpact.parallel import single_threaded
+
+    with single_threaded():
+        # refute() calls Parallel(n_jobs=refutations.n_jobs): here it stays in this process
+        assert set(Parallel(n_jobs=4)(delayed(os.getpid)() for _ in range(4))) == {os.getpid()}
+        assert all(pool["num_threads"] == 1 for pool in threadpool_info())

@@ -107,13 +107,20 @@ def _dask_client(n_workers: int | None, scheduler: str | None) -> Iterator[None]
         with client:
             yield
         return
-    cluster = LocalCluster(
-        n_workers=n_workers or os.cpu_count() or 1,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=None,
-        silence_logs=logging.ERROR,
-    )
+    try:
+        cluster = LocalCluster(
+            n_workers=n_workers or os.cpu_count() or 1,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
+    except (OSError, RuntimeError, TimeoutError) as exc:
+        raise ReimpactError(
+            "--backend dask",
+            f"could not start a local Dask cluster ({exc}); a Python script must "
+            "start it under 'if __name__ == \"__main__\":'",
+        ) from None
     with cluster, Client(cluster):
         yield
 

@@ -210,6 +210,12 @@ def run_many(
     ReimpactError
         When the grid file is invalid, the backend cannot start, two tasks share a name or
         ``out_dir`` is a file (before any task runs).
+
+    Notes
+    -----
+    The ``loky``, ``dask`` and ``ray`` backends start worker processes that import the calling
+    script again: a script that calls ``run_many`` with them does so under
+    ``if __name__ == "__main__":``.
     """
     check_backend(backend, n_jobs, scheduler)
     out = Path(out_dir)
