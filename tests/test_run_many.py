@@ -63,6 +63,12 @@ def test_a_grid_is_every_combination_named_by_its_values_with_seeds_from_one_seq
     assert tasks[2].fields == {"population.return_type": "forced", "outcomes": "composite_score"}
     assert tasks[2].study.outcomes == ["composite_score"]
     assert tasks[2].study.population["return_type"] == ["forced"]
+    # a cell's outcomes without the study's primary outcome: its first outcome leads
+    primary = write(study.parent / "primary.yaml", {**TINY, "primary_outcome": "composite_score"})
+    assert [t.study.primary for t in plan_tasks([primary], grid)[:2]] == [
+        "composite_score",
+        "economic_score",
+    ]
     children = np.random.SeedSequence(3).spawn(6)
     assert [t.seed for t in tasks] == [int(c.generate_state(1)[0]) for c in children]
     same = grid.model_copy(update={"seeds": "study"})

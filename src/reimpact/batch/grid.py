@@ -18,7 +18,8 @@ filter for ``population.country``). A value's label is given under ``labels`` or
 value: a scalar as written, a list of scalars joined by ``_``, a mapping by its ``name`` or else
 its ``column``, every character other than letters, digits, ``_``, ``.`` and ``-`` replaced by
 ``-``. Each task is named ``<study name>.<label>.<label>...`` (a valid study name, so at most 100
-characters) and runs the study with its fields replaced and that name.
+characters) and runs the study with its fields replaced and that name. A task whose
+``outcomes`` leave out the study's ``primary_outcome`` leads with its first outcome instead.
 
 ``seeds: spawn`` gives task j (0-based, in the order above) the seed
 ``SeedSequence(study seed).spawn(J)[j].generate_state(1)[0]`` (J tasks), so that the tasks are

@@ -124,6 +124,7 @@ def _grid_tasks(base: Study, raw: dict[str, Any], source: str, grid: Grid) -> li
         name = ".".join([base.name, *cell.labels.values()])
         study_raw = cell.apply(raw)
         study_raw["name"] = name
+        _keep_primary_outcome(study_raw, cell.values)
         if spawn:
             study_raw["seed"] = int(child.generate_state(1)[0])
         try:
@@ -133,6 +134,16 @@ def _grid_tasks(base: Study, raw: dict[str, Any], source: str, grid: Grid) -> li
             continue
         tasks.append(Task(name, source, study, None, cell.labels))
     return tasks
+
+
+def _keep_primary_outcome(raw: dict[str, Any], values: dict[str, Any]) -> None:
+    """A cell that sets ``outcomes`` without the study's ``primary_outcome`` drops it (the first
+    of the cell's outcomes leads), unless the grid varies ``primary_outcome`` too."""
+    if "outcomes" not in values or "primary_outcome" in values:
+        return
+    outcomes = values["outcomes"] if isinstance(values["outcomes"], list) else [values["outcomes"]]
+    if raw.get("primary_outcome") not in outcomes:
+        raw.pop("primary_outcome", None)
 
 
 def _raw_study(path: Path) -> dict[str, Any]:
