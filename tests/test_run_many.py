@@ -260,3 +260,33 @@ def test_inner_work_of_a_parallel_task_is_single_threaded():
         # refute() calls Parallel(n_jobs=refutations.n_jobs): here it stays in this process
         assert set(Parallel(n_jobs=4)(delayed(os.getpid)() for _ in range(4))) == {os.getpid()}
         assert all(pool["num_threads"] == 1 for pool in threadpool_info())
+
+
+def test_a_relative_data_path_is_made_absolute_for_workers_elsewhere(tmp_path):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "cohort.csv").write_text("mentored,age,composite_score\n1,30,0.5\n")
+    study = write(tmp_path / "study.yaml", {**TINY, "data": {"path": "data/cohort.csv"}})
+    task = plan_tasks([study])[0]
+    assert task.study.data.path == str((tmp_path / "data" / "cohort.csv").resolve())
+
+
+def test_the_forest_across_tasks_draws_contrasts_and_leaves_out_withheld_estimates():
+    from reimpact.report.figures.effects import task_forest_plot
+
+    rows = [
+        ("a", "A", "economic vs none", "ipw", 0.10), ("a", "A", "economic vs none", "aipw", 0.12),
+        ("b", "B", "economic vs none", "aipw", None), ("b", "B", "social vs none", "aipw", 0.02),
+    ]  # fmt: skip
+    frame = pd.DataFrame(
+        [
+            {"task": t, "label": lab, "outcome": "composite_score", "contrast": c, "method": m,
+             "estimate": e, "std_error": 0.01, "ci_lower": (e or 0) - 0.02, "ci_upper": (e or 0) + 0.02}
+            for t, lab, c, m, e in rows
+        ]
+    )  # fmt: skip
+    fig = task_forest_plot(frame)
+    ticks = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert ticks == [
+        "composite_score (economic vs none)", "A", "A", "composite_score (social vs none)", "B",
+    ]  # fmt: skip
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["IPW", "AIPW"]

@@ -92,7 +92,7 @@ def plan_tasks(studies: Sequence[str | Path], grid: Grid | None = None) -> list[
             tasks.append(Task(stem, str(path), None, str(exc)))
             continue
         if grid is None:
-            tasks.append(Task(base.name, str(path), base))
+            tasks.append(Task(base.name, str(path), _absolute_data(base)))
         else:
             tasks += _grid_tasks(base, _raw_study(Path(path)), str(path), grid)
     seen: dict[str, str] = {}
@@ -132,8 +132,24 @@ def _grid_tasks(base: Study, raw: dict[str, Any], source: str, grid: Grid) -> li
         except ReimpactError as exc:
             tasks.append(Task(name, source, None, str(exc), cell.labels))
             continue
-        tasks.append(Task(name, source, study, None, cell.labels))
+        tasks.append(Task(name, source, _absolute_data(study), None, cell.labels))
     return tasks
+
+
+def _absolute_data(study: Study) -> Study:
+    """The study with a relative ``data.path`` made absolute where it is found (the working
+    directory first, then the study file's folder, as a run looks it up), so that a worker with
+    another working directory reads the same file; unchanged when it is not found (the task then
+    fails with the run's own message)."""
+    named = study.data.path
+    if named is None or Path(named).is_absolute():
+        return study
+    folder = study.source.parent if study.source is not None else Path()
+    for candidate in (Path(named), folder / named):
+        if candidate.is_file():
+            data = study.data.model_copy(update={"path": str(candidate.resolve())})
+            return study.model_copy(update={"data": data})
+    return study
 
 
 def _keep_primary_outcome(raw: dict[str, Any], values: dict[str, Any]) -> None:
