@@ -235,6 +235,7 @@ def test_bad_options_exit_2_with_one_line(tmp_path, files, capsys):
     for extra, words in [
         (["--scheduler", "tcp://localhost:8786"], "--scheduler: only --backend dask or ray"),
         (["--n-jobs", "0"], "--n-jobs: must be at least 1"),
+        (["--backend", "spark"], "--backend: expecting one of sequential, loky, dask, ray; got 'spark'"),
     ]:
         code = main(["run-many", str(study), "--out", str(tmp_path / "out"), *extra])
         err = capsys.readouterr().err

@@ -161,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     many.add_argument(
         "--backend",
         default="loky",
-        choices=BACKENDS,
+        metavar="{" + ",".join(BACKENDS) + "}",
         help="where the tasks run: sequential, loky (default: processes on this machine), dask, ray",
     )
     many.add_argument(
