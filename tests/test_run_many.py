@@ -291,3 +291,20 @@ def test_the_forest_across_tasks_draws_contrasts_and_leaves_out_withheld_estimat
         "composite_score (economic vs none)", "A", "A", "composite_score (social vs none)", "B",
     ]  # fmt: skip
     assert [t.get_text() for t in fig.legends[0].get_texts()] == ["IPW", "AIPW"]
+
+
+def test_the_forest_keeps_each_tasks_headline_method_when_every_method_would_not_fit():
+    from reimpact.report.figures.effects import task_forest_plot
+
+    frame = pd.DataFrame(
+        [
+            {"task": f"t{j}", "label": f"T{j}", "outcome": "composite_score", "method": m,
+             "estimate": 0.1, "std_error": 0.01, "ci_lower": 0.08, "ci_upper": 0.12}
+            for j in range(20)
+            for m in ("naive", "psm", "ipw", "aipw")
+        ]
+    )  # fmt: skip
+    fig = task_forest_plot(frame)
+    assert "each task's headline method" in fig._suptitle.get_text()
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["AIPW"]
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()][1:4] == ["T0", "T1", "T2"]

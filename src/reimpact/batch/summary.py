@@ -72,11 +72,29 @@ def write_summary(records: list[TaskRecord], out: Path) -> pd.DataFrame:
         from ..report.figures import save
         from ..report.figures.effects import task_forest_plot
 
-        one_study = len({r.task.source for r in records}) == 1
-        fields = {r.task.name: r.task.fields for r in records}
-        labels = [
-            " · ".join(v for v in fields[task].values() if v != outcome) or task if one_study else task
-            for task, outcome in zip(frame["task"], frame["outcome"], strict=True)
-        ]
-        save(task_forest_plot(frame.assign(label=labels)), out, "forest")
+        save(task_forest_plot(frame.assign(label=row_labels(records, frame))), out, "forest")
     return frame
+
+
+def row_labels(records: list[TaskRecord], frame: pd.DataFrame) -> list[str]:
+    """How the forest plot names each summary row's task: with one study file, the labels of its
+    varied fields, leaving out the ``outcomes`` field (the plot's blocks are the outcomes) unless
+    two tasks would then share a label within an outcome's block; with several study files, the
+    task's name."""
+    if len({r.task.source for r in records}) > 1:
+        return [str(task) for task in frame["task"]]
+    fields = {r.task.name: r.task.fields for r in records}
+
+    def label(task: str, outcome: Any, dropped: tuple[str, ...]) -> str:
+        values = [v for f, v in fields[task].items() if f not in dropped and v != outcome]
+        return " · ".join(values) or task
+
+    contrast = frame["contrast"] if "contrast" in frame else pd.Series(None, index=frame.index)
+    keys = list(
+        zip(frame["task"], frame["outcome"], zip(frame["method"], contrast, strict=True), strict=True)
+    )
+    short = [label(task, outcome, ("outcomes",)) for task, outcome, _ in keys]
+    blocks = [(outcome, method, name) for (_, outcome, method), name in zip(keys, short, strict=True)]
+    if len(set(blocks)) == len(blocks):
+        return short
+    return [label(task, outcome, ()) for task, outcome, _ in keys]
