@@ -252,6 +252,7 @@ def test_load_grid_names_the_file_and_the_line(tmp_path):
 def test_inner_work_of_a_parallel_task_is_single_threaded():
     import os
 
+    import numba
     from joblib import Parallel, delayed
     from threadpoolctl import threadpool_info
 
@@ -261,6 +262,7 @@ def test_inner_work_of_a_parallel_task_is_single_threaded():
         # refute() calls Parallel(n_jobs=refutations.n_jobs): here it stays in this process
         assert set(Parallel(n_jobs=4)(delayed(os.getpid)() for _ in range(4))) == {os.getpid()}
         assert all(pool["num_threads"] == 1 for pool in threadpool_info())
+        assert numba.get_num_threads() == 1
 
 
 def test_a_relative_data_path_is_made_absolute_for_workers_elsewhere(tmp_path):
@@ -308,3 +310,20 @@ def test_the_forest_keeps_each_tasks_headline_method_when_every_method_would_not
     assert "each task's headline method" in fig._suptitle.get_text()
     assert [t.get_text() for t in fig.legends[0].get_texts()] == ["AIPW"]
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()][1:4] == ["T0", "T1", "T2"]
+
+
+def test_without_a_scheduler_dask_starts_a_local_cluster_of_single_threaded_workers():
+    import os
+
+    pytest.importorskip("distributed", reason="the dask extra is not installed")
+    from joblib import Parallel, delayed
+
+    from reimpact.parallel import parallel_backend
+
+    with parallel_backend("dask", n_jobs=2):
+        from distributed import get_client
+
+        workers = get_client().scheduler_info()["workers"].values()
+        assert [w["nthreads"] for w in workers] == [1, 1]
+        pids = set(Parallel()(delayed(os.getpid)() for _ in range(4)))
+    assert os.getpid() not in pids

@@ -158,11 +158,18 @@ def _ray_instance(n_cpus: int | None, address: str | None) -> Iterator[None]:
 
 @contextmanager
 def single_threaded() -> Iterator[None]:
-    """Inner work on one thread: BLAS and OpenMP pools limited to one thread (threadpoolctl) and
-    any ``joblib.Parallel`` inside (refutation simulations) run sequentially, whatever its
-    ``n_jobs``. For work that is already one of many parallel tasks."""
+    """Inner work on one thread: BLAS and OpenMP pools limited to one thread (threadpoolctl), the
+    numba kernels of matching too, and any ``joblib.Parallel`` inside (refutation simulations)
+    run sequentially, whatever its ``n_jobs``. For work that is already one of many parallel
+    tasks (loky sets the same limits in its workers' environment; Dask and Ray workers do not)."""
+    import numba
     from joblib import parallel_config
     from threadpoolctl import threadpool_limits
 
-    with threadpool_limits(limits=1), parallel_config(backend="sequential"):
-        yield
+    threads = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        with threadpool_limits(limits=1), parallel_config(backend="sequential"):
+            yield
+    finally:
+        numba.set_num_threads(threads)
