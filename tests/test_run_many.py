@@ -167,6 +167,12 @@ def test_a_failed_task_is_reported_while_the_others_finish(tmp_path, capsys):
     assert status.to_dict() == {"bad": "failed", "missing": "failed", "tiny": "done"}
     assert summary.loc[summary.task == "bad", "error"].item().endswith("did you mean 'age'?")
     assert (out / "tiny" / "results.json").is_file() and not (out / "bad").exists()
+    # a task that fails again leaves no outputs of an earlier run in its folder
+    (out / "bad").mkdir()
+    (out / "bad" / "results.json").write_text("{}")
+    (out / "bad" / "notes.txt").write_text("mine")
+    assert main(["run-many", str(bad), "--out", str(out), "--backend", "sequential", "--quiet"]) == 2
+    assert [p.name for p in (out / "bad").iterdir()] == ["notes.txt"]
 
 
 def test_a_grid_cell_with_an_invalid_study_fails_alone(tmp_path, files):

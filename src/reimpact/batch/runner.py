@@ -9,8 +9,8 @@ exists, parses, was written by reimpact and holds the task's study (:func:`is_co
 ``resume`` skips such tasks.
 
 A task that fails (its study could not be built, the data do not fit it, the design cannot be
-estimated, or anything else goes wrong in it) is recorded with its one-line reason; the other
-tasks still run.
+estimated, or anything else goes wrong in it) is recorded with its one-line reason, and what an
+earlier run wrote in its folder is removed; the other tasks still run.
 """
 
 from __future__ import annotations
@@ -236,6 +236,10 @@ def run_many(
         record.seconds = output.seconds
         if output.error is not None:
             record.error = output.error
+            if (out / output.name).is_dir():  # no earlier outputs beside a failure
+                from ..report import prepare_output
+
+                prepare_output(out / output.name)
             continue
         write_task(out / output.name, output.files)
         record.status, record.error = "done", None
