@@ -82,6 +82,9 @@ def test_a_grid_is_every_combination_named_by_its_values_with_seeds_from_one_seq
             },
         )
     )
+    calipers = load_grid(write(study.parent / "c.yaml", {"vary": {"methods.psm.caliper": [None, 0.2]}}))
+    assert [t.name for t in plan_tasks([study], calipers)] == ["tiny.null", "tiny.0.2"]
+    assert plan_tasks([study], calipers)[1].study.methods.psm.caliper == 0.2
     assert [(t.name, t.seed) for t in plan_tasks([study], labelled)] == [
         ("tiny.a.mentored", 5),
         ("tiny.b.mentored", 6),

@@ -15,11 +15,12 @@ every combination (the cartesian product, the first field varying slowest)::
 
 A value replaces the field's value in the study file (a whole section for ``treatment``; one
 filter for ``population.country``). A value's label is given under ``labels`` or made from the
-value: a scalar as written, a list of scalars joined by ``_``, a mapping by its ``name`` or else
-its ``column``, every character other than letters, digits, ``_``, ``.`` and ``-`` replaced by
-``-``. Each task is named ``<study name>.<label>.<label>...`` (a valid study name, so at most 100
-characters) and runs the study with its fields replaced and that name. A task whose
-``outcomes`` leave out the study's ``primary_outcome`` leads with its first outcome instead.
+value: a scalar as written (``null``, ``true``), a list of scalars joined by ``_``, a mapping by
+its ``name`` or else its ``column``, every character other than letters, digits, ``_``, ``.``
+and ``-`` replaced by ``-``. Each task is named ``<study name>.<label>.<label>...`` (a valid
+study name, so at most 100 characters) and runs the study with its fields replaced and that
+name. A task whose ``outcomes`` leave out the study's ``primary_outcome`` leads with its first
+outcome instead.
 
 ``seeds: spawn`` gives task j (0-based, in the order above) the seed
 ``SeedSequence(study seed).spawn(J)[j].generate_state(1)[0]`` (J tasks), so that the tasks are
@@ -144,8 +145,8 @@ class Cell:
 
 def _label(value: Any) -> str:
     """A value's name: a scalar as written, a list joined by '_', a mapping by its name or column."""
-    if isinstance(value, bool):
-        return str(value).lower()
+    if value is None or isinstance(value, bool):
+        return "null" if value is None else str(value).lower()
     if isinstance(value, list):
         return "_".join(_label(item) for item in value)
     if isinstance(value, dict):
