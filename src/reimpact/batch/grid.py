@@ -23,9 +23,10 @@ name. A task whose ``outcomes`` leave out the study's ``primary_outcome`` leads 
 outcome instead.
 
 ``seeds: spawn`` gives task j (0-based, in the order above) the seed
-``SeedSequence(study seed).spawn(J)[j].generate_state(1)[0]`` (J tasks), so that the tasks are
-independent draws; ``seeds: study`` keeps the study's seed in every task. A grid that varies
-``seed`` itself uses its values as given.
+``SeedSequence(study seed).spawn(J)[j].generate_state(1)[0]`` (J tasks), so that the tasks'
+random choices (folds, matching order, bootstrap) are independent streams from one seed; ``seeds:
+study`` keeps the study's seed in every task. A grid that varies ``seed`` itself uses its values
+as given. The data are not reseeded: vary ``data.seed`` to draw a new simulated cohort per task.
 """
 
 from __future__ import annotations
