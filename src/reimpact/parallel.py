@@ -16,8 +16,10 @@ Dask cluster. The backends:
 * ``ray``: Ray's joblib backend (``ray.util.joblib.register_ray``) on a local Ray instance
   started for the run, or the cluster at ``scheduler``; needs the ``ray`` extra.
 
-Work that is already parallel one level up runs its inner work single-threaded
-(:func:`single_threaded`): n tasks on n cores, not n tasks each starting n threads.
+The tasks of ``run-many`` run their inner work single-threaded (:func:`single_threaded`), on
+every backend: n tasks on n cores, not n tasks each starting n threads, and sums in one order, so
+that the backend changes no digit of the results (a multi-threaded BLAS splits a sum differently
+with another number of threads).
 """
 
 from __future__ import annotations

@@ -86,14 +86,16 @@ class ManyResults:
         return {s: sum(r.status == s for r in self.records) for s in ("done", "resumed", "failed")}
 
 
-def run_task(task: Task, inner_single_threaded: bool = False) -> TaskOutput:
+def run_task(task: Task) -> TaskOutput:
     """Run one task's study and return its output files, or the one-line reason it failed.
 
     The outputs are those of ``reimpact run``, written to a temporary folder and read back.
-    ``inner_single_threaded`` limits BLAS/OpenMP to one thread and runs any inner
-    ``joblib.Parallel`` (refutation simulations) sequentially, for a task that is one of many
-    running in parallel. Libraries' warnings are silenced as the command line does: what a user
-    must know is in ``results.json``.
+    The inner work is single-threaded (:func:`~reimpact.parallel.single_threaded`: BLAS, OpenMP
+    and numba on one thread, any inner ``joblib.Parallel`` such as the refutation simulations run
+    sequentially): a task that is one of many running in parallel starts no threads of its own,
+    and the order of every floating-point sum, hence every digit of the results, is the same on
+    every backend. Libraries' warnings are silenced as the command
+    line does: what a user must know is in ``results.json``.
     """
     import tempfile
 
@@ -106,8 +108,7 @@ def run_task(task: Task, inner_single_threaded: bool = False) -> TaskOutput:
         with ExitStack() as stack:
             stack.enter_context(warnings.catch_warnings())
             warnings.simplefilter("ignore")
-            if inner_single_threaded:
-                stack.enter_context(single_threaded())
+            stack.enter_context(single_threaded())
             folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="reimpact-task-")))
             run_study(task.study, out_dir=folder, quiet=True)
             files = {
@@ -189,8 +190,8 @@ def run_many(
     grid : str or Path or None
         A grid file of variations of each study (:mod:`reimpact.batch.grid`).
     backend : {"sequential", "loky", "dask", "ray"}
-        Where the tasks run (:func:`~reimpact.parallel.parallel_backend`). Except with
-        ``sequential``, each task's inner work runs single-threaded.
+        Where the tasks run (:func:`~reimpact.parallel.parallel_backend`). On every backend
+        each task's inner work runs single-threaded, so that the backend changes no digit.
     n_jobs : int or None
         Parallel workers (loky processes, local Dask workers, local Ray CPUs); default every core.
     scheduler : str or None
@@ -254,8 +255,8 @@ def run_many(
 def _outputs(
     tasks: list[Task], backend: Backend, n_jobs: int | None, scheduler: str | None
 ) -> Iterator[TaskOutput]:
-    """The tasks' outputs as they finish: in this process, one after another (``sequential``,
-    inner work as ``reimpact run`` does it), or in joblib's workers, single-threaded inside."""
+    """The tasks' outputs as they finish: in this process, one after another (``sequential``),
+    or in joblib's workers; single-threaded inside either way."""
     if not tasks:
         return
     if backend == "sequential":
@@ -269,9 +270,9 @@ def _outputs(
         except ValueError:  # Ray's backend returns lists only: batches of twice its workers
             parallel = None
         if parallel is not None:
-            yield from parallel(delayed(run_task)(task, True) for task in tasks)
+            yield from parallel(delayed(run_task)(task) for task in tasks)
             return
         size = 2 * effective_n_jobs()
         for start in range(0, len(tasks), size):
             batch = tasks[start : start + size]
-            yield from Parallel()(delayed(run_task)(task, True) for task in batch)
+            yield from Parallel()(delayed(run_task)(task) for task in batch)

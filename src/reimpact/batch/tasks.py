@@ -2,8 +2,9 @@
 variations of it (:mod:`.grid`), as one validated study with its own name and seed.
 
 A task is a pure function of its study: the study holds the data source, every option and the
-seed, so the task's results equal those of ``reimpact run`` on the task's ``study.resolved.yaml``,
-wherever and in whatever order the tasks run. Without a grid each study keeps its own seed (the
+seed, so the task's results equal those of ``reimpact run`` on the task's ``study.resolved.yaml``
+(to every digit when that run is single-threaded too, as the tasks are), wherever and in whatever
+order the tasks run. Without a grid each study keeps its own seed (the
 task is exactly ``reimpact run STUDY``); with a grid the seeds come from one
 ``numpy.random.SeedSequence`` of the study's seed (see :mod:`.grid`).
 
