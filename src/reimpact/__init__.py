@@ -26,6 +26,8 @@ _EXPORTS = {
     "run_study": "pipeline",
     "StudyResults": "results",
     "write_outputs": "report.outputs",
+    "run_many": "batch",
+    "parallel_backend": "parallel",
     # estimators (one contract, one registry)
     "EffectEstimator": "estimators",
     "NaiveEstimator": "estimators",

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from . import __version__
 from .exceptions import ReimpactError
+from .parallel import BACKENDS
 
 
 def _validate(args: argparse.Namespace) -> None:
@@ -48,6 +49,25 @@ def _run(args: argparse.Namespace) -> None:
             f"{len(not_run)} check(s) could not run, first {first['check']}: {first['reason']} "
             f"(results written to {out}/)",
         )
+
+
+def _run_many(args: argparse.Namespace) -> int:
+    from .batch import run_many
+
+    result = run_many(
+        args.studies, args.out, grid=args.grid, backend=args.backend, n_jobs=args.n_jobs,
+        scheduler=args.scheduler, resume=args.resume, quiet=args.quiet,
+    )  # fmt: skip
+    for record in result.failures:
+        task = record.task
+        print(f"reimpact: task failed: {task.name} ({task.source}): {record.error}", file=sys.stderr)
+    if not args.quiet:
+        counts = result.counts()
+        print(
+            f"{len(result.records)} task(s): {counts['done']} run, {counts['resumed']} complete "
+            f"already (skipped), {counts['failed']} failed; summary in {result.out_dir}/summary.csv"
+        )
+    return 2 if result.failures else 0
 
 
 def _simulate(args: argparse.Namespace) -> None:
@@ -131,6 +151,26 @@ def build_parser() -> argparse.ArgumentParser:
         "(by default it is recorded under 'not_run' and the run succeeds)",
     )
     run.set_defaults(handler=_run)
+
+    many = commands.add_parser(
+        "run-many", help="run many studies, or a grid of variations of one, as parallel tasks"
+    )
+    many.add_argument("studies", nargs="+", metavar="STUDY", help="study files (YAML)")
+    many.add_argument("--grid", help="grid file: study fields to vary, every combination a task")
+    many.add_argument("--out", required=True, help="output folder: one folder per task, summary.csv")
+    many.add_argument(
+        "--backend",
+        default="loky",
+        metavar="{" + ",".join(BACKENDS) + "}",
+        help="where the tasks run: sequential, loky (default: processes on this machine), dask, ray",
+    )
+    many.add_argument(
+        "--scheduler", help="address of an existing Dask scheduler (tcp://host:8786) or Ray cluster"
+    )
+    many.add_argument("--n-jobs", type=int, help="parallel workers (default: every core)")
+    many.add_argument("--resume", action="store_true", help="skip tasks whose outputs are complete")
+    many.add_argument("--quiet", action="store_true", help="print nothing but errors and failures")
+    many.set_defaults(handler=_run_many)
 
     check = commands.add_parser(
         "audit", help="check a run's outputs for counts under the minimum cell size"

@@ -179,3 +179,65 @@ def subgroup_plot(table: pd.DataFrame) -> Figure | None:
         group = [scales[o] for o, _ in group_blocks]
         ax.set_xlabel(scale_label("AIPW effect (95% CI)", group, len(axes)))
     return fig
+
+
+def task_forest_plot(effects: pd.DataFrame) -> Figure:
+    """The estimates of many tasks (``reimpact run-many``) with their 95% intervals: one block per
+    outcome (and contrast), one row per task and method labelled with the task's ``label``,
+    methods told apart by marker and colour as in :func:`forest_plot`, one panel per scale of
+    outcome. ``effects`` has the columns of ``summary.csv`` plus ``label``; withheld estimates
+    and failed tasks are left out. When every method's row would not fit an A4 page legibly, each
+    task keeps the row of its headline method only (AIPW, else matching, else weighting: the
+    report's rule), and the title says so; when even those do not fit, the rows lose their
+    labels."""
+    from ...results.headline import headline_method
+
+    drawn = effects[pd.to_numeric(effects["estimate"], errors="coerce").notna()].copy()
+    for column in ("estimate", "std_error", "ci_lower", "ci_upper"):
+        drawn[column] = pd.to_numeric(drawn[column])
+    if "contrast" in drawn:
+        drawn["outcome"] = [
+            o if pd.isna(c) else f"{o} ({c})" for o, c in zip(drawn.outcome, drawn.contrast, strict=True)
+        ]
+    present = list(dict.fromkeys(drawn["method"]))
+    methods = [m for m in METHODS if m in present] + [m for m in present if m not in METHODS]
+    order = {m: j for j, m in enumerate(methods)}
+    tasks = {t: j for j, t in enumerate(dict.fromkeys(drawn["task"]))}
+    drawn = drawn.sort_values(
+        ["task", "method"], key=lambda s: s.map(tasks if s.name == "task" else order), kind="stable"
+    )
+    title = "Effects across tasks"
+    blocks, spans, scales = _task_blocks(drawn)
+    if _height(spans) > MAX_HEIGHT:
+        lead = {t: headline_method(list(g.method)) for t, g in drawn.groupby("task", sort=False)}
+        drawn = drawn[[lead[t] in (m, None) for t, m in zip(drawn.task, drawn.method, strict=True)]]
+        blocks, spans, scales = _task_blocks(drawn)
+        title += " (each task's headline method; every method in summary.csv)"
+    fig, axes = _panels(spans, title)
+    row_labels = _height(spans) <= MAX_HEIGHT
+    handles: dict[str, object] = {}
+    for ax, group_blocks in zip(axes, blocks, strict=True):
+        _draw_blocks(ax, group_blocks, row_labels)
+        group = [scales[o] for o, _ in group_blocks]
+        ax.set_xlabel(scale_label("Effect (95% CI)", group, len(axes)))
+        handles.update(zip(*reversed(ax.get_legend_handles_labels()), strict=True))
+    named = [method_label(m) for m in methods if method_label(m) in handles]
+    legend_below(fig, [handles[label] for label in named], named)
+    return fig
+
+
+def _task_blocks(
+    drawn: pd.DataFrame,
+) -> tuple[list[list[tuple[str, list[Row]]]], list[float], dict[str, float]]:
+    """The panels of :func:`task_forest_plot`: per scale of outcome, a block per outcome with a
+    row per task and method; with each panel's span and the outcomes' scales."""
+    scales = outcome_scales(drawn)
+    blocks = [
+        [
+            (o, [_row(r, str(r.label), str(r.method), method_label(str(r.method)))
+                 for r in drawn[drawn.outcome == o].itertuples()])
+            for o in group
+        ]
+        for group in group_by_scale(scales)
+    ]  # fmt: skip
+    return blocks, [_span(b) for b in blocks], scales
