@@ -225,8 +225,11 @@ def test_a_continuous_dose_gives_a_smoothed_curve_that_covers_the_truth(tmp_path
         mark = float(effect.contrast.split(" vs ")[0])
         true = _hump(mark) - _hump(reference)
         assert effect.ci_lower <= true <= effect.ci_upper, (effect.contrast, true)
+    # the intervals are approximate, and every effect says so
+    assert all(any("approximate" in w for w in e.warnings) for e in results.effects)
     published = json.loads((out / "results.json").read_text())
     assert published["design"]["dose"]["kind"] == "continuous"
+    assert "approximate" in (out / "report.html").read_text()
     assert all(row["n"] is None for row in published["dose_response"])
     assert len(published["dose_response"]) == 3 * 25  # naive, ipw, aipw x 25 doses
     assert (out / "figures" / "dose_response.png").stat().st_size > 10_000

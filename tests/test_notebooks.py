@@ -23,6 +23,8 @@ EXPECTED = {
     "05_assistance_types": {
         "economic_higher_in_all_three_dimensions",
         "more_activities_not_always_higher",
+        "economic_score_falls_from_two_to_three_activities",
+        "dose_curve_covers_truth",
         "intervals_cover_truth",
     },
 }

@@ -20,8 +20,9 @@ the same h: robust bias correction with pilot bandwidth equal to h (Calonico, Ca
 of that fit, sum_i (l_i(d) r_i(d))^2 with l_i(d) the smoother's weights and r_i(d) the local
 residuals (Kennedy et al., Theorem 2), plus for AIPW the variation of M(d) over the sample,
 (m(X_i, d) - M(d)) / n per unit, which is of the same order at the sample sizes of evaluations.
-In a check (benchmarks/continuous_dose_coverage.py) the intervals still fall short of 95% at the
-ends of the dose range, where few units carry large weights; the report says so.
+In a check (benchmarks/continuous_dose_coverage.py: 85-93% at n = 2,000) the intervals fall
+short of 95%, most at the ends of the dose range, where few units carry large weights, and where
+the outcome model misses an interaction; every effect's warnings say so.
 """
 
 from __future__ import annotations
@@ -258,25 +259,34 @@ def local_polynomial(
 def choose_bandwidth(
     dose: np.ndarray, xi: np.ndarray, sample_weight: np.ndarray | None = None, seed: int = 0
 ) -> float:
-    """The bandwidth minimising the leave-one-out squared error of the local linear fit,
-    sum_i s_i ((xi_i - theta_i) / (1 - L_ii))^2 over (at most ``_CV_POINTS`` seeded) units i, among
-    15 multiples (1/4 to 4) of Silverman's rule 1.06 sd(D) n^(-1/5)."""
+    """The bandwidth minimising the leave-one-value-out squared error of the local linear fit,
+    sum_i s_i (xi_i - theta_(-i)(D_i))^2 over (at most ``_CV_POINTS`` seeded) units i, among 15
+    multiples (1/4 to 4) of Silverman's rule 1.06 sd(D) n^(-1/5). theta_(-i) leaves out every unit
+    at D_i's value, not only i: with tied doses (whole months, amounts in round figures) leaving
+    out one unit keeps its twins, and the error would favour the smallest bandwidth. At the point
+    D_i those units have u = 0, so they enter the fit's sums S0 = sum k and T0 = sum k xi only."""
     n = xi.size
     s = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=float)
     rng = np.random.default_rng(seed)
     chosen = rng.choice(n, _CV_POINTS, replace=False) if n > _CV_POINTS else np.arange(n)
+    _, tie = np.unique(dose, return_inverse=True)
+    tie_weight, tie_total = np.bincount(tie, weights=s), np.bincount(tie, weights=s * xi)
     rule = 1.06 * np.sqrt(np.cov(dose, aweights=s)) * n ** (-0.2)
     candidates = rule * np.geomspace(0.25, 4.0, 15)
-    errors = np.zeros(candidates.size)
+    errors = np.zeros((candidates.size, chosen.size))
     for c, h in enumerate(candidates):
         for block in _chunks(n, chosen.size):
             rows = chosen[block]
-            _, loading, _ = _smoother(dose, s, dose[rows], h)
-            fitted = xi @ loading
-            leverage = loading[rows, np.arange(rows.size)]
-            loo = (xi[rows] - fitted) / np.maximum(1.0 - leverage, 1e-12)
-            errors[c] += np.sum(s[rows] * loo**2)
-    return float(candidates[int(np.argmin(errors))])
+            u = (dose[:, None] - dose[rows][None, :]) / h
+            k = s[:, None] * np.exp(-0.5 * u**2)
+            s0 = k.sum(axis=0) - tie_weight[tie[rows]]
+            s1, s2 = (k * u).sum(axis=0), (k * u**2).sum(axis=0)
+            t0 = xi @ k - tie_total[tie[rows]]
+            t1 = xi @ (k * u)
+            det = s0 * s2 - s1**2
+            level = np.divide(s2 * t0 - s1 * t1, det, out=np.zeros(rows.size), where=det > 0)
+            errors[c, block] = s[rows] * (xi[rows] - level) ** 2
+    return float(candidates[int(np.argmin(errors.sum(axis=1)))])
 
 
 def continuous_curve(

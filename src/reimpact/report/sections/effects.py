@@ -94,6 +94,18 @@ def dose_section(results: StudyResults, published: dict, figures: dict[str, byte
     dose = results.dose_response
     if dose is None:
         return ""
+    if results.design.dose.get("kind") == "continuous":  # 25 doses a curve: the figure, the CSV
+        caption = (
+            f"Mean potential outcome along {dose.treatment} (5th to 95th percentile) with pointwise "
+            "95% intervals; the values are in tables/dose_response.csv."
+        )
+        return (
+            "<h3>Dose-response</h3>"
+            + '<p class="note">E[Y(d)] smoothed by a local quadratic fit of Kennedy et al.\'s '
+            "pseudo-outcomes; the effects above are the curve at the 10th, 25th, 75th and 90th "
+            "percentiles against the reference dose. The intervals are approximate (see the "
+            "warnings).</p>" + embedded_figure(figures.get("dose"), "dose_response", caption)
+        )
     truth = {} if dose.truth is None else {(r.outcome, r.dose): r.mean for r in dose.truth.itertuples()}
     header = ["Outcome", "Method", "Dose", "Mean potential outcome", "Std. error", "95% CI", "Units"]
     rows = [
