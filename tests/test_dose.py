@@ -112,6 +112,10 @@ def test_dose_study_runs_end_to_end_and_recovers_the_truth(tmp_path):
     html = (tmp_path / "report.html").read_text()
     assert "Dose-response" in html and "True mean" in html
     assert "dose-response of n_activities" in results.summary()
+    import docx
+
+    headings = [p.text for p in docx.Document(str(tmp_path / "report.docx")).paragraphs]
+    assert "Dose-response" in headings and "Balance between the other pairs of levels" in headings
     # the rare dose 3 overlaps poorly; the remedy named is a population range (no 'levels' for a dose)
     assert any("population: {n_activities: {min" in w for w in results.warnings)
     assert main(["audit", str(tmp_path)]) == 0
@@ -145,6 +149,10 @@ def test_a_dose_under_the_minimum_cell_size_is_suppressed_with_its_complement(tm
         ({"column": "n_activities", "kind": "dose", "levels": [1, 2, 3]}, "remove 'levels'"),
         ({"any_of": ["n_activities"], "kind": "dose"}, "a dose is 'column'"),
         ({"column": "n_activities", "kind": "level"}, "kind"),
+        (
+            {"column": "n_activities", "kind": "dose", "reference": "low"},
+            "a dose's 'reference' is a number",
+        ),
     ],
 )
 def test_bad_dose_specifications_are_one_line_errors(treatment, message):
@@ -161,6 +169,7 @@ def test_bad_dose_specifications_are_one_line_errors(treatment, message):
         ("country", None, "treatment.column: must be numeric for a dose"),
         ("mentored", None, "treatment.kind: 'mentored' has 2 distinct values; a dose takes 3 or more"),
         ("n_activities", 5, "treatment.reference: no row has the dose 5"),
+        ("age", 200, "treatment.reference: the reference dose 200 lies outside the doses in 'age'"),
     ],
 )
 def test_doses_the_data_do_not_allow_exit_2(tmp_path, capsys, column, reference, message):

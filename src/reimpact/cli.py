@@ -25,7 +25,9 @@ def _validate(args: argparse.Namespace) -> None:
     sample = prepare_sample(study, args.data)
     flow = sample.flow
     groups = f"{flow.treated} treated, {flow.control} control"
-    if study.treatment.multivalued:
+    if study.treatment.dose:
+        groups = f"{flow.control} at or below the reference dose, {flow.treated} above it"
+    elif study.treatment.multivalued:
         reference = study.treatment.reference
         groups = f"{flow.control} at the reference {reference}, {flow.treated} at another level"
     print(f"{args.study}: valid ({study.name}; {flow.analysed} {study.unit_label} analysed, {groups})")

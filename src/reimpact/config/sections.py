@@ -189,6 +189,10 @@ class TreatmentSpec(Section):
                 )
             if self.levels is not None:
                 raise ValueError("a dose takes every value of its column: remove 'levels'")
+            if self.reference is not None and (
+                isinstance(self.reference, bool) or not isinstance(self.reference, int | float)
+            ):
+                raise ValueError(f"a dose's 'reference' is a number (got '{self.reference}')")
             return self
         if self.reference is None:
             if self.levels is not None:

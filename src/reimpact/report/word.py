@@ -29,6 +29,8 @@ FIGURE_CAPTIONS = {
     "contour": "Omitted-variable bounds: contours of the adjusted estimate.",
     "dml_contour": "AIPW omitted-variable bounds: contours of the bound closer to zero.",
     "subgroups": "Effects by subgroup.",
+    "levels": "Generalised propensity score of every level: units at the level against the others.",
+    "dose": "Dose-response: mean potential outcome at every dose with pointwise 95% intervals.",
 }
 
 
@@ -106,6 +108,13 @@ def write_docx(
         "empirical distribution functions.",
     )
     add_table(document, "balance", tables["balance"])
+    if "balance_pairs" in tables:
+        document.add_heading("Balance between the other pairs of levels", 2)
+        add_table(document, "balance_pairs", tables["balance_pairs"])
+    continuous = ((published.get("design") or {}).get("dose") or {}).get("kind") == "continuous"
+    if "dose_response" in tables and not continuous:  # a continuous curve: the figure and the CSV
+        document.add_heading("Dose-response", 1)
+        add_table(document, "dose_response", tables["dose_response"])
     pictures = [(n, out / "figures" / f"{f}.png") for n, f in FIGURES.items()]
     pictures = [(n, p) for n, p in pictures if p.is_file()]
     if pictures:

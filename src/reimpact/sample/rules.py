@@ -289,6 +289,12 @@ def dose_levels(
     values = dose_values(study, frame, labels)
     reference = dose_reference(study, values)
     if continuous_dose(values):
+        if not values.min() <= reference <= values.max():
+            raise DataError(
+                "treatment.reference",
+                f"the reference dose {reference:g} lies outside the doses in '{column}' "
+                f"({values.min():g} to {values.max():g}); name a dose within them",
+            )
         split = np.where(values.isna(), -1, (values > reference).astype(np.int64))
         return split, (f"<= {reference:g}", f"> {reference:g}"), np.ones(len(frame), dtype=bool)
     doses = np.unique(values.dropna().to_numpy())
