@@ -22,6 +22,7 @@ from ..exceptions import StudyError
 from ..formula import BalanceSpec, CovariateTerms, parse_covariates
 from ..registry import METHODS, methods_model
 from .consistency import check_multivalued, check_sensitivity, check_weights, multivalued_defaults
+from .panel import PanelSpec, check_panel
 from .sections import (
     DataSpec,
     MultipleImputationSpec,
@@ -108,6 +109,13 @@ class Study(Section):
         subgroups).
     balance : BalanceSpec
         ``terms: true`` adds the covariate terms' design columns to the balance table.
+    panel : PanelSpec or None
+        Long data, one row per unit and survey round: the unit ``id`` and ``round`` columns,
+        optionally ``time`` since return, and the pre-assistance ``baseline`` round
+        (:class:`~reimpact.config.panel.PanelSpec`); rows of one unit share a cluster.
+    design : {"cross-section", "did"}
+        ``cross-section`` (default) estimates every method in each round; ``did`` adds doubly
+        robust difference-in-differences of every later round against ``panel.baseline``.
     report : ReportSpec
         Disclosure control of the outputs: ``min_cell_size`` (default 10) and ``rounding``.
     seed : int
@@ -137,6 +145,8 @@ class Study(Section):
     scoring: ScoringSpec | None = None
     sensitivity: SensitivitySpec | None = None
     balance: BalanceSpec = Field(default_factory=BalanceSpec)
+    panel: PanelSpec | None = None
+    design: Literal["cross-section", "did"] = "cross-section"
     report: ReportSpec = Field(default_factory=ReportSpec)
     seed: int = Field(default=0, ge=0, le=2**32 - 1)
 
@@ -232,6 +242,7 @@ class Study(Section):
         check_weights(self)
         check_sensitivity(self)
         check_multivalued(self)
+        check_panel(self)
         for name in self.methods.names:
             estimator = METHODS[name].estimator
             spec = getattr(self.methods, name)
