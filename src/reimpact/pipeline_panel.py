@@ -141,8 +141,9 @@ def did_effects(study: Study, sample: AnalysisSample) -> tuple[list[Effect], lis
     frame = sample.frame.assign(**{study.treatment.label: sample.treatment})
     rounds = frame[panel.round].to_numpy()
     base = rounds == panel.baseline
-    units = frame.loc[base].set_index(panel.id, drop=False)
-    compared = comparison(study, replace(sample, frame=units, treatment=sample.treatment[base]))
+    first = ~frame[panel.id].duplicated().to_numpy()  # one row per unit: its covariates and group
+    units = frame.loc[first].set_index(panel.id, drop=False)
+    compared = comparison(study, replace(sample, frame=units, treatment=sample.treatment[first]))
     x = pd.DataFrame(compared.design(compared.frame).matrix, index=compared.frame.index)
     cohort = sample.source.cohort
     known = (
