@@ -84,7 +84,8 @@ def test_the_flow_counts_units_and_rows_per_round(did_results):
         rows = data[data.survey_round == int(r)]
         assert counts == {
             "rows": len(rows), "units": rows.returnee_id.nunique(),
-            "treated": int(rows.economic_support.sum()), "control": int((1 - rows.economic_support).sum()),
+            "treated": int(rows.economic_support.sum()),
+            "control": int((1 - rows.economic_support).sum()),
         }  # fmt: skip
 
 

@@ -21,8 +21,8 @@ from ..estimators import Estimand
 from ..exceptions import StudyError
 from ..formula import BalanceSpec, CovariateTerms, parse_covariates
 from ..registry import METHODS, methods_model
-from .consistency import check_multivalued, check_sensitivity, check_weights, multivalued_defaults
-from .panel import PanelSpec, check_panel
+from .consistency import check_sections, multivalued_defaults
+from .panel import PanelSpec
 from .sections import (
     DataSpec,
     MultipleImputationSpec,
@@ -109,13 +109,8 @@ class Study(Section):
         subgroups).
     balance : BalanceSpec
         ``terms: true`` adds the covariate terms' design columns to the balance table.
-    panel : PanelSpec or None
-        Long data, one row per unit and survey round: the unit ``id`` and ``round`` columns,
-        optionally ``time`` since return, and the pre-assistance ``baseline`` round
-        (:class:`~reimpact.config.panel.PanelSpec`); rows of one unit share a cluster.
-    design : {"cross-section", "did"}
-        ``cross-section`` (default) estimates every method in each round; ``did`` adds doubly
-        robust difference-in-differences of every later round against ``panel.baseline``.
+    panel, design : PanelSpec or None, {"cross-section", "did"}
+        Long data by survey round (see the README's *Follow-up rounds*); ``did``: DR-DiD by round.
     report : ReportSpec
         Disclosure control of the outputs: ``min_cell_size`` (default 10) and ``rounding``.
     seed : int
@@ -239,10 +234,7 @@ class Study(Section):
         for column in self.categorical:
             if column not in used:
                 raise ValueError(f"categorical: '{column}' is not in covariates; add it there first")
-        check_weights(self)
-        check_sensitivity(self)
-        check_multivalued(self)
-        check_panel(self)
+        check_sections(self)
         for name in self.methods.names:
             estimator = METHODS[name].estimator
             spec = getattr(self.methods, name)
