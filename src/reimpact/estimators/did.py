@@ -104,18 +104,21 @@ def fit_tilting(x: np.ndarray, d: np.ndarray, s: np.ndarray, max_iter: int = 200
     for _ in range(max_iter):
         odds = (1 - d) * np.exp(x @ gamma)
         gradient = x.T @ (s * (odds - d)) / n
-        if np.max(np.abs(gradient)) < 1e-11 * max(1.0, np.max(np.abs(x))):
-            return gamma
         hessian = (x * (s * odds)[:, None]).T @ x / n
         step = np.linalg.lstsq(hessian, gradient, rcond=None)[0]
+        if gradient @ step < 1e-24:  # Newton decrement: the loss is within 1e-24 of its minimum
+            return gamma
         current, size = loss(gamma), 1.0
         while loss(gamma - size * step) > current and size > 1e-12:
             size /= 2.0
+        if size <= 1e-12 and gradient @ step < 1e-12:  # no decrease left at the rounding level
+            return gamma
         gamma = gamma - size * step
     raise DesignError(
         "design",
         "the inverse-probability-tilting score does not converge (the treated units' covariates lie "
-        "outside the controls' range); remove or coarsen a covariate, or use did.method: traditional",
+        "outside the controls' range); remove or coarsen a covariate, or set "
+        "panel.did_method: traditional",
     )
 
 
