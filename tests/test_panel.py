@@ -111,6 +111,11 @@ def test_drdid_covers_the_true_path_and_cross_sectional_aipw_does_not(did_result
         assert true < low  # the unobserved trait raises the treated units' scores: AIPW overstates
     # the path the simulation draws: up from round 1 to 2, then down a little
     assert EFFECT_PATH[2, 0] > EFFECT_PATH[1, 0] and EFFECT_PATH[3, 0] < EFFECT_PATH[2, 0]
+    assert all(e.contrast in {"round 1", "round 2", "round 3"} for e in effects)
+    assert (
+        "round 2: months_since_return 12.0 on average"
+        in effects.get("composite_score", "aipw", "round 2").notes
+    )
     note = effects.get("composite_score", "drdid", "round 1").notes[-1]
     assert note.startswith("equal effect in every round after the baseline: Wald chi2(2) = ")
     assert float(note.rsplit("p = ", 1)[1]) < 0.01

@@ -204,7 +204,11 @@ def analyse_panel(study: Study, sample: AnalysisSample, quiet: bool) -> tuple[tu
     for r in later:
         run = analyse(inner, _round_sample(sample, rounds == r), quiet)
         label = f"round {r:g}"
-        effects += [replace(e, contrast=label) for e in run.effects]
+        notes: tuple[str, ...] = ()
+        if panel.time is not None:  # when the round was surveyed, as a mean (no one's own value)
+            mean = pd.to_numeric(run.frame[panel.time], errors="coerce").mean()
+            notes = (f"round {r:g}: {panel.time} {mean:.1f} on average",)
+        effects += [replace(e, contrast=label, notes=(*e.notes, *notes)) for e in run.effects]
         truths += [t.assign(contrast=label) for t in run.truths]
         runs.append(run)
     if study.design == "did":

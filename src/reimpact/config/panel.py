@@ -17,7 +17,8 @@ class PanelSpec(Section):
     """Long data: one row per unit and survey round.
 
     ``id`` names the unit (the returnee) and ``round`` the survey round (numbers, ordered);
-    ``time``, optionally, the time since return at the survey (reported per round). Rows of one
+    ``time``, optionally, the time since return at the survey (its mean in each round is in the
+    notes of the round's effects). Rows of one
     unit share a cluster in every standard error. Covariates are taken from each unit's first
     round surveyed (they describe the unit before the assistance could change them).
 
