@@ -25,6 +25,11 @@ EXPECTED = {
         "more_activities_not_always_higher",
         "intervals_cover_truth",
     },
+    "06_follow_up_rounds": {
+        "effect_changes_over_rounds",
+        "did_covers_true_path",
+        "cross_sectional_aipw_misses_truth",
+    },
 }
 
 
