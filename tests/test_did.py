@@ -197,3 +197,11 @@ def test_controls_at_the_trim_bound_get_no_weight():
 def test_a_constant_treatment_is_refused():
     with pytest.raises(DesignError, match="treatment: must be 0/1 with both treated and control"):
         drdid_panel(np.zeros(5), np.ones(5))
+
+
+def test_treated_units_outside_the_controls_range_are_refused():
+    # no odds weights on the controls can reproduce a treated mean above every control's value
+    x = np.r_[np.linspace(0, 1, 20), np.linspace(2, 3, 10)][:, None]
+    d = np.r_[np.zeros(20), np.ones(10)]
+    with pytest.raises(DesignError, match="does not converge"):
+        drdid_panel(np.zeros(30), d, x)

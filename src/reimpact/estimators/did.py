@@ -91,7 +91,8 @@ def fit_tilting(x: np.ndarray, d: np.ndarray, s: np.ndarray, max_iter: int = 200
     (``x`` with its intercept column) that minimise the convex loss
     mean(s ((1 - D) exp(X'g) - D X'g)), whose first-order condition
     sum_i s_i (D_i - (1 - D_i) exp(X_i'g)) X_i = 0 makes the controls' odds weights reproduce the
-    treated units' covariate sums. Newton steps with step halving from the maximum-likelihood fit;
+    treated units' covariate sums. Newton steps from the maximum-likelihood fit, halved while the
+    Newton decrement exceeds 1e-8 and the loss would rise, until the decrement is below 1e-24;
     :class:`DesignError` when no minimum exists (the treated covariate means lie outside the
     controls' convex hull)."""
     gamma = fit_logistic(x, d, sample_weight=s)
@@ -105,14 +106,16 @@ def fit_tilting(x: np.ndarray, d: np.ndarray, s: np.ndarray, max_iter: int = 200
         odds = (1 - d) * np.exp(x @ gamma)
         gradient = x.T @ (s * (odds - d)) / n
         hessian = (x * (s * odds)[:, None]).T @ x / n
+        if not np.all(np.isfinite(hessian)):
+            break  # the odds overflow: the coefficients run off to infinity
         step = np.linalg.lstsq(hessian, gradient, rcond=None)[0]
         if gradient @ step < 1e-24:  # Newton decrement: the loss is within 1e-24 of its minimum
             return gamma
         current, size = loss(gamma), 1.0
-        while loss(gamma - size * step) > current and size > 1e-12:
+        # near the minimum the full Newton step converges quadratically, while the loss no longer
+        # changes beyond rounding (comparing it would stall the search): halve only far from it
+        while gradient @ step > 1e-8 and loss(gamma - size * step) > current and size > 1e-12:
             size /= 2.0
-        if size <= 1e-12 and gradient @ step < 1e-12:  # no decrease left at the rounding level
-            return gamma
         gamma = gamma - size * step
     raise DesignError(
         "design",
