@@ -184,3 +184,16 @@ def test_a_treatment_changing_within_a_unit_is_refused(tmp_path):
     study = panel_study(data={"path": str(path)}, covariates=["age"], methods={"ipw": {}})
     with pytest.raises(DataError, match="changes between the rounds of a unit"):
         run_study(Study.from_dict(study))
+
+
+def test_without_did_every_round_is_a_cross_section():
+    panel = {"id": "returnee_id", "round": "survey_round"}
+    results = run_study(
+        Study.from_dict(panel_study(panel=panel, design="cross-section", methods={"ipw": {}}))
+    )
+    assert {e.contrast for e in results.effects} == {"round 0", "round 1", "round 2", "round 3"}
+    assert {e.method for e in results.effects} == {"naive", "ipw"}
+    # round 0 is before any support: its true effect is 0, and the cross-section still finds one
+    # (the unobserved trait), which is what a baseline and design: did remove
+    assert results.truth.set_index("contrast").effect.loc["round 0"] == 0.0
+    assert results.effects.get("composite_score", "ipw", "round 0").conf_int()[0] > 0
