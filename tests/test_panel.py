@@ -197,3 +197,11 @@ def test_without_did_every_round_is_a_cross_section():
     # (the unobserved trait), which is what a baseline and design: did remove
     assert results.truth.set_index("contrast").effect.loc["round 0"] == 0.0
     assert results.effects.get("composite_score", "ipw", "round 0").conf_int()[0] > 0
+
+
+def test_the_effect_path_figure_is_legible(did_results):
+    from test_report import _check_legible
+
+    from reimpact.report import figure
+
+    _check_legible(figure(did_results, "path"), "path")
