@@ -27,6 +27,11 @@ EXPECTED = {
         "dose_curve_covers_truth",
         "intervals_cover_truth",
     },
+    "06_follow_up_rounds": {
+        "effect_changes_over_rounds",
+        "did_covers_true_path",
+        "cross_sectional_aipw_misses_truth",
+    },
 }
 
 

@@ -94,7 +94,12 @@ def _count_paths(payload: dict) -> Iterator[Path_]:
     sample = payload.get("sample") or {}
     for key, value in sample.items():
         if isinstance(value, dict):
-            yield from (("sample", key, k) for k in value)
+            for k, inner in value.items():  # per round of long data: a dict of counts
+                yield from (
+                    (("sample", key, k, c) for c in inner)
+                    if isinstance(inner, dict)
+                    else [("sample", key, k)]
+                )
         else:
             yield ("sample", key)
     design = payload.get("design") or {}

@@ -107,6 +107,8 @@ def _effect_identities(payload: dict) -> list[Identity]:
             )
     if not sampled:  # sampling weights make no effective sample size a count
         out += _effective_n_identities(payload, missing, estimand)
+    if sample.get("rounds"):
+        return out + _round_identities(payload)
     levels = ((payload.get("design") or {}).get("dose") or {}).get("kind") != "continuous"
     if levels and any(effect.get("contrast") for effect in payload.get("effects") or []):
         return out + _level_identities(payload, missing, [*excluded["treated"], *excluded["control"]])
@@ -132,6 +134,26 @@ def _effect_identities(payload: dict) -> list[Identity]:
             out += [
                 Identity(("sample", "treated"), (n_t, *excluded["treated"])),
                 Identity(("sample", "control"), (n_c, *excluded["control"])),
+            ]
+    return out
+
+
+def _round_identities(payload: dict) -> list[Identity]:
+    """Long data (``panel``): a round's rows are its treated and control rows, and an effect of
+    round r counts at most the round's treated and control units (fewer when some lack the outcome
+    or, for DR-DiD, the baseline round): a small gap withholds the effect's counts."""
+    out = []
+    rounds = (payload.get("sample") or {}).get("rounds") or {}
+    for r in rounds:
+        base = ("sample", "rounds", r)
+        out.append(Identity((*base, "rows"), ((*base, "treated"), (*base, "control"))))
+        out.append(Identity((*base, "units"), ((*base, "rows"),)))  # one row per unit and round
+    for i, effect in enumerate(payload.get("effects") or []):
+        r = str(effect.get("contrast") or "").removeprefix("round ")
+        if r in rounds:
+            out += [
+                Identity(("sample", "rounds", r, "treated"), (("effects", i, "n_treated"),)),
+                Identity(("sample", "rounds", r, "control"), (("effects", i, "n_control"),)),
             ]
     return out
 

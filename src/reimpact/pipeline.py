@@ -246,6 +246,11 @@ def run_study(
 
         analysis, level_scores, pairs, dose = analyse_multivalued(study, sample)
         run = _Analysis(*analysis)
+    elif study.panel is not None:  # long data, by round and by DiD: reimpact.pipeline_panel
+        from .pipeline_panel import analyse_panel
+
+        analysis, sample = analyse_panel(study, sample, quiet)
+        run = _Analysis(*analysis)
     elif sample.imputations:
         run = analyse_imputations(study, sample, quiet)
     else:

@@ -1,13 +1,24 @@
-"""Rules between sections of a study file that no single section can check: what sampling
-weights cannot go with, and what the sensitivity checks may name. Each raises ``ValueError``
+"""Rules between sections of a study file that no single section can check (all run by
+:func:`check_sections`): what sampling weights cannot go with, what the sensitivity checks may name,
+a multi-valued treatment's and long data's rules. Each raises ``ValueError``
 (the study turns it into a one-line :class:`~reimpact.exceptions.StudyError`)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .panel import check_panel
+
 if TYPE_CHECKING:
     from .study import Study
+
+
+def check_sections(study: Study) -> None:
+    """Every rule between sections: weights, sensitivity, a multi-valued treatment, long data."""
+    check_weights(study)
+    check_sensitivity(study)
+    check_multivalued(study)
+    check_panel(study)
 
 
 def check_weights(study: Study) -> None:

@@ -65,8 +65,11 @@ class DataSpec(Section):
     """
 
     # simulated-returnees-survey: a survey of the cohort with unequal selection probabilities
-    # (reimpact.datasets.draw_survey_sample), with its sampling_weight column
-    builtin: Literal["simulated-returnees", "simulated-returnees-survey"] | None = None
+    # (reimpact.datasets.draw_survey_sample), with its sampling_weight column;
+    # simulated-returnees-panel: survey rounds of the same returnees (reimpact.datasets.panel)
+    builtin: (
+        Literal["simulated-returnees", "simulated-returnees-survey", "simulated-returnees-panel"] | None
+    ) = None
     path: str | None = None
     n: int | None = Field(default=None, ge=50, le=5_000_000)
     seed: int | None = Field(default=None, ge=0, le=2**32 - 1)

@@ -21,7 +21,8 @@ from ..estimators import Estimand
 from ..exceptions import StudyError
 from ..formula import BalanceSpec, CovariateTerms, parse_covariates
 from ..registry import METHODS, methods_model
-from .consistency import check_multivalued, check_sensitivity, check_weights, multivalued_defaults
+from .consistency import check_sections, multivalued_defaults
+from .panel import PanelSpec
 from .sections import (
     DataSpec,
     MultipleImputationSpec,
@@ -108,6 +109,8 @@ class Study(Section):
         subgroups).
     balance : BalanceSpec
         ``terms: true`` adds the covariate terms' design columns to the balance table.
+    panel, design : PanelSpec or None, {"cross-section", "did"}
+        Long data by survey round (see the README's *Follow-up rounds*); ``did``: DR-DiD by round.
     report : ReportSpec
         Disclosure control of the outputs: ``min_cell_size`` (default 10) and ``rounding``.
     seed : int
@@ -137,6 +140,8 @@ class Study(Section):
     scoring: ScoringSpec | None = None
     sensitivity: SensitivitySpec | None = None
     balance: BalanceSpec = Field(default_factory=BalanceSpec)
+    panel: PanelSpec | None = None
+    design: Literal["cross-section", "did"] = "cross-section"
     report: ReportSpec = Field(default_factory=ReportSpec)
     seed: int = Field(default=0, ge=0, le=2**32 - 1)
 
@@ -229,9 +234,7 @@ class Study(Section):
         for column in self.categorical:
             if column not in used:
                 raise ValueError(f"categorical: '{column}' is not in covariates; add it there first")
-        check_weights(self)
-        check_sensitivity(self)
-        check_multivalued(self)
+        check_sections(self)
         for name in self.methods.names:
             estimator = METHODS[name].estimator
             spec = getattr(self.methods, name)

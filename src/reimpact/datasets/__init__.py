@@ -1,8 +1,9 @@
 """Simulated data with known causal effects: the returnee cohort (:mod:`.cohort`, the package's
-embedded default data) and a survey drawn from it with unequal selection probabilities
-(:mod:`.survey`)."""
+embedded default data), a survey drawn from it with unequal selection probabilities
+(:mod:`.survey`) and a panel of returnees surveyed in several rounds (:mod:`.panel`)."""
 
 from .cohort import COUNTRIES, OUTCOMES, PILOT_COUNTRIES, TREATMENTS, SimulatedCohort, simulate_returnees
+from .panel import simulate_returnee_panel
 from .survey import SURVEY_INCLUSION, draw_survey_sample
 
 __all__ = [
@@ -13,5 +14,6 @@ __all__ = [
     "TREATMENTS",
     "SimulatedCohort",
     "draw_survey_sample",
+    "simulate_returnee_panel",
     "simulate_returnees",
 ]

@@ -26,6 +26,7 @@ FIGURES = {
     "dml_contour": "dml_contour",
     "subgroups": "subgroup_forest",
     "dose": "dose_response",
+    "path": "effect_path",
 }
 
 
@@ -66,6 +67,11 @@ def figure(results: StudyResults, name: str) -> Figure | None:
         # the published points (a dose under the minimum cell size has none), with the true counts
         shown = pd.DataFrame(results.to_dict()["dose_response"]).assign(n=dose.curves["n"].to_numpy())
         return fig.dose_plot(shown, dose.truth, dose.treatment)
+    if name == "path":  # long data: the effects by survey round
+        if results.study.panel is None:
+            return None
+        shown = pd.DataFrame(results.to_dict()["effects"])
+        return fig.path_plot(shown, results.truth, results.study.panel.round)
     if name == "gamma":
         return fig.gamma_plot(sens.rosenbaum) if sens else None
     if name == "contour":

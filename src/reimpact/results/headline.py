@@ -27,12 +27,13 @@ def headline_method(methods: list[str]) -> str | None:
 def headline(results: StudyResults) -> dict[str, Any] | None:
     """The primary outcome's effect by the headline method, with the control group's mean and the
     pooled within-group SD of the outcome in the analysed rows where it is observed; None when no
-    adjusted method ran or the treatment is multi-valued (no one contrast leads). Percentages and
+    adjusted method ran, the treatment is multi-valued (no one contrast leads) or the data are a
+    panel (an effect per round: the path leads). Percentages and
     SD units are None where the mean or the SD is 0."""
     outcome = results.study.primary
     methods = [e.method for e in results.effects if e.outcome == outcome]
     method = headline_method(methods)
-    if method is None or results.study.treatment.multivalued:
+    if method is None or results.study.treatment.multivalued or results.study.panel is not None:
         return None
     effect = results.effects.get(outcome, method)
     y = results.frame[outcome].to_numpy(dtype=float)

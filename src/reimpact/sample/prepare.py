@@ -35,6 +35,8 @@ class SampleFlow:
     control: int
     missing_outcome: dict[str, int] = field(default_factory=dict)
     dropped_invalid: dict[str, int] = field(default_factory=dict)
+    # long data (panel): per round, its rows, units, treated and control rows
+    rounds: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

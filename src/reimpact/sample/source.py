@@ -11,10 +11,12 @@ import pandas as pd
 
 from ..config.study import Study
 from ..datasets import SimulatedCohort, draw_survey_sample, simulate_returnees
+from ..datasets.panel import simulate_returnee_panel
 from ..exceptions import DataError
 from ..io import KOBO_SUFFIXES, read_table
 
 DEFAULT_SIMULATED_N = 20000
+DEFAULT_PANEL_N = 3000  # returnees of the simulated panel (about 11,000 rows)
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,10 @@ def read_data(study: Study, data_path: str | Path | None = None) -> tuple[pd.Dat
     if data_path is None and study.data.builtin is not None:
         n = study.data.n or DEFAULT_SIMULATED_N
         seed = study.data.seed if study.data.seed is not None else 0
+        if study.data.builtin == "simulated-returnees-panel":
+            panel = simulate_returnee_panel(n=study.data.n or DEFAULT_PANEL_N, seed=seed)
+            described = f"simulated-returnees-panel (n={study.data.n or DEFAULT_PANEL_N}, seed={seed})"
+            return panel.data, DataSource(described, None, panel)
         cohort = simulate_returnees(n=n, seed=seed)
         if study.data.builtin == "simulated-returnees-survey":
             cohort = draw_survey_sample(cohort, seed)

@@ -8,7 +8,8 @@ figures record the fewest units behind any element they draw as ``fig.min_units`
 
 :mod:`.style` holds the shared look and ``save``, :mod:`.cells` the disclosure-safe cells,
 :mod:`.scales` the grouping of outcomes by scale, :mod:`.balance` the design figures,
-:mod:`.effects` the forest plots, :mod:`.dose` the dose-response curves and :mod:`.sensitivity`
+:mod:`.effects` the forest plots, :mod:`.dose` the dose-response curves, :mod:`.panel` the
+effect path by survey round and :mod:`.sensitivity`
 the figures of the sensitivity checks; every figure is importable from here.
 """
 
@@ -18,6 +19,7 @@ from .balance import MAX_LOVE_ROWS, ecdf_plot, level_overlap_plot, love_plot, ov
 from .cells import masked_histogram, safe_grid
 from .dose import dose_plot
 from .effects import forest_plot, subgroup_plot
+from .panel import path_plot
 from .scales import group_by_scale, outcome_scales
 from .sensitivity import contour_plot, dml_contour_plot, gamma_plot
 from .style import (
@@ -61,6 +63,7 @@ __all__ = [
     "masked_histogram",
     "outcome_scales",
     "overlap_plot",
+    "path_plot",
     "plt",
     "safe_grid",
     "save",

@@ -60,7 +60,7 @@ def effects_section(results: StudyResults, published: dict, figures: dict[str, b
     contrasts = (
         '<p class="note">Each row is one contrast of the treatment\'s levels, "a vs b": '
         "Treated counts the units at level a, Control those at level b.</p>"
-        if any("contrast" in record for record in records)
+        if any("contrast" in record for record in records) and results.study.panel is None
         else ""
     )
     simulated = (
@@ -84,6 +84,31 @@ def effects_section(results: StudyResults, published: dict, figures: dict[str, b
         + (f'<ul class="note">{note_html}</ul>' if note_html else "")
         + embedded_figure(figures.get("forest"), "forest", "Effects with 95% confidence intervals.")
         + dose_section(results, published, figures)
+        + path_section(results, figures)
+    )
+
+
+def path_section(results: StudyResults, figures: dict[str, bytes | None]) -> str:
+    """Long data: what the rows of each survey round mean and the effect path figure; empty
+    otherwise."""
+    panel = results.study.panel
+    if panel is None:
+        return ""
+    did = (
+        f"drdid: doubly robust difference-in-differences (Sant'Anna & Zhao 2020) of each round "
+        f"against the pre-assistance round {panel.baseline:g}, on the change of each unit's outcome; "
+        "time-invariant differences between the groups, observed or not, cancel in the change. "
+        if results.study.design == "did"
+        else ""
+    )
+    caption = f"Effects by {panel.round} with 95% intervals (one interval per round, not a band)."
+    return (
+        "<h3>Effects by survey round</h3>"
+        + f'<p class="note">Every row labelled "round r" is an effect in that round of '
+        f"{escape(panel.round)}: the other methods compare the treated and control units surveyed "
+        f"in the round, with the covariates of their first round. {escape(did)}"
+        f"The rows of one unit share a cluster wherever several rounds enter one estimate.</p>"
+        + embedded_figure(figures.get("path"), "effect_path", caption)
     )
 
 
