@@ -141,14 +141,22 @@ def _effect_identities(payload: dict) -> list[Identity]:
 def _round_identities(payload: dict) -> list[Identity]:
     """Long data (``panel``): a round's rows are its treated and control rows, and an effect of
     round r counts at most the round's treated and control units (fewer when some lack the outcome
-    or, for DR-DiD, the baseline round): a small gap withholds the effect's counts."""
+    or, for DR-DiD, the baseline round): a small gap withholds the effect's counts. With
+    ``panel.bands`` a band's counts are its whole rounds' plus the rows of rounds it holds in part:
+    a small gap withholds those."""
     out = []
     rounds = (payload.get("sample") or {}).get("rounds") or {}
     for r in rounds:
         base = ("sample", "rounds", r)
         out.append(Identity((*base, "rows"), ((*base, "treated"), (*base, "control"))))
         out.append(Identity((*base, "units"), ((*base, "rows"),)))  # one row per unit and round
+    bands = (payload.get("design") or {}).get("bands") or {}
     for i, effect in enumerate(payload.get("effects") or []):
+        band = bands.get(effect.get("contrast"))
+        if band and band["whole"]:  # a band's rows: its whole rounds' and some of the others'
+            for group in ("treated", "control"):
+                parts = tuple(("sample", "rounds", w, group) for w in band["whole"])
+                out.append(Identity(("effects", i, f"n_{group}"), parts))
         r = str(effect.get("contrast") or "").removeprefix("round ")
         if r in rounds:
             out += [

@@ -78,6 +78,37 @@ def panel_sample(study: Study, sample: AnalysisSample) -> AnalysisSample:
     return replace(sample, frame=frame, flow=replace(sample.flow, rounds=rounds))
 
 
+def path_groups(panel: PanelSpec, frame: pd.DataFrame, later: list) -> list[tuple[str, np.ndarray]]:
+    """The rows of every step of the cross-sectional effect path: each round of ``later``
+    (``round 2``), or with ``panel.bands`` each band of ``panel.time`` within those rounds
+    (``months_since_return 6 to 12``: 6 <= time < 12)."""
+    rounds = frame[panel.round].to_numpy()
+    if panel.bands is None:
+        return [(f"round {r:g}", rounds == r) for r in later]
+    time = pd.to_numeric(frame[panel.time], errors="coerce").to_numpy()
+    kept = np.isin(rounds, later)
+    edges = panel.bands
+    return [
+        (f"{panel.time} {low:g} to {high:g}", kept & (time >= low) & (time < high))
+        for low, high in zip(edges[:-1], edges[1:], strict=True)
+    ]
+
+
+def band_rounds(panel: PanelSpec, frame: pd.DataFrame, later: list) -> dict[str, dict[str, list]]:
+    """For ``panel.bands``, every band's rounds: ``whole`` (every row of the round lies in the
+    band) and ``part`` (some do). The disclosure gate subtracts along them: a band's count less
+    the counts of its whole rounds is the rows of the rounds in part, withheld when small."""
+    rounds = frame[panel.round].to_numpy()
+    out = {}
+    for label, rows in path_groups(panel, frame, later) if panel.bands else []:
+        inside = {f"{r:g}": bool(rows[rounds == r].all()) for r in later if rows[rounds == r].any()}
+        out[label] = {
+            "whole": [r for r, whole in inside.items() if whole],
+            "part": [r for r, whole in inside.items() if not whole],
+        }
+    return out
+
+
 def _round_sample(sample: AnalysisSample, rows: np.ndarray) -> AnalysisSample:
     return replace(sample, frame=sample.frame.loc[rows], treatment=sample.treatment[rows])
 
@@ -201,13 +232,15 @@ def analyse_panel(study: Study, sample: AnalysisSample, quiet: bool) -> tuple[tu
         raise DesignError("panel.baseline", "no round follows the baseline round; check 'baseline'")
     inner = study.model_copy(update={"panel": None, "design": "cross-section", "sensitivity": None})
     runs, effects, truths = [], [], []
-    for r in later:
-        run = analyse(inner, _round_sample(sample, rounds == r), quiet)
-        label = f"round {r:g}"
+    for label, rows in path_groups(panel, sample.frame, later):
+        repeated = bool(sample.frame.loc[rows, panel.id].duplicated().any())
+        # a unit surveyed twice in a band is one cluster (the study's own cluster otherwise)
+        group = inner.model_copy(update={"cluster": study.cluster or panel.id}) if repeated else inner
+        run = analyse(group, _round_sample(sample, rows), quiet)
         notes: tuple[str, ...] = ()
-        if panel.time is not None:  # when the round was surveyed, as a mean (no one's own value)
+        if panel.time is not None:  # when the group was surveyed, as a mean (no one's own value)
             mean = pd.to_numeric(run.frame[panel.time], errors="coerce").mean()
-            notes = (f"round {r:g}: {panel.time} {mean:.1f} on average",)
+            notes = (f"{label}: {panel.time} {mean:.1f} on average",)
         effects += [replace(e, contrast=label, notes=(*e.notes, *notes)) for e in run.effects]
         truths += [t.assign(contrast=label) for t in run.truths]
         runs.append(run)
@@ -217,8 +250,9 @@ def analyse_panel(study: Study, sample: AnalysisSample, quiet: bool) -> tuple[tu
         truths += [t for t in known if (t.outcome.iloc[0], t.contrast.iloc[0]) not in seen]
         effects += found
     first = runs[0]
+    design = replace(first.design, bands=band_rounds(panel, sample.frame, later))
     analysis = (
-        first.frame, first.t, first.scores, first.design, first.weights, first.balance, effects,
+        first.frame, first.t, first.scores, design, first.weights, first.balance, effects,
         None, truths,
     )  # fmt: skip
     return analysis, sample

@@ -31,12 +31,17 @@ class PanelSpec(Section):
     the rows of the two rounds, a unit surveyed in both clustered). ``did_method``: ``improved``
     (inverse probability tilting and weighted least squares, Sant'Anna & Zhao 2020 Section 3.1;
     default) or ``traditional`` (logistic maximum likelihood and least squares; panel only).
+
+    ``bands``: edges of bands of ``time`` (e.g. ``[0, 6, 12, 24]`` months since return) along
+    which the cross-sectional effect path runs instead of the rounds; a band is [edge, next edge),
+    and a unit surveyed twice within one band is one cluster in its estimates.
     """
 
     id: str = Field(min_length=1)
     round: str = Field(min_length=1)
     time: str | None = None
     baseline: int | float | None = None
+    bands: list[float] | None = None
     sampling: Literal["panel", "repeated"] = "panel"
     did_method: Literal["improved", "traditional"] = "improved"
 
@@ -59,6 +64,11 @@ def check_panel(study: Study) -> None:
         return
     if study.design == "did" and panel.baseline is None:
         raise ValueError("panel.baseline: design 'did' needs the round surveyed before assistance")
+    if panel.bands is not None:
+        if panel.time is None:
+            raise ValueError("panel.bands: bands of time since return need 'time', the column")
+        if len(panel.bands) < 2 or sorted(set(panel.bands)) != panel.bands:
+            raise ValueError("panel.bands: give at least two increasing edges, e.g. [0, 6, 12, 24]")
     if panel.did_method == "traditional" and panel.sampling == "repeated":
         raise ValueError("panel.did_method: 'traditional' is for panel sampling; use 'improved'")
     if study.treatment.multivalued:

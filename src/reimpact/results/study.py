@@ -60,6 +60,8 @@ class DesignSummary:
     sampling_weights: dict[str, Any] = field(default_factory=dict)
     # a dose: {"kind": "levels" | "continuous", "reference": ..., continuous: "bandwidths"}
     dose: dict[str, Any] = field(default_factory=dict)
+    # long data with panel.bands: every band's rounds, those wholly inside it and those in part
+    bands: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
