@@ -62,3 +62,14 @@ def test_bands_need_the_time_column():
     panel = {"id": "returnee_id", "round": "survey_round", "baseline": 0, "bands": [4, 12]}
     with pytest.raises(StudyError, match="panel.bands: bands of time since return need 'time'"):
         Study.from_dict(panel_study(panel=panel))
+
+
+def test_covariates_from_each_keeps_every_rows_own():
+    """Household size changes over the simulated rounds: with ``covariates_from: each`` the
+    analysed rows keep their own values (by default they carry round 0's)."""
+    from reimpact.datasets.panel import simulate_returnee_panel
+
+    raw = panel_study(panel=PANEL | {"covariates_from": "each"}, design="cross-section")
+    frame = run_study(Study.from_dict(raw)).frame  # the first round after the baseline
+    data = simulate_returnee_panel(1500, 6).data
+    assert (data.loc[frame.index, "household_size"] == frame.household_size).all()

@@ -30,7 +30,12 @@ def _validate(args: argparse.Namespace) -> None:
     elif study.treatment.multivalued:
         reference = study.treatment.reference
         groups = f"{flow.control} at the reference {reference}, {flow.treated} at another level"
-    print(f"{args.study}: valid ({study.name}; {flow.analysed} {study.unit_label} analysed, {groups})")
+    analysed = f"{flow.analysed} {study.unit_label} analysed"
+    if study.panel is not None:  # long data: rows, and the units behind them
+        units = sample.frame[study.panel.id].nunique()
+        analysed = f"{flow.analysed} rows of {units} {study.unit_label} analysed"
+        groups = groups.replace("treated,", "treated rows,").replace("control", "control rows")
+    print(f"{args.study}: valid ({study.name}; {analysed}, {groups})")
 
 
 def _run(args: argparse.Namespace) -> None:

@@ -32,6 +32,10 @@ class PanelSpec(Section):
     (inverse probability tilting and weighted least squares, Sant'Anna & Zhao 2020 Section 3.1;
     default) or ``traditional`` (logistic maximum likelihood and least squares; panel only).
 
+    ``covariates_from``: ``first`` (default) gives every row its unit's first-round covariates;
+    ``each`` keeps every row's own (for covariates measured anew in every round and not changed by
+    the assistance).
+
     ``bands``: edges of bands of ``time`` (e.g. ``[0, 6, 12, 24]`` months since return) along
     which the cross-sectional effect path runs instead of the rounds; a band is [edge, next edge),
     and a unit surveyed twice within one band is one cluster in its estimates.
@@ -42,6 +46,7 @@ class PanelSpec(Section):
     time: str | None = None
     baseline: int | float | None = None
     bands: list[float] | None = None
+    covariates_from: Literal["first", "each"] = "first"
     sampling: Literal["panel", "repeated"] = "panel"
     did_method: Literal["improved", "traditional"] = "improved"
 
