@@ -215,6 +215,9 @@ def test_subgroups_by_a_numeric_covariate_and_dollar_column_names(tmp_path, stud
     results = run_study(Study.from_dict(study_dict), out_dir=tmp_path / "out")
     subgroups = results.sensitivity.subgroups
     assert set(subgroups.status) == {"estimated"}, subgroups
+    # "$x$ score" is age / 10: left out of the models, said once, whatever the BLAS threading
+    assert results.design.collinear == ["$x$ score"]
+    assert any("$x$ score" in w and "linear combinations" in w for w in results.warnings)
     assert json.loads((tmp_path / "out" / "results.json").read_text())["not_run"] == []
     assert (tmp_path / "out" / "figures" / "love_plot.png").exists()
 

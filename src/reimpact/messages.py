@@ -64,6 +64,12 @@ def study_warnings(
             "or restricting the population."
         )
     out += [level_warning(level, study.estimand, n, units) for level in design.separated_levels]
+    if design.collinear:
+        out.append(
+            "Left out of every model as exact linear combinations of other covariates (they add "
+            f"nothing the others do not): {', '.join(design.collinear)}. Remove them from "
+            "'covariates' or check how they were coded."
+        )
     out += [not_run_warning(record) for record in (sensitivity.not_run if sensitivity else [])]
     for effect in effects:
         out += [f"{effect.method} on {effect.outcome}: {w}" for w in effect.warnings]

@@ -158,6 +158,7 @@ def summarise_design(
         matching=matcher.matching_summary_ if matcher is not None else {},
         separated_levels=compared.levels,
         sampling_weights=sampling_summary(study, main),
+        collinear=list(main.covariates.collinear),
     )
 
 

@@ -129,6 +129,7 @@ def analyse_continuous_dose(
         trim=None,
         n_trimmed=0,
         separated_levels=compared.levels,
+        collinear=list(main.covariates.collinear),
         dose={
             "kind": "continuous",
             "reference": dose_reference(study, pd.Series(dose)),

@@ -140,6 +140,7 @@ def analyse_multivalued(
         trim=None,
         n_trimmed=0,
         separated_levels=compared.levels,
+        collinear=list(main.covariates.collinear),
         dose={"kind": "levels", "reference": levels[0]} if study.treatment.dose else {},
     )
     truths, dose = simulated_truth(study, sample, main.frame.index, main.sample_weight, levels, curves)

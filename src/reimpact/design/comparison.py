@@ -53,10 +53,13 @@ class Comparison:
     terms: FittedTerms | None = None
 
     def design(self, frame: pd.DataFrame, standardise: bool = True) -> CovariateDesign:
-        """The covariate design matrix on ``frame`` (rows of this comparison)."""
+        """The covariate design matrix on ``frame`` (rows of this comparison), without columns
+        that others determine exactly (:meth:`CovariateDesign.independent`)."""
         if self.terms is None:
-            return covariate_design(frame, self.covariates, self.categorical, standardise)
-        return term_design(frame, self.covariates, self.categorical, self.terms, standardise)
+            design = covariate_design(frame, self.covariates, self.categorical, standardise)
+        else:
+            design = term_design(frame, self.covariates, self.categorical, self.terms, standardise)
+        return design.independent()
 
     def balance_terms(
         self, study: Study, frame: pd.DataFrame

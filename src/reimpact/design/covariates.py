@@ -23,9 +23,44 @@ class CovariateDesign:
     matrix: np.ndarray
     names: list[str]
     sources: list[str]
+    # design columns left out because the intercept and earlier columns determine them exactly
+    collinear: tuple[str, ...] = ()
 
     def with_intercept(self) -> np.ndarray:
         return np.column_stack([np.ones(self.matrix.shape[0]), self.matrix])
+
+    def independent(self) -> CovariateDesign:
+        """The design without the columns that are exact linear combinations of the intercept
+        and the columns before them (a covariate entered twice on two scales, dummies that add
+        up to another covariate), named in ``collinear``. Such a column adds nothing to any model
+        and makes the score's information matrix singular, so that whether a fit converges would
+        depend on rounding. Checked on the correlation matrix of the columns (cheap: p x p); a
+        column is dependent when its residual variance given the earlier ones is below 1e-9 of
+        its own."""
+        x = self.matrix
+        if x.shape[1] == 0:
+            return self
+        centred = x - x.mean(axis=0)
+        scale = np.sqrt((centred**2).sum(axis=0))
+        if (scale == 0).any():
+            return self  # a constant column is refused elsewhere, with its name
+        gram = (centred / scale).T @ (centred / scale)
+        if np.linalg.eigvalsh(gram).min() > 1e-9:
+            return self
+        keep: list[int] = []
+        for j in range(x.shape[1]):
+            if not keep:
+                keep.append(j)
+                continue
+            g = gram[np.ix_(keep, keep)]
+            b = gram[keep, j]
+            residual = 1.0 - b @ np.linalg.lstsq(g, b, rcond=None)[0]
+            if residual > 1e-9:
+                keep.append(j)
+        dropped = tuple(self.names[j] for j in range(x.shape[1]) if j not in keep)
+        return CovariateDesign(
+            x[:, keep], [self.names[j] for j in keep], [self.sources[j] for j in keep], dropped
+        )
 
 
 def covariate_design(

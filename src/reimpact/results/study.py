@@ -60,6 +60,8 @@ class DesignSummary:
     sampling_weights: dict[str, Any] = field(default_factory=dict)
     # a dose: {"kind": "levels" | "continuous", "reference": ..., continuous: "bandwidths"}
     dose: dict[str, Any] = field(default_factory=dict)
+    # design columns left out as exact linear combinations of the others
+    collinear: list[str] = field(default_factory=list)
     # long data with panel.bands: every band's rounds, those wholly inside it and those in part
     bands: dict[str, Any] = field(default_factory=dict)
 
