@@ -86,33 +86,50 @@ def weighted_variance(x: np.ndarray, w: np.ndarray) -> float:
     return float(np.sum(w * (x - mean) ** 2) / denominator) if denominator > 0 else float("nan")
 
 
-def ecdf_differences(x: np.ndarray, t: np.ndarray, w: np.ndarray) -> tuple[float, float]:
+def ecdf_differences(
+    x: np.ndarray, t: np.ndarray, w: np.ndarray, order: np.ndarray | None = None
+) -> tuple[float, float]:
     """Mean and maximum absolute difference between the groups' weighted empirical CDFs, over the
-    distinct values of x."""
-    values = np.unique(x)
-    cdfs = []
-    for group in (1, 0):
-        rows = t == group
-        order = np.argsort(x[rows], kind="stable")
-        xs, ws = x[rows][order], w[rows][order]
-        cum = np.cumsum(ws) / ws.sum()
-        position = np.searchsorted(xs, values, side="right")
-        cdfs.append(np.where(position > 0, cum[np.maximum(position - 1, 0)], 0.0))
-    gap = np.abs(cdfs[0] - cdfs[1])
+    distinct values of x among the units with positive weight.
+
+    The eCDF of group g at v is F_g(v) = sum_{i in g, x_i <= v} w_i / sum_{i in g} w_i. Both are
+    read off one sorted pass: along ``x`` in ascending order, the running weight of a group at
+    the last unit holding v is the numerator of F_g(v). ``order`` (``np.argsort(x)``) lets the
+    caller sort a covariate once and reuse the order for every set of weights.
+    """
+    if order is None:
+        order = np.argsort(x)
+    ws = w[order]
+    kept = ws > 0
+    xs, ts, ws = x[order][kept], t[order][kept], ws[kept]
+    # the last unit holding each distinct value
+    last = np.flatnonzero(np.append(xs[1:] != xs[:-1], True))
+    gap = np.zeros(last.size)
+    for sign, group in ((1.0, 1), (-1.0, 0)):
+        member = ts == group
+        running = np.cumsum(np.where(member, ws, 0.0))
+        gap += sign * running[last] / running[-1]
+    gap = np.abs(gap)
     return float(gap.mean()), float(gap.max())
 
 
 def balance_statistics(
-    x: np.ndarray, t: np.ndarray, w: np.ndarray, scale: float, binary: bool
+    x: np.ndarray,
+    t: np.ndarray,
+    w: np.ndarray,
+    scale: float,
+    binary: bool,
+    order: np.ndarray | None = None,
 ) -> dict[str, float]:
-    """One covariate's balance statistics under weights ``w`` (zero weight = not in the sample)."""
+    """One covariate's balance statistics under weights ``w`` (zero weight = not in the sample);
+    ``order`` is ``np.argsort(x)`` when the caller has it (see :func:`ecdf_differences`)."""
+    ecdf_mean, ecdf_max = ecdf_differences(x, t, w, order)
     keep = w > 0
     x, t, w = x[keep], t[keep], w[keep]
     m1, m0 = weighted_mean(x[t == 1], w[t == 1]), weighted_mean(x[t == 0], w[t == 0])
     ratio = float("nan")
     if not binary:
         ratio = weighted_variance(x[t == 1], w[t == 1]) / weighted_variance(x[t == 0], w[t == 0])
-    ecdf_mean, ecdf_max = ecdf_differences(x, t, w)
     return {
         "mean_treated": m1,
         "mean_control": m0,
@@ -285,8 +302,9 @@ def balance_table(
         binary = bool(np.isin(x, (0.0, 1.0)).all())
         suppressed = binary and _small_share(x, t, samples, min_cell_size)
         scale = smd_scale(x, t, estimand, sample_weight)
+        order = np.argsort(x)  # sorted once, for the eCDFs of every sample
         for sample, w in samples.items():
-            stats = balance_statistics(x, t, np.asarray(w, dtype=float), scale, binary)
+            stats = balance_statistics(x, t, np.asarray(w, dtype=float), scale, binary, order)
             low, high = VARIANCE_RATIO_BOUNDS
             ratio = stats["variance_ratio"]
             row: dict[str, str | float | bool] = {
