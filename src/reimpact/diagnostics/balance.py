@@ -86,31 +86,46 @@ def weighted_variance(x: np.ndarray, w: np.ndarray) -> float:
     return float(np.sum(w * (x - mean) ** 2) / denominator) if denominator > 0 else float("nan")
 
 
-def ecdf_differences(
-    x: np.ndarray, t: np.ndarray, w: np.ndarray, order: np.ndarray | None = None
-) -> tuple[float, float]:
+@dataclass(frozen=True)
+class SortedCovariate:
+    """One covariate sorted once, for the eCDF statistics of every sample: the sorting
+    ``order``, which sorted units are treated, and ``ends``, the sorted position of the last unit
+    holding each distinct value."""
+
+    order: np.ndarray
+    treated: np.ndarray
+    ends: np.ndarray
+
+    @classmethod
+    def of(cls, x: np.ndarray, t: np.ndarray) -> SortedCovariate:
+        order = np.argsort(x)
+        xs = x[order]
+        ends = np.flatnonzero(np.append(xs[1:] != xs[:-1], True))
+        return cls(order, t[order] == 1, ends)
+
+    def ecdf_differences(self, w: np.ndarray) -> tuple[float, float]:
+        """:func:`ecdf_differences` under the weights ``w`` (in the covariate's row order)."""
+        ws = w[self.order]
+        # the distinct values held by a unit with positive weight
+        held = np.diff(np.cumsum(ws > 0)[self.ends], prepend=0) > 0
+        ends = self.ends[held]
+        treated = np.cumsum(np.where(self.treated, ws, 0.0))
+        control = np.cumsum(np.where(self.treated, 0.0, ws))
+        gap = np.abs(treated[ends] / treated[-1] - control[ends] / control[-1])
+        return float(gap.mean()), float(gap.max())
+
+
+def ecdf_differences(x: np.ndarray, t: np.ndarray, w: np.ndarray) -> tuple[float, float]:
     """Mean and maximum absolute difference between the groups' weighted empirical CDFs, over the
     distinct values of x among the units with positive weight.
 
-    The eCDF of group g at v is F_g(v) = sum_{i in g, x_i <= v} w_i / sum_{i in g} w_i. Both are
-    read off one sorted pass: along ``x`` in ascending order, the running weight of a group at
-    the last unit holding v is the numerator of F_g(v). ``order`` (``np.argsort(x)``) lets the
-    caller sort a covariate once and reuse the order for every set of weights.
+    The eCDF of group g at v is F_g(v) = sum_{i in g, x_i <= v} w_i / sum_{i in g} w_i. All are
+    read off one pass along x in ascending order: the running weight of group g at the last unit
+    holding v is the numerator of F_g(v) (units with zero weight add nothing). A covariate is
+    therefore sorted once (:class:`SortedCovariate`) for every set of weights, rather than once
+    per group and statistic.
     """
-    if order is None:
-        order = np.argsort(x)
-    ws = w[order]
-    kept = ws > 0
-    xs, ts, ws = x[order][kept], t[order][kept], ws[kept]
-    # the last unit holding each distinct value
-    last = np.flatnonzero(np.append(xs[1:] != xs[:-1], True))
-    gap = np.zeros(last.size)
-    for sign, group in ((1.0, 1), (-1.0, 0)):
-        member = ts == group
-        running = np.cumsum(np.where(member, ws, 0.0))
-        gap += sign * running[last] / running[-1]
-    gap = np.abs(gap)
-    return float(gap.mean()), float(gap.max())
+    return SortedCovariate.of(x, t).ecdf_differences(w)
 
 
 def balance_statistics(
@@ -119,17 +134,29 @@ def balance_statistics(
     w: np.ndarray,
     scale: float,
     binary: bool,
-    order: np.ndarray | None = None,
+    sorted_x: SortedCovariate | None = None,
 ) -> dict[str, float]:
     """One covariate's balance statistics under weights ``w`` (zero weight = not in the sample);
-    ``order`` is ``np.argsort(x)`` when the caller has it (see :func:`ecdf_differences`)."""
-    ecdf_mean, ecdf_max = ecdf_differences(x, t, w, order)
-    keep = w > 0
-    x, t, w = x[keep], t[keep], w[keep]
-    m1, m0 = weighted_mean(x[t == 1], w[t == 1]), weighted_mean(x[t == 0], w[t == 0])
+    ``sorted_x`` when the caller has sorted the covariate (:class:`SortedCovariate`)."""
+    groups = ((w > 0) & (t == 1), (w > 0) & (t == 0))
+    return _statistics(x, w, groups, scale, binary, sorted_x or SortedCovariate.of(x, t))
+
+
+def _statistics(
+    x: np.ndarray,
+    w: np.ndarray,
+    groups: tuple[np.ndarray, np.ndarray],
+    scale: float,
+    binary: bool,
+    sorted_x: SortedCovariate,
+) -> dict[str, float]:
+    """:func:`balance_statistics` with the rows of each group in the sample (treated, control)."""
+    (x1, w1), (x0, w0) = ((x[rows], w[rows]) for rows in groups)
+    m1, m0 = weighted_mean(x1, w1), weighted_mean(x0, w0)
     ratio = float("nan")
     if not binary:
-        ratio = weighted_variance(x[t == 1], w[t == 1]) / weighted_variance(x[t == 0], w[t == 0])
+        ratio = weighted_variance(x1, w1) / weighted_variance(x0, w0)
+    ecdf_mean, ecdf_max = sorted_x.ecdf_differences(w)
     return {
         "mean_treated": m1,
         "mean_control": m0,
@@ -293,6 +320,7 @@ def balance_table(
     t = np.asarray(treated).astype(np.int8)
     s = np.ones(t.size) if sample_weight is None else np.asarray(sample_weight, dtype=float)
     samples = {"unadjusted": s, **{name: np.asarray(w, float) * s for name, w in weights.items()}}
+    groups = {name: ((w > 0) & (t == 1), (w > 0) & (t == 0)) for name, w in samples.items()}
     rows = []
     variables = [
         (name, *v, False) for name, v in covariate_columns(frame, covariates, categorical).items()
@@ -302,9 +330,9 @@ def balance_table(
         binary = bool(np.isin(x, (0.0, 1.0)).all())
         suppressed = binary and _small_share(x, t, samples, min_cell_size)
         scale = smd_scale(x, t, estimand, sample_weight)
-        order = np.argsort(x)  # sorted once, for the eCDFs of every sample
+        sorted_x = SortedCovariate.of(x, t)  # sorted once, for the eCDFs of every sample
         for sample, w in samples.items():
-            stats = balance_statistics(x, t, np.asarray(w, dtype=float), scale, binary, order)
+            stats = _statistics(x, w, groups[sample], scale, binary, sorted_x)
             low, high = VARIANCE_RATIO_BOUNDS
             ratio = stats["variance_ratio"]
             row: dict[str, str | float | bool] = {
