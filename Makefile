@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 STUDY  ?= studies/orion_mentoring.yaml
 OUT    ?= results/orion-mentoring
 
-.PHONY: run test check lint docs bench clean browser notebooks fuzz
+.PHONY: run test check lint docs bench bench-10m clean browser notebooks fuzz
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ notebooks: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
+
+# the whole PSM run on a 10M-row parquet file (written once to /tmp/reimpact-bench; several GB)
+bench-10m: $(STAMP)
+	$(BIN)/python benchmarks/run.py --10m
 
 fuzz: $(STAMP)
 	$(BIN)/python benchmarks/fuzz.py
