@@ -57,7 +57,7 @@ def fit_methods(
     cluster = frame[study.cluster] if study.cluster else None
     strata = None
     if study.exact:
-        strata = frame[study.exact].astype(str).agg("|".join, axis=1).to_numpy()
+        strata = exact_strata(frame, study.exact)
     effects: list[Effect] = []
     fitted: dict[str, EffectEstimator] = {}
     for method in METHODS.values():
@@ -84,6 +84,16 @@ def fit_methods(
     note = "the outcome is constant in the analysed rows: every method estimates no effect (0)"
     effects = [replace(e, notes=(*e.notes, note)) if e.outcome in constant else e for e in effects]
     return effects, fitted
+
+
+def exact_strata(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """Each row's exact-matching stratum: its values of ``columns`` as text joined by "|"
+    (joined column by column, not row by row)."""
+    text = [frame[column].astype(str) for column in columns]
+    joined = text[0]
+    for more in text[1:]:
+        joined = joined + "|" + more
+    return joined.to_numpy(dtype=object)
 
 
 def outcome_groups(study: Study, frame: pd.DataFrame) -> list[tuple[np.ndarray, list[str]]]:
