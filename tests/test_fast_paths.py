@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from reimpact.diagnostics.balance import SortedCovariate, balance_statistics, ecdf_differences
+from reimpact.diagnostics.balance import balance_statistics
+from reimpact.diagnostics.ecdf import SortedCovariate, ecdf_differences
 from reimpact.pipeline import exact_strata
 from reimpact.report.figures.balance import _ecdf_on_grid
 from reimpact.report.figures.cells import masked_histogram, safe_grid

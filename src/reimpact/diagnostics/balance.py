@@ -9,7 +9,7 @@ For every covariate (every level of a categorical one, as a 0/1 indicator) and e
   for a 0/1 covariate the SD is sqrt(p(1 - p));
 * the variance ratio v_1 / v_0 of weighted variances (continuous covariates only);
 * the mean and the maximum (Kolmogorov-Smirnov) absolute difference of the weighted empirical
-  distribution functions.
+  distribution functions (:mod:`.ecdf`: each covariate sorted once for every sample).
 
 Flags: |SMD| >= 0.1 and a variance ratio outside [0.5, 2]. A categorical level held by fewer than
 ``min_cell_size`` returnees in either group is suppressed: its numbers are never shown. The rule
@@ -31,6 +31,7 @@ import pandas as pd
 
 from ..design.weights import effective_sample_size
 from ..io.latex import latex_table
+from .ecdf import SortedCovariate, ecdf_differences  # noqa: F401 - still importable from here
 
 SMD_THRESHOLD = 0.1
 VARIANCE_RATIO_BOUNDS = (0.5, 2.0)
@@ -84,48 +85,6 @@ def weighted_variance(x: np.ndarray, w: np.ndarray) -> float:
     mean = np.sum(w * x) / total
     denominator = total - np.sum(w**2) / total
     return float(np.sum(w * (x - mean) ** 2) / denominator) if denominator > 0 else float("nan")
-
-
-@dataclass(frozen=True)
-class SortedCovariate:
-    """One covariate sorted once, for the eCDF statistics of every sample: the sorting
-    ``order``, which sorted units are treated, and ``ends``, the sorted position of the last unit
-    holding each distinct value."""
-
-    order: np.ndarray
-    treated: np.ndarray
-    ends: np.ndarray
-
-    @classmethod
-    def of(cls, x: np.ndarray, t: np.ndarray) -> SortedCovariate:
-        order = np.argsort(x)
-        xs = x[order]
-        ends = np.flatnonzero(np.append(xs[1:] != xs[:-1], True))
-        return cls(order, t[order] == 1, ends)
-
-    def ecdf_differences(self, w: np.ndarray) -> tuple[float, float]:
-        """:func:`ecdf_differences` under the weights ``w`` (in the covariate's row order)."""
-        ws = w[self.order]
-        # the distinct values held by a unit with positive weight
-        held = np.diff(np.cumsum(ws > 0)[self.ends], prepend=0) > 0
-        ends = self.ends[held]
-        treated = np.cumsum(np.where(self.treated, ws, 0.0))
-        control = np.cumsum(np.where(self.treated, 0.0, ws))
-        gap = np.abs(treated[ends] / treated[-1] - control[ends] / control[-1])
-        return float(gap.mean()), float(gap.max())
-
-
-def ecdf_differences(x: np.ndarray, t: np.ndarray, w: np.ndarray) -> tuple[float, float]:
-    """Mean and maximum absolute difference between the groups' weighted empirical CDFs, over the
-    distinct values of x among the units with positive weight.
-
-    The eCDF of group g at v is F_g(v) = sum_{i in g, x_i <= v} w_i / sum_{i in g} w_i. All are
-    read off one pass along x in ascending order: the running weight of group g at the last unit
-    holding v is the numerator of F_g(v) (units with zero weight add nothing). A covariate is
-    therefore sorted once (:class:`SortedCovariate`) for every set of weights, rather than once
-    per group and statistic.
-    """
-    return SortedCovariate.of(x, t).ecdf_differences(w)
 
 
 def balance_statistics(
