@@ -124,3 +124,12 @@ def test_exact_strata_equal_a_row_by_row_join():
     for columns in (["country"], ["country", "round"], ["share", "kind", "round"]):
         expected = frame[columns].astype(str).agg("|".join, axis=1).to_numpy()
         assert list(exact_strata(frame, columns)) == list(expected)
+
+
+def test_one_pass_over_every_sample_equals_one_pass_per_sample():
+    x, t, w = _data(6)
+    samples = np.column_stack([np.ones(x.size), w, np.where(t == 1, 0.0, w)])  # no treated left
+    sorted_x = SortedCovariate.of(x, t)
+    together = sorted_x.ecdf_differences_all(samples)
+    assert together[:2] == [sorted_x.ecdf_differences(samples[:, k]) for k in (0, 1)]
+    assert np.isnan(together[2]).all()  # a group without weight has no eCDF

@@ -98,7 +98,8 @@ def balance_statistics(
     """One covariate's balance statistics under weights ``w`` (zero weight = not in the sample);
     ``sorted_x`` when the caller has sorted the covariate (:class:`SortedCovariate`)."""
     groups = ((w > 0) & (t == 1), (w > 0) & (t == 0))
-    return _statistics(x, w, groups, scale, binary, sorted_x or SortedCovariate.of(x, t))
+    ecdf = (sorted_x or SortedCovariate.of(x, t)).ecdf_differences(w)
+    return _statistics(x, w, groups, scale, binary, ecdf)
 
 
 def _statistics(
@@ -107,15 +108,16 @@ def _statistics(
     groups: tuple[np.ndarray, np.ndarray],
     scale: float,
     binary: bool,
-    sorted_x: SortedCovariate,
+    ecdf: tuple[float, float],
 ) -> dict[str, float]:
-    """:func:`balance_statistics` with the rows of each group in the sample (treated, control)."""
+    """:func:`balance_statistics` with the rows of each group in the sample (treated, control)
+    and the eCDF statistics (mean, maximum)."""
     (x1, w1), (x0, w0) = ((x[rows], w[rows]) for rows in groups)
     m1, m0 = weighted_mean(x1, w1), weighted_mean(x0, w0)
     ratio = float("nan")
     if not binary:
         ratio = weighted_variance(x1, w1) / weighted_variance(x0, w0)
-    ecdf_mean, ecdf_max = sorted_x.ecdf_differences(w)
+    ecdf_mean, ecdf_max = ecdf
     return {
         "mean_treated": m1,
         "mean_control": m0,
@@ -280,6 +282,7 @@ def balance_table(
     s = np.ones(t.size) if sample_weight is None else np.asarray(sample_weight, dtype=float)
     samples = {"unadjusted": s, **{name: np.asarray(w, float) * s for name, w in weights.items()}}
     groups = {name: ((w > 0) & (t == 1), (w > 0) & (t == 0)) for name, w in samples.items()}
+    every = np.column_stack(list(samples.values()))  # units x samples, for one eCDF pass
     rows = []
     variables = [
         (name, *v, False) for name, v in covariate_columns(frame, covariates, categorical).items()
@@ -289,9 +292,9 @@ def balance_table(
         binary = bool(np.isin(x, (0.0, 1.0)).all())
         suppressed = binary and _small_share(x, t, samples, min_cell_size)
         scale = smd_scale(x, t, estimand, sample_weight)
-        sorted_x = SortedCovariate.of(x, t)  # sorted once, for the eCDFs of every sample
-        for sample, w in samples.items():
-            stats = _statistics(x, w, groups[sample], scale, binary, sorted_x)
+        ecdf = SortedCovariate.of(x, t).ecdf_differences_all(every)  # sorted once for all
+        for (sample, w), gaps in zip(samples.items(), ecdf, strict=True):
+            stats = _statistics(x, w, groups[sample], scale, binary, gaps)
             low, high = VARIANCE_RATIO_BOUNDS
             ratio = stats["variance_ratio"]
             row: dict[str, str | float | bool] = {
