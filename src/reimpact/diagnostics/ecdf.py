@@ -20,22 +20,15 @@ import numpy as np
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _ecdf_gaps(order, values, treated, w):
-    """Mean and maximum |F_1(v) - F_0(v)| for every column of ``w`` (n x samples, row order).
+def _ecdf_gaps(order, values, treated, w, total1, total0):
+    """Mean and maximum |F_1(v) - F_0(v)| for every column of ``w`` (n x samples, row order),
+    with the groups' total weights ``total1``, ``total0`` and ``treated`` in sorted order.
 
-    The group totals come first (one pass in row order); then one pass along the sorted units
-    reads each unit's weights in every sample at once (one memory access per unit, not one per
-    sample), keeps the running weight of each group and, at the last unit holding a value held by
-    a unit with positive weight, adds the gap to a compensated (Neumaier) sum."""
+    One pass along the sorted units reads each unit's weights in every sample at once (one
+    memory access per unit, not one per sample), keeps the running weight of each group and, at
+    the last unit holding a value held by a unit with positive weight, adds the gap to a
+    compensated (Neumaier) sum."""
     n, samples = w.shape
-    total1 = np.zeros(samples)
-    total0 = np.zeros(samples)
-    for j in range(n):
-        for s in range(samples):
-            if treated[j]:
-                total1[s] += w[j, s]
-            else:
-                total0[s] += w[j, s]
     run1 = np.zeros(samples)
     run0 = np.zeros(samples)
     held = np.zeros(samples, dtype=np.bool_)
@@ -48,7 +41,7 @@ def _ecdf_gaps(order, values, treated, w):
         last = i == n - 1 or values[i + 1] != values[i]
         for s in range(samples):
             weight = w[j, s]
-            if treated[j]:
+            if treated[i]:
                 run1[s] += weight
             else:
                 run0[s] += weight
@@ -64,27 +57,24 @@ def _ecdf_gaps(order, values, treated, w):
                 peak[s] = max(peak[s], gap)
                 count[s] += 1
                 held[s] = False
-    mean = (added + compensation) / count
-    for s in range(samples):  # a group without weight has no eCDF
-        if total1[s] <= 0 or total0[s] <= 0:
-            mean[s] = np.nan
-            peak[s] = np.nan
-    return mean, peak
+    return (added + compensation) / count, peak
 
 
 @dataclass(frozen=True)
 class SortedCovariate:
-    """One covariate sorted once: the sorting ``order``, the sorted ``values`` and which units
-    are ``treated`` (row order)."""
+    """One covariate sorted once: the sorting ``order``, the sorted ``values``, which sorted
+    units are ``treated``, and which units are treated in row order (``rows_treated``)."""
 
     order: np.ndarray
     values: np.ndarray
     treated: np.ndarray
+    rows_treated: np.ndarray
 
     @classmethod
     def of(cls, x: np.ndarray, t: np.ndarray) -> SortedCovariate:
         order = np.argsort(x)
-        return cls(order, np.ascontiguousarray(x[order], dtype=float), np.asarray(t) == 1)
+        treated = np.asarray(t) == 1
+        return cls(order, np.ascontiguousarray(x[order], dtype=float), treated[order], treated)
 
     def ecdf_differences(self, w: np.ndarray) -> tuple[float, float]:
         """Mean and maximum |F_1(v) - F_0(v)| under the weights ``w`` (in the covariate's row
@@ -93,9 +83,14 @@ class SortedCovariate:
 
     def ecdf_differences_all(self, w: np.ndarray) -> list[tuple[float, float]]:
         """:meth:`ecdf_differences` for every column of ``w`` (units x samples) in one pass."""
-        mean, peak = _ecdf_gaps(
-            self.order, self.values, self.treated, np.ascontiguousarray(w, dtype=float)
-        )
+        w = np.ascontiguousarray(w, dtype=float)
+        # column by column, so that a sample's totals do not depend on the other samples
+        total1 = np.array([w[self.rows_treated, k].sum() for k in range(w.shape[1])])
+        total0 = np.array([w[~self.rows_treated, k].sum() for k in range(w.shape[1])])
+        mean, peak = _ecdf_gaps(self.order, self.values, self.treated, w, total1, total0)
+        empty = (total1 <= 0) | (total0 <= 0)  # a group without weight has no eCDF
+        mean[empty] = np.nan
+        peak[empty] = np.nan
         return [(float(m), float(p)) for m, p in zip(mean, peak, strict=True)]
 
 
