@@ -31,6 +31,8 @@ browser:
 notebooks: $(STAMP)
 	$(BIN)/python notebooks/execute.py
 
+# bare estimators and whole runs at 1M rows against DoWhy and EconML (several minutes: the
+# example study at 1M rows is one of the runs); data and study files go to /tmp/reimpact-bench
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 
