@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 STUDY  ?= studies/orion_mentoring.yaml
 OUT    ?= results/orion-mentoring
 
-.PHONY: run test check lint docs bench clean browser notebooks fuzz
+.PHONY: run test check lint docs bench bench-10m clean browser notebooks fuzz
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,8 +31,14 @@ browser:
 notebooks: $(STAMP)
 	$(BIN)/python notebooks/execute.py
 
+# bare estimators and whole runs at 1M rows against DoWhy and EconML (several minutes: the
+# example study at 1M rows is one of the runs); data and study files go to /tmp/reimpact-bench
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
+
+# the whole PSM run on a 10M-row parquet file (written once to /tmp/reimpact-bench; several GB)
+bench-10m: $(STAMP)
+	$(BIN)/python benchmarks/run.py --10m
 
 fuzz: $(STAMP)
 	$(BIN)/python benchmarks/fuzz.py

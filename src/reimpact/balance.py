@@ -13,7 +13,7 @@ __getattr__ = moved(
         "balance_statistics": "reimpact.diagnostics.balance",
         "balance_table": "reimpact.diagnostics.balance",
         "covariate_columns": "reimpact.diagnostics.balance",
-        "ecdf_differences": "reimpact.diagnostics.balance",
+        "ecdf_differences": "reimpact.diagnostics.ecdf",
         "smd_scale": "reimpact.diagnostics.balance",
         "weighted_mean": "reimpact.diagnostics.balance",
         "weighted_variance": "reimpact.diagnostics.balance",

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .design import Comparison, FittedDesign, comparison, fit_design
+from .design.covariates import exact_strata
 from .design.propensity import PropensityScores
 from .design.weights import effective_sample_size
 from .diagnostics.balance import BalanceTable, balance_table
@@ -57,7 +58,7 @@ def fit_methods(
     cluster = frame[study.cluster] if study.cluster else None
     strata = None
     if study.exact:
-        strata = frame[study.exact].astype(str).agg("|".join, axis=1).to_numpy()
+        strata = exact_strata(frame, study.exact)
     effects: list[Effect] = []
     fitted: dict[str, EffectEstimator] = {}
     for method in METHODS.values():

@@ -34,8 +34,6 @@ from __future__ import annotations
 
 import numba
 import numpy as np
-import scipy.sparse as sp
-from scipy.sparse.csgraph import min_weight_full_bipartite_matching
 
 
 @numba.njit(cache=True)
@@ -142,6 +140,9 @@ def assign_on_line(
     certificate held (True: optimal over every pair within the caliper; False: optimal over the
     graph reached, which holds a matching with the most pairs, so the number matched is maximal).
     """
+    import scipy.sparse as sp  # only optimal matching pays for scipy.sparse
+    from scipy.sparse.csgraph import min_weight_full_bipartite_matching
+
     r, c = (np.asarray(p, dtype=np.int64) for p in pairs)
     span = float(max(a.max(), b.max()) - min(a.min(), b.min()))
     scale = max(span if caliper is None else min(caliper, span), 1e-12)

@@ -162,3 +162,13 @@ def merge_rare_levels(frame: pd.DataFrame, categorical: list[str], below: int) -
             frame[column] = values.where(~values.isin(rare), OTHER_LEVEL)
             merged[column] = rare
     return merged
+
+
+def exact_strata(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """Each row's exact-matching stratum: its values of ``columns`` as text joined by "|"
+    (joined column by column, not row by row)."""
+    text = [frame[column].astype(str) for column in columns]
+    joined = text[0]
+    for more in text[1:]:
+        joined = joined + "|" + more
+    return joined.to_numpy(dtype=object)

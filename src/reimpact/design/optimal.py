@@ -28,8 +28,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.sparse.csgraph import min_weight_full_bipartite_matching
 
 from .assignment import assign_on_line
 from .matching import NONE, MatchResult
@@ -124,6 +122,9 @@ def candidate_pairs(
 
 def _assign(rows: np.ndarray, cols: np.ndarray, cost: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """Minimum-cost assignment of every row (costs > 0) on a sparse graph: the column of each row."""
+    import scipy.sparse as sp  # only optimal and full matching pay for scipy.sparse
+    from scipy.sparse.csgraph import min_weight_full_bipartite_matching
+
     graph = sp.csr_matrix((cost, (rows, cols)), shape=shape)
     return min_weight_full_bipartite_matching(graph)[1]
 

@@ -9,7 +9,7 @@ For every covariate (every level of a categorical one, as a 0/1 indicator) and e
   for a 0/1 covariate the SD is sqrt(p(1 - p));
 * the variance ratio v_1 / v_0 of weighted variances (continuous covariates only);
 * the mean and the maximum (Kolmogorov-Smirnov) absolute difference of the weighted empirical
-  distribution functions.
+  distribution functions (:mod:`.ecdf`: each covariate sorted once for every sample).
 
 Flags: |SMD| >= 0.1 and a variance ratio outside [0.5, 2]. A categorical level held by fewer than
 ``min_cell_size`` returnees in either group is suppressed: its numbers are never shown. The rule
@@ -31,6 +31,7 @@ import pandas as pd
 
 from ..design.weights import effective_sample_size
 from ..io.latex import latex_table
+from .ecdf import SortedCovariate, ecdf_differences  # noqa: F401 - still importable from here
 
 SMD_THRESHOLD = 0.1
 VARIANCE_RATIO_BOUNDS = (0.5, 2.0)
@@ -86,33 +87,37 @@ def weighted_variance(x: np.ndarray, w: np.ndarray) -> float:
     return float(np.sum(w * (x - mean) ** 2) / denominator) if denominator > 0 else float("nan")
 
 
-def ecdf_differences(x: np.ndarray, t: np.ndarray, w: np.ndarray) -> tuple[float, float]:
-    """Mean and maximum absolute difference between the groups' weighted empirical CDFs, over the
-    distinct values of x."""
-    values = np.unique(x)
-    cdfs = []
-    for group in (1, 0):
-        rows = t == group
-        order = np.argsort(x[rows], kind="stable")
-        xs, ws = x[rows][order], w[rows][order]
-        cum = np.cumsum(ws) / ws.sum()
-        position = np.searchsorted(xs, values, side="right")
-        cdfs.append(np.where(position > 0, cum[np.maximum(position - 1, 0)], 0.0))
-    gap = np.abs(cdfs[0] - cdfs[1])
-    return float(gap.mean()), float(gap.max())
-
-
 def balance_statistics(
-    x: np.ndarray, t: np.ndarray, w: np.ndarray, scale: float, binary: bool
+    x: np.ndarray,
+    t: np.ndarray,
+    w: np.ndarray,
+    scale: float,
+    binary: bool,
+    sorted_x: SortedCovariate | None = None,
 ) -> dict[str, float]:
-    """One covariate's balance statistics under weights ``w`` (zero weight = not in the sample)."""
-    keep = w > 0
-    x, t, w = x[keep], t[keep], w[keep]
-    m1, m0 = weighted_mean(x[t == 1], w[t == 1]), weighted_mean(x[t == 0], w[t == 0])
+    """One covariate's balance statistics under weights ``w`` (zero weight = not in the sample);
+    ``sorted_x`` when the caller has sorted the covariate (:class:`SortedCovariate`)."""
+    groups = ((w > 0) & (t == 1), (w > 0) & (t == 0))
+    ecdf = (sorted_x or SortedCovariate.of(x, t)).ecdf_differences(w)
+    return _statistics(x, w, groups, scale, binary, ecdf)
+
+
+def _statistics(
+    x: np.ndarray,
+    w: np.ndarray,
+    groups: tuple[np.ndarray, np.ndarray],
+    scale: float,
+    binary: bool,
+    ecdf: tuple[float, float],
+) -> dict[str, float]:
+    """:func:`balance_statistics` with the rows of each group in the sample (treated, control)
+    and the eCDF statistics (mean, maximum)."""
+    (x1, w1), (x0, w0) = ((x[rows], w[rows]) for rows in groups)
+    m1, m0 = weighted_mean(x1, w1), weighted_mean(x0, w0)
     ratio = float("nan")
     if not binary:
-        ratio = weighted_variance(x[t == 1], w[t == 1]) / weighted_variance(x[t == 0], w[t == 0])
-    ecdf_mean, ecdf_max = ecdf_differences(x, t, w)
+        ratio = weighted_variance(x1, w1) / weighted_variance(x0, w0)
+    ecdf_mean, ecdf_max = ecdf
     return {
         "mean_treated": m1,
         "mean_control": m0,
@@ -276,6 +281,8 @@ def balance_table(
     t = np.asarray(treated).astype(np.int8)
     s = np.ones(t.size) if sample_weight is None else np.asarray(sample_weight, dtype=float)
     samples = {"unadjusted": s, **{name: np.asarray(w, float) * s for name, w in weights.items()}}
+    groups = {name: ((w > 0) & (t == 1), (w > 0) & (t == 0)) for name, w in samples.items()}
+    every = np.column_stack(list(samples.values()))  # units x samples, for one eCDF pass
     rows = []
     variables = [
         (name, *v, False) for name, v in covariate_columns(frame, covariates, categorical).items()
@@ -285,8 +292,9 @@ def balance_table(
         binary = bool(np.isin(x, (0.0, 1.0)).all())
         suppressed = binary and _small_share(x, t, samples, min_cell_size)
         scale = smd_scale(x, t, estimand, sample_weight)
-        for sample, w in samples.items():
-            stats = balance_statistics(x, t, np.asarray(w, dtype=float), scale, binary)
+        ecdf = SortedCovariate.of(x, t).ecdf_differences_all(every)  # sorted once for all
+        for (sample, w), gaps in zip(samples.items(), ecdf, strict=True):
+            stats = _statistics(x, w, groups[sample], scale, binary, gaps)
             low, high = VARIANCE_RATIO_BOUNDS
             ratio = stats["variance_ratio"]
             row: dict[str, str | float | bool] = {

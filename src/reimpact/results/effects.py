@@ -14,7 +14,6 @@ from statistics import NormalDist
 from typing import Any
 
 import pandas as pd
-from scipy import stats
 
 from ..io.latex import latex_table
 
@@ -26,6 +25,21 @@ EFFECT_COLUMNS = [
 
 def _z(level: float) -> float:
     return NormalDist().inv_cdf(0.5 + level / 2.0)
+
+
+def _t_quantile(q: float, df: float) -> float:
+    """The q quantile of Student's t with ``df`` degrees of freedom (scipy, imported only for
+    pooled effects, so that a run without them does not pay for ``scipy.stats``)."""
+    from scipy import stats
+
+    return float(stats.t.ppf(q, df))
+
+
+def _t_tail(x: float, df: float) -> float:
+    """P(T > x) for Student's t with ``df`` degrees of freedom (see :func:`_t_quantile`)."""
+    from scipy import stats
+
+    return float(stats.t.sf(x, df))
 
 
 def _pooled(df: float | None) -> bool:
@@ -123,7 +137,8 @@ class Effect:
             The lower and upper bounds.
         """
         level = self.level if level is None else level
-        z = float(stats.t.ppf(0.5 + level / 2.0, self.df)) if _pooled(self.df) else _z(level)
+        df = self.df
+        z = _t_quantile(0.5 + level / 2.0, df) if df is not None and _pooled(df) else _z(level)
         return self.estimate - z * self.std_error, self.estimate + z * self.std_error
 
     @property
@@ -141,9 +156,9 @@ class Effect:
     @property
     def p_value(self) -> float:
         """Two-sided p-value for the null of no effect (from t with ``df`` when pooled)."""
-        z = self.z_stat
-        if _pooled(self.df) and math.isfinite(z):
-            return float(2.0 * stats.t.sf(abs(z), self.df))
+        z, df = self.z_stat, self.df
+        if df is not None and _pooled(df) and math.isfinite(z):
+            return 2.0 * _t_tail(abs(z), df)
         return 2.0 * (1.0 - NormalDist().cdf(abs(z))) if math.isfinite(z) else math.nan
 
     def covers(self, value: float) -> bool:

@@ -34,8 +34,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import BayesianRidge, LogisticRegression
 from threadpoolctl import threadpool_limits
 
 from ..exceptions import DataError
@@ -161,6 +159,9 @@ def _predictor_matrix(current: dict[str, np.ndarray], chain: list[_Variable], ta
 
 def _draw(x: np.ndarray, y: np.ndarray, variable: _Variable, rng: np.random.Generator) -> np.ndarray:
     """Draws for the missing rows of one variable from its model fitted on the observed rows."""
+    from sklearn.exceptions import ConvergenceWarning  # only runs that impute pay for sklearn
+    from sklearn.linear_model import BayesianRidge, LogisticRegression
+
     observed, missing = ~variable.missing, variable.missing
     if not variable.categories:
         model = BayesianRidge().fit(x[observed], y[observed].astype(float))

@@ -52,8 +52,17 @@ def read_data(study: Study, data_path: str | Path | None = None) -> tuple[pd.Dat
     kobo = study.data.kobo
     layout = kobo.layout() if kobo is not None and path.suffix.lower() in KOBO_SUFFIXES else None
     frame = read_table(path, sheet=study.data.sheet if data_path is None else None, kobo=layout)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    return frame, DataSource(str(path), digest)
+    return frame, DataSource(str(path), file_sha256(path))
+
+
+def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
+    """The SHA-256 of a file, read in chunks of ``chunk`` bytes (a large data file is never held
+    in memory twice)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _resolve(path: Path, study: Study) -> Path:

@@ -34,7 +34,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
 
 from ..exceptions import DesignError
 from ..stats.sandwich import sandwich_se
@@ -118,6 +117,8 @@ def bounds(
 ) -> dict[str, float]:
     """The bias bound, the bounds theta -/+ bias, their standard errors (sandwich of their
     influence terms, cluster-robust with ``clusters``) and confidence bounds."""
+    from scipy import stats  # imported by the runs that ask for these bounds only
+
     strength = confounding_strength(cf_y, cf_d, rho)
     bias = strength * el.max_bias
     psi_bias = strength * el.psi_max_bias()
@@ -164,6 +165,8 @@ def robustness_values(
     if not crossed.size:
         return rv, None
     k = int(crossed[0])
+    from scipy import optimize
+
     rva = float(optimize.brentq(gap, grid[k - 1], grid[k], xtol=1e-10))
     return rv, rva
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import stats
 
 from .results import RosenbaumBounds
 
@@ -21,6 +20,8 @@ def signed_rank_upper_p(differences: np.ndarray, gamma: float, exact: bool | Non
     approximation with mean p sum r_i and variance p (1 - p) sum r_i^2 is used. Zero differences
     are dropped; tied |d| get average ranks.
     """
+    from scipy import stats  # imported by the runs that ask for Rosenbaum bounds only
+
     d = np.asarray(differences, dtype=float)
     d = d[d != 0]
     n = d.size

@@ -140,12 +140,12 @@ def level_overlap_plot(
     return fig
 
 
-def _ecdf_on_grid(x: np.ndarray, w: np.ndarray, grid: np.ndarray) -> np.ndarray:
-    """The weighted empirical CDF of ``x`` evaluated at the points of ``grid``."""
-    order = np.argsort(x, kind="stable")
-    xs, cum = x[order], np.cumsum(w[order]) / w.sum()
-    position = np.searchsorted(xs, grid, side="right")
-    return np.where(position > 0, cum[np.maximum(position - 1, 0)], 0.0)
+def _ecdf_on_grid(interval: np.ndarray, w: np.ndarray, size: int) -> np.ndarray:
+    """The weighted empirical CDF at the ``size`` points of a sorted grid, from each unit's
+    ``interval`` (the number of grid points below its value, ``np.searchsorted(grid, x)``): the
+    curve is the running weight over the intervals, so it is drawn from ``size`` sums, not from
+    the units."""
+    return np.cumsum(np.bincount(interval, weights=w, minlength=size + 1))[:size] / w.sum()
 
 
 def _least_balanced(balance: BalanceTable, count: int) -> list[str]:
@@ -167,11 +167,12 @@ def _ecdf_panel(
 ) -> None:
     """One covariate's eCDFs by group: unadjusted dashed, under the ``adjusted`` (sample, weights)
     solid, drawn on ``grid`` only."""
+    interval = np.searchsorted(grid, x, side="left")  # x <= grid[k] iff interval <= k
     for group, colour in (("treated", PALETTE["treated"]), ("control", PALETTE["control"])):
         rows_g = treated == (1 if group == "treated" else 0)
         ax.step(
             grid,
-            _ecdf_on_grid(x[rows_g], np.ones(rows_g.sum()), grid),
+            _ecdf_on_grid(interval[rows_g], np.ones(rows_g.sum()), grid.size),
             where="post",
             color=colour,
             linestyle="--",
@@ -184,7 +185,7 @@ def _ecdf_panel(
             keep = w > 0
             ax.step(
                 grid,
-                _ecdf_on_grid(x[rows_g][keep], w[keep], grid),
+                _ecdf_on_grid(interval[rows_g][keep], w[keep], grid.size),
                 where="post",
                 color=colour,
                 linewidth=1.4,
@@ -213,8 +214,10 @@ def ecdf_plot(
     masks = [treated == g for g in (0, 1)]
     if adjusted is not None:  # the cells must hold enough units under the weights too
         masks += [(treated == g) & (adjusted[1] > 0) for g in (0, 1)]
-    worst = _least_balanced(balance, count)
-    worst = [name for name in worst if safe_grid(columns[name], masks, min_cell_size)[0].size]
+    grids = {
+        name: safe_grid(columns[name], masks, min_cell_size) for name in _least_balanced(balance, count)
+    }
+    worst = [name for name, (grid, _) in grids.items() if grid.size]
     if not worst:
         return None
     cols = 2 if len(worst) > 1 else 1
@@ -230,7 +233,7 @@ def ecdf_plot(
     assert isinstance(fig, CountedFigure)
     fewest = []
     for ax, name in zip(axes.flat, worst, strict=False):
-        grid, units = safe_grid(columns[name], masks, min_cell_size)
+        grid, units = grids[name]
         fewest.append(units)
         _ecdf_panel(ax, name, columns[name], treated, grid, adjusted)
     for ax in list(axes.flat)[len(worst) :]:
