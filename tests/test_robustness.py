@@ -282,3 +282,17 @@ def test_a_huge_integer_in_the_study_file(tmp_path, capsys, study_dict):
     _one_line_error(
         capsys, ["validate", str(_write(tmp_path, study_dict))], "no row has a treated value"
     )
+
+
+def test_design_columns_that_others_determine_are_left_out_in_order():
+    """A covariate on another scale (a linear function of an earlier one) and a difference of two
+    earlier ones are dropped; the earlier columns stay; a full-rank design is returned as is."""
+    from reimpact.design.covariates import CovariateDesign
+
+    x = np.random.default_rng(0).normal(size=(500, 3))
+    full = CovariateDesign(x, ["a", "b", "c"], ["a", "b", "c"])
+    assert full.independent() is full
+    extended = np.column_stack([x, x[:, 0] / 10 + 3, x[:, 1] - x[:, 2]])
+    design = CovariateDesign(extended, list("abcde"), list("abcde")).independent()
+    assert design.collinear == ("d", "e") and design.names == ["a", "b", "c"]
+    np.testing.assert_array_equal(design.matrix, x)

@@ -40,11 +40,12 @@ class CovariateDesign:
         x = self.matrix
         if x.shape[1] == 0:
             return self
-        centred = x - x.mean(axis=0)
-        scale = np.sqrt((centred**2).sum(axis=0))
-        if (scale == 0).any():
+        mean = x.mean(axis=0)
+        cross = x.T @ x - x.shape[0] * np.outer(mean, mean)  # centred cross-products, no copy of x
+        scale = np.sqrt(np.clip(np.diag(cross), 0.0, None))
+        if (scale <= 1e-12 * max(float(scale.max()), 1.0)).any():
             return self  # a constant column is refused elsewhere, with its name
-        gram = (centred / scale).T @ (centred / scale)
+        gram = cross / np.outer(scale, scale)
         if np.linalg.eigvalsh(gram).min() > 1e-9:
             return self
         keep: list[int] = []
