@@ -195,7 +195,8 @@ def _ecdf_panel(
     ax.set_xlabel(name)
     ax.set_ylabel("Cumulative share")
     ax.set_ylim(0, 1)
-    ax.set_xlim(grid[0], grid[-1])  # limits from the grid, never an individual's value
+    if grid[-1] > grid[0]:  # limits from the grid, never an individual's value
+        ax.set_xlim(grid[0], grid[-1])
 
 
 def ecdf_plot(
