@@ -12,12 +12,10 @@ import numpy as np
 import pandas as pd
 
 from ...config.sections import MAX_DOSE_LEVELS
-from .style import WIDTH, CountedFigure, legend_below, method_colour, method_label, method_marker, plt
+from .style import finish_grid, method_colour, method_label, method_marker, outcome_grid, true_line
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
-
-COLUMNS = 2  # panels per row
 
 
 def dose_plot(curves: pd.DataFrame, truth: pd.DataFrame | None, treatment: str) -> Figure:
@@ -25,13 +23,7 @@ def dose_plot(curves: pd.DataFrame, truth: pd.DataFrame | None, treatment: str) 
     n``; a suppressed point has no estimate) and the true means (``outcome, dose, mean``)."""
     outcomes = list(dict.fromkeys(curves["outcome"]))
     methods = list(dict.fromkeys(curves["method"]))
-    rows = -(-len(outcomes) // COLUMNS)
-    width = min(len(outcomes), COLUMNS)
-    fig, axes = plt.subplots(
-        rows, width, figsize=(WIDTH, 2.4 * rows + 0.8), squeeze=False, layout="constrained",
-        FigureClass=CountedFigure,
-    )  # fmt: skip
-    assert isinstance(fig, CountedFigure)
+    fig, axes = outcome_grid(len(outcomes))
     shown = curves.dropna(subset=["estimate"])
     doses = np.unique(curves["dose"].astype(float))
     step = 0.06 * (np.diff(doses).min() if doses.size > 1 else 1.0)
@@ -54,17 +46,14 @@ def dose_plot(curves: pd.DataFrame, truth: pd.DataFrame | None, treatment: str) 
             )  # fmt: skip
         if truth is not None:
             true = truth[truth.outcome == outcome]
-            ax.plot(true["dose"].astype(float), true["mean"], color="black", linestyle="--",
-                    marker="x", markersize=5, linewidth=0.9, label="True mean (simulated)")  # fmt: skip
+            true_line(ax, true["dose"].astype(float), true["mean"], "True mean (simulated)")
         ax.set_title(outcome)
         if not smooth:
             ax.set_xticks(doses)
             ax.set_xticklabels([f"{d:g}" for d in doses])
         ax.set_xlabel(treatment)
         ax.set_ylabel("Mean potential outcome")
-    for ax in list(axes.flat)[len(outcomes) :]:
-        ax.set_visible(False)
-    legend_below(fig, *axes[0][0].get_legend_handles_labels())
+    finish_grid(fig, axes, len(outcomes))
     counts = pd.to_numeric(shown["n"], errors="coerce").dropna()
     fig.min_units = int(counts.min()) if len(counts) else 0
     return fig

@@ -9,12 +9,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from .style import WIDTH, CountedFigure, legend_below, method_colour, method_label, method_marker, plt
+from .style import finish_grid, method_colour, method_label, method_marker, outcome_grid, true_line
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-COLUMNS = 2  # panels per row
 LABELS = {"drdid": "DR-DiD"}  # methods outside the registry
 
 
@@ -31,12 +30,7 @@ def path_plot(effects: pd.DataFrame, truth: pd.DataFrame | None, round_name: str
     shown = effects.assign(round=effects["contrast"].map(round_number)).dropna(subset=["round"])
     outcomes = list(dict.fromkeys(shown["outcome"]))
     methods = [m for m in dict.fromkeys(shown["method"]) if m != "naive"]
-    rows, width = -(-len(outcomes) // COLUMNS), min(len(outcomes), COLUMNS)
-    fig, axes = plt.subplots(
-        rows, width, figsize=(WIDTH, 2.4 * rows + 0.8), squeeze=False, layout="constrained",
-        FigureClass=CountedFigure,
-    )  # fmt: skip
-    assert isinstance(fig, CountedFigure)
+    fig, axes = outcome_grid(len(outcomes))
     rounds = np.unique(shown["round"])
     shown = shown[pd.to_numeric(shown["estimate"], errors="coerce").notna()]
     for ax, outcome in zip(axes.flat, outcomes, strict=False):
@@ -58,14 +52,11 @@ def path_plot(effects: pd.DataFrame, truth: pd.DataFrame | None, round_name: str
                 round=lambda t: t["contrast"].map(round_number)
             )
             true = true.dropna(subset=["round"]).sort_values("round")
-            ax.plot(true["round"], true["effect"], color="black", linestyle="--", marker="x",
-                    markersize=5, linewidth=0.9, label="True effect (simulated)")  # fmt: skip
+            true_line(ax, true["round"], true["effect"], "True effect (simulated)")
         ax.set_title(outcome)
         ax.set_xticks(rounds)
         ax.set_xticklabels([f"{r:g}" for r in rounds])
         ax.set_xlabel(round_name)
         ax.set_ylabel("Effect (ATT)")
-    for ax in list(axes.flat)[len(outcomes) :]:
-        ax.set_visible(False)
-    legend_below(fig, *axes[0][0].get_legend_handles_labels())
+    finish_grid(fig, axes, len(outcomes))
     return fig

@@ -15,6 +15,8 @@ if "ipykernel" not in sys.modules:  # notebooks keep their inline backend
     matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.transforms import offset_copy  # noqa: E402
 
@@ -124,3 +126,26 @@ def save(fig: Figure, folder: Path, name: str) -> bytes:
     fig.savefig(folder / f"{name}.svg", bbox_inches="tight")
     plt.close(fig)
     return buffer.getvalue()
+
+
+def outcome_grid(count: int, columns: int = 2) -> tuple[CountedFigure, np.ndarray]:
+    """A figure of ``count`` small panels, one per outcome, ``columns`` to a row (A4 width)."""
+    rows = -(-count // columns)
+    fig, axes = plt.subplots(
+        rows, min(count, columns), figsize=(WIDTH, 2.4 * rows + 0.8), squeeze=False,
+        layout="constrained", FigureClass=CountedFigure,
+    )  # fmt: skip
+    assert isinstance(fig, CountedFigure)
+    return fig, axes
+
+
+def true_line(ax: Axes, x, y, label: str) -> None:
+    """The true values of simulated data: a dashed black line with crosses."""
+    ax.plot(x, y, color="black", linestyle="--", marker="x", markersize=5, linewidth=0.9, label=label)
+
+
+def finish_grid(fig: Figure, axes: np.ndarray, count: int) -> None:
+    """Hide the panels beyond ``count`` and put the first panel's legend below the figure."""
+    for ax in list(axes.flat)[count:]:
+        ax.set_visible(False)
+    legend_below(fig, *axes[0][0].get_legend_handles_labels())
