@@ -76,8 +76,9 @@ def continuous_effects(
             )
         w = None if s is None else s[rows]
         g = None if cluster is None else cluster[rows]
+        density = dose_density(x[rows], dose[rows], weights[rows], folds, study.seed)
         for method in ("naive", *study.methods.names):
-            fit = continuous_curve(x[rows], dose[rows], y, method, points, w, folds, study.seed)
+            fit = continuous_curve(x[rows], dose[rows], y, method, points, w, folds, study.seed, density)
             bandwidths[f"{outcome}, {method}"] = fit.bandwidth
             se = fit.std_error(g)
             curves.append(pd.DataFrame({

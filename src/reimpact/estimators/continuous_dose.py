@@ -31,6 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+# pi(D_i | X_i), P(D_i) and the dose's standardisation (centre, scale), as dose_density gives them
+Density = tuple[np.ndarray, np.ndarray, tuple[float, float]]
 GRID = 200  # points on which the marginal density and M(d) are computed, then interpolated
 _CV_POINTS = 4000  # evaluation points of the leave-one-out error (a seeded subsample when more)
 
@@ -61,14 +63,9 @@ class DoseNuisances:
                 out[rows, j] = _outcome_basis(self.x[rows], dose) @ coef
         return out
 
-    def pseudo_outcome(self, y: np.ndarray, method: str) -> np.ndarray:
-        """xi for ``"aipw"`` (doubly robust), ``"ipw"`` (m = 0) or ``"naive"`` (xi = Y)."""
-        if method == "naive":
-            return y
-        ratio = self.marginal / self.density
-        if method == "ipw":
-            return y * ratio
-        return (y - self.outcome) * ratio + self.average
+    def pseudo_outcome(self, y: np.ndarray) -> np.ndarray:
+        """The doubly robust pseudo-outcome xi = (Y - m(X, D)) P(D) / pi(D | X) + M(D)."""
+        return (y - self.outcome) * self.marginal / self.density + self.average
 
 
 def _folds(n: int, folds: int, seed: int) -> np.ndarray:
@@ -93,6 +90,7 @@ def dose_nuisances(
     sample_weight: np.ndarray | None = None,
     folds: int = 5,
     seed: int = 0,
+    density: Density | None = None,
 ) -> DoseNuisances:
     """Cross-fitted nuisances of the pseudo-outcome (see the module docstring).
 
@@ -110,6 +108,8 @@ def dose_nuisances(
         Cross-fitting folds: each unit's nuisances come from models fitted on the other folds.
     seed : int
         Seed of the fold assignment.
+    density : tuple or None
+        :func:`dose_density` of the same units, folds and seed when already computed.
 
     Returns
     -------
@@ -117,7 +117,7 @@ def dose_nuisances(
     """
     n = y.size
     s = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=float)
-    density, marginal, (centre, scale) = dose_density(x, dose, s, folds, seed)
+    own, marginal, (centre, scale) = density or dose_density(x, dose, s, folds, seed)
     d = (dose - centre) / scale
     grid = np.linspace(d.min(), d.max(), GRID)
     fold = _folds(n, folds, seed)
@@ -135,7 +135,7 @@ def dose_nuisances(
         at_grid = _outcome_basis(np.tile(centroid, (GRID, 1)), grid) @ coef
         average_grid += at_grid * s[test].sum() / s.sum()
     return DoseNuisances(
-        density=density,
+        density=own,
         marginal=marginal,
         outcome=outcome,
         average=np.interp(d, grid, average_grid),
@@ -149,7 +149,7 @@ def dose_nuisances(
 
 def dose_density(
     x: np.ndarray, dose: np.ndarray, s: np.ndarray, folds: int = 5, seed: int = 0
-) -> tuple[np.ndarray, np.ndarray, tuple[float, float]]:
+) -> Density:
     """pi(D_i | X_i) and P(D_i) of every unit, cross-fitted (normal linear model of the
     standardised dose; P on a grid of ``GRID`` doses, interpolated), and the dose's
     standardisation (centre, scale). Both densities are of the standardised dose: their ratio,
@@ -298,16 +298,27 @@ def continuous_curve(
     sample_weight: np.ndarray | None = None,
     folds: int = 5,
     seed: int = 0,
+    density: Density | None = None,
 ) -> LocalFit:
     """The dose-response curve of ``method`` (``"naive"``, ``"ipw"`` or ``"aipw"``) at
-    ``points``: pseudo-outcomes, the leave-one-out bandwidth of the local linear fit, the local
-    quadratic fit at that bandwidth and, for AIPW, the variation of M(d) in the influence."""
+    ``points``: pseudo-outcomes (Y; Y P(D) / pi(D | X); the doubly robust xi), the leave-one-out
+    bandwidth of the local linear fit, the local quadratic fit at that bandwidth and, for AIPW,
+    the variation of M(d) in the influence. ``density``: :func:`dose_density` of the same units,
+    folds and seed, shared by the methods of one outcome."""
     s = np.ones(y.size) if sample_weight is None else np.asarray(sample_weight, dtype=float)
-    nuisances = None if method == "naive" else dose_nuisances(x, dose, y, s, folds, seed)
-    xi = y if nuisances is None else nuisances.pseudo_outcome(y, method)
+    nuisances = None
+    if method == "naive":
+        xi = y
+    else:
+        density = density or dose_density(x, dose, s, folds, seed)
+        if method == "aipw":
+            nuisances = dose_nuisances(x, dose, y, s, folds, seed, density)
+            xi = nuisances.pseudo_outcome(y)
+        else:
+            xi = y * density[1] / density[0]
     bandwidth = choose_bandwidth(dose, xi, s, seed)
     fit = local_polynomial(dose, xi, points, bandwidth, s, degree=2)
-    if nuisances is None or method != "aipw":
+    if nuisances is None:
         return fit
     m = nuisances.outcome_at(points)
     spread = s[:, None] * (m - (s @ m / s.sum())[None, :]) / s.sum()
