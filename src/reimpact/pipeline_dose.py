@@ -2,15 +2,17 @@
 ``MAX_DOSE_LEVELS`` distinct values).
 
 The sample, the separation rule and the covariate design are the binary ones, with "treated"
-meaning a dose above the reference (default: the median dose); that split also gives the overlap
-figure (P(dose above the reference | x)) and Table 1. The curve mu(d) = E[Y(d)] is estimated on
-``POINTS`` doses evenly spaced between the 5th and 95th percentiles of the dose (the tails, where
-few units carry the fit, are left out, as in Kennedy et al. 2017) by smoothing the naive, IPW and
-AIPW pseudo-outcomes (:mod:`reimpact.estimators.continuous_dose`). The effects are the curve at
-the 10th, 25th, 75th and 90th percentiles against the reference, each an ATE with the standard
-error of the difference of the two points' influences. Balance compares the units above and at
-or below the reference, unadjusted and under the stabilised dose weights P(D) / pi(D | X), which
-make the dose independent of the covariates when the dose model is right.
+meaning a dose above the reference (default: the median dose of the rows read, then the largest
+analysed dose at or below it, which splits the analysed units the same way); that split also
+gives the overlap figure (P(dose above the reference | x)) and Table 1. The curve
+mu(d) = E[Y(d)] is estimated on ``POINTS`` doses evenly spaced between the 5th and 95th
+percentiles of the dose (the tails, where few units carry the fit, are left out, as in Kennedy et
+al. 2017) by smoothing the naive, IPW and AIPW pseudo-outcomes
+(:mod:`reimpact.estimators.continuous_dose`). The effects are the curve at the 10th, 25th, 75th
+and 90th percentiles against the reference, each an ATE with the standard error of the
+difference of the two points' influences. Balance compares the units above and at or below the
+reference, unadjusted and under the stabilised dose weights P(D) / pi(D | X), which make the dose
+independent of the covariates when the dose model is right.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from .estimators.continuous_dose import continuous_curve, dose_density
 from .exceptions import DesignError
 from .results import DesignSummary, Effect
 from .results.dose import CURVE_COLUMNS, DoseResponse
-from .sample.rules import dose_reference, dose_values
+from .sample.rules import dose_values
 
 if TYPE_CHECKING:
     from .config.study import Study
@@ -51,12 +53,16 @@ def _weighted_quantiles(values: np.ndarray, s: np.ndarray, q: np.ndarray) -> np.
 
 
 def continuous_effects(
-    study: Study, x: np.ndarray, dose: np.ndarray, frame: pd.DataFrame, s: np.ndarray | None
+    study: Study,
+    x: np.ndarray,
+    dose: np.ndarray,
+    frame: pd.DataFrame,
+    s: np.ndarray | None,
+    reference: float,
 ) -> tuple[list[Effect], pd.DataFrame, dict[str, float]]:
     """Every outcome's curves (naive and the methods of the study), the effects at the quartile
     doses against the reference and the bandwidth of every curve."""
     weights = np.ones(dose.size) if s is None else s
-    reference = dose_reference(study, pd.Series(dose))
     low, high = _weighted_quantiles(dose, weights, np.array([0.05, 0.95]))
     grid = np.linspace(low, high, POINTS)
     marks = _weighted_quantiles(dose, weights, np.array(QUANTILES))
@@ -114,7 +120,13 @@ def analyse_continuous_dose(
     :func:`~reimpact.pipeline_multi.analyse_multivalued` (no generalised score, no pairs)."""
     x = main.covariates.matrix
     dose = dose_values(study, main.frame).to_numpy()
-    effects, curves, bandwidths = continuous_effects(study, x, dose, main.frame, main.sample_weight)
+    # without a reference the split is at the median of the rows read: the largest dose at or
+    # below it among the analysed units splits them the same way, and is a dose they have
+    given = study.treatment.reference
+    reference = float(dose[main.t == 0].max()) if given is None else float(given)  # type: ignore[arg-type]
+    effects, curves, bandwidths = continuous_effects(
+        study, x, dose, main.frame, main.sample_weight, reference
+    )
     s = np.ones(dose.size) if main.sample_weight is None else main.sample_weight
     density, marginal, _ = dose_density(x, dose, s, 5, study.seed)
     weights = {"stabilised dose weights": marginal / density}
@@ -133,7 +145,7 @@ def analyse_continuous_dose(
         collinear=list(main.covariates.collinear),
         dose={
             "kind": "continuous",
-            "reference": dose_reference(study, pd.Series(dose)),
+            "reference": reference,
             "bandwidths": bandwidths,
         },  # fmt: skip
     )
