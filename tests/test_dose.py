@@ -229,7 +229,9 @@ def test_a_continuous_dose_gives_a_smoothed_curve_that_covers_the_truth(tmp_path
         truth = _hump(curve["dose"].astype(float).to_numpy())
         covered[method] = np.mean((curve.ci_lower <= truth) & (truth <= curve.ci_upper))
     assert covered["aipw"] >= 0.8 and covered["naive"] <= 0.5, covered
-    reference = float(np.median(dose))
+    # the reference: the largest dose at or below the median (the above/below split's boundary)
+    reference = results.design.dose["reference"]
+    assert reference == dose[dose <= np.median(dose)].max()
     for effect in results.effects.to_frame().query("method == 'aipw'").itertuples():
         mark = float(effect.contrast.split(" vs ")[0])
         true = _hump(mark) - _hump(reference)
