@@ -263,6 +263,10 @@ def run_study(
     )
     if level_scores is not None and pairs is not None:
         warnings += multivalued_warnings(study, level_scores, pairs)
+    if run.design.dose.get("kind") == "continuous":
+        from .pipeline_dose import COVERAGE_WARNING
+
+        warnings.append(COVERAGE_WARNING)
     results = StudyResults(
         study=study,
         sample=sample,

@@ -39,10 +39,11 @@ POINTS = 25
 QUANTILES = (0.10, 0.25, 0.75, 0.90)
 SE_TYPE = "influence function, local quadratic (bias-corrected)"
 _Z = 1.959963984540054
+COVERAGE_NOTE = "a smoothed curve: the pointwise interval is approximate (see the warnings)"
 COVERAGE_WARNING = (
-    "a smoothed dose-response curve: its pointwise intervals are approximate (in the package's "
-    "checks they covered 85-93% rather than 95%, least at the ends of the dose range, where few "
-    "units carry large weights)"
+    "The dose is continuous, so its curve is smoothed and the intervals of the curve and of its "
+    "effects are approximate: in the package's checks they covered 85-93% rather than 95%, least "
+    "at the ends of the dose range, where few units carry large weights."
 )
 
 
@@ -105,8 +106,7 @@ def continuous_effects(
                         n_treated=int(above.sum()),
                         n_control=int((~above).sum()),
                         se_type=SE_TYPE if g is None else f"{SE_TYPE}, cluster-robust",
-                        notes=(f"bandwidth {fit.bandwidth:.4g} (leave-one-value-out)",),
-                        warnings=(COVERAGE_WARNING,),
+                        notes=(f"bandwidth {fit.bandwidth:.4g} (leave-one-value-out)", COVERAGE_NOTE),
                         contrast=f"{mark:.4g} vs {reference:.4g}",
                     )
                 )

@@ -22,7 +22,7 @@ residuals (Kennedy et al., Theorem 2), plus for AIPW the variation of M(d) over 
 (m(X_i, d) - M(d)) / n per unit, which is of the same order at the sample sizes of evaluations.
 In a check (benchmarks/continuous_dose_coverage.py: 85-93% at n = 2,000) the intervals fall
 short of 95%, most at the ends of the dose range, where few units carry large weights, and where
-the outcome model misses an interaction; every effect's warnings say so.
+the outcome model misses an interaction; the run's warnings say so.
 """
 
 from __future__ import annotations
