@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_panel import panel_study
+from test_panel import COVARIATES, panel_study
 
 from reimpact.cli import main
 from reimpact.config.study import Study
@@ -73,3 +73,27 @@ def test_covariates_from_each_keeps_every_rows_own():
     frame = run_study(Study.from_dict(raw)).frame  # the first round after the baseline
     data = simulate_returnee_panel(1500, 6).data
     assert (data.loc[frame.index, "household_size"] == frame.household_size).all()
+
+
+def test_later_rounds_without_covariates_keep_their_rows(tmp_path):
+    """Follow-up rounds often ask the covariates only once: blanked in rounds 1-3, every row
+    still takes its unit's round-0 values before the missing-data policy (``missing: drop``
+    would otherwise delete every follow-up row), and the effects are those of the full data."""
+    from reimpact.datasets.panel import simulate_returnee_panel
+
+    data = simulate_returnee_panel(1500, 6).data
+    blank = data.copy()
+    blank.loc[blank.survey_round > 0, COVARIATES] = None
+    path = tmp_path / "blank.csv"
+    blank.to_csv(path, index=False)
+    full_path = tmp_path / "full.csv"
+    data.to_csv(full_path, index=False)
+    raw = panel_study(design="cross-section", missing="drop")
+    raw["data"] = {"path": str(path)}
+    blanked = run_study(Study.from_dict(raw))
+    raw["data"] = {"path": str(full_path)}
+    full = run_study(Study.from_dict(raw))
+    assert blanked.sample.flow.dropped_missing.get("total", 0) == 0
+    assert blanked.sample.flow.rounds == full.sample.flow.rounds
+    for a, b in zip(blanked.effects, full.effects, strict=True):
+        assert a.estimate == pytest.approx(b.estimate, rel=1e-12)

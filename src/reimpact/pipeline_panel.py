@@ -40,8 +40,9 @@ if TYPE_CHECKING:
 
 
 def panel_sample(study: Study, sample: AnalysisSample) -> AnalysisSample:
-    """The long sample checked, with every row's covariates from its unit's first round surveyed
-    (unless ``panel.covariates_from: each``) and the units and rows per round in ``flow.rounds``."""
+    """The long sample checked (every row's covariates already come from its unit's first round
+    surveyed, unless ``panel.covariates_from: each``: :mod:`reimpact.sample.rounds`), with the
+    units and rows per round in ``flow.rounds``."""
     panel: PanelSpec = study.panel  # type: ignore[assignment]
     frame = sample.frame
     for column in panel.columns:
@@ -64,11 +65,6 @@ def panel_sample(study: Study, sample: AnalysisSample) -> AnalysisSample:
         )
     if panel.baseline is not None and not (frame[panel.round] == panel.baseline).any():
         raise DataError("panel.baseline", f"round {panel.baseline} is not in the data")
-    if panel.covariates_from == "first":
-        order = frame.sort_values(panel.round, kind="stable")
-        first = order.groupby(panel.id, sort=False)[sample.covariate_columns].first()
-        covariates = first.loc[frame[panel.id]].set_axis(frame.index)
-        frame = frame.assign(**{c: covariates[c] for c in sample.covariate_columns})
     rounds = {}
     for value, rows in frame.groupby(panel.round, sort=True):
         treated = int(t.loc[rows.index].sum())

@@ -16,6 +16,7 @@ from ..io import value_labels
 from ..scoring import score
 from .imputation import impute_chained
 from .missing import apply_invalid_values, apply_missing_policy
+from .rounds import first_round_covariates
 from .rules import check_columns, check_numeric, check_roles, population_mask, treatment_indicator
 from .source import DataSource, read_data
 from .weights import sampling_weights
@@ -127,6 +128,10 @@ def prepare_frame(study: Study, raw: pd.DataFrame, source: DataSource) -> Analys
         if column in labels:  # a labelled scale (1 = "very dissatisfied" ...) on its codes
             frame[column] = labels[column].to_codes(frame[column])
         check_numeric(frame[column], f"outcomes: column '{column}'", "an outcome")
+    panel = study.panel
+    if panel is not None and panel.covariates_from == "first":
+        columns = study.covariate_terms.columns
+        frame = first_round_covariates(frame, panel.id, panel.round, list(columns))
     frame, treated, dropped_invalid = apply_invalid_values(study, frame, treated)
 
     frame, treated, dropped, imputed, covariate_columns, categorical, missing_outcome = (
