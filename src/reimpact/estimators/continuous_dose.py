@@ -31,6 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..stats.sandwich import influence_sum_squares
+
 # pi(D_i | X_i), P(D_i) and the dose's standardisation (centre, scale), as dose_density gives them
 Density = tuple[np.ndarray, np.ndarray, tuple[float, float]]
 GRID = 200  # points on which the marginal density and M(d) are computed, then interpolated
@@ -191,22 +193,12 @@ class LocalFit:
     def std_error(self, cluster: np.ndarray | None = None) -> np.ndarray:
         """Pointwise sandwich standard errors (clustered: influences summed within clusters,
         times G / (G - 1))."""
-        return np.sqrt(_sum_squares(self.influence, cluster))
+        return np.sqrt(influence_sum_squares(self.influence, cluster))
 
     def contrast_se(self, a: int, b: int, cluster: np.ndarray | None = None) -> float:
         """Standard error of estimate[a] - estimate[b] (the same units enter both)."""
         difference = self.influence[:, [a]] - self.influence[:, [b]]
-        return float(np.sqrt(_sum_squares(difference, cluster))[0])
-
-
-def _sum_squares(influence: np.ndarray, cluster: np.ndarray | None) -> np.ndarray:
-    if cluster is None:
-        return (influence**2).sum(axis=0)
-    _, group = np.unique(cluster, return_inverse=True)
-    sums = np.zeros((group.max() + 1, influence.shape[1]))
-    np.add.at(sums, group, influence)
-    g = sums.shape[0]
-    return (sums**2).sum(axis=0) * g / max(g - 1, 1)
+        return float(np.sqrt(influence_sum_squares(difference, cluster))[0])
 
 
 def _smoother(dose: np.ndarray, s: np.ndarray, points: np.ndarray, h: float, degree: int = 1):

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..results import Effect
+from ..stats.sandwich import influence_sum_squares
 
 SE_TYPE = "influence function"
 
@@ -177,14 +178,7 @@ def contrast_se(
     sum_i s_i^2 phi_i^2 / (sum_i s_i)^2, or with clusters sum_g (sum_{i in g} s_i phi_i)^2 G / (G - 1)
     over (sum_i s_i)^2."""
     s = _weights(phi.size, sample_weight)
-    contributions = s * phi
-    total = s.sum()
-    if cluster is None:
-        return float(np.sqrt(np.sum(contributions**2)) / total)
-    _, group = np.unique(cluster, return_inverse=True)
-    sums = np.bincount(group, weights=contributions)
-    g = sums.size
-    return float(np.sqrt(np.sum(sums**2) * g / max(g - 1, 1)) / total)
+    return float(np.sqrt(influence_sum_squares(s * phi, cluster)) / s.sum())
 
 
 def contrast_pairs(levels: tuple[str, ...]) -> list[tuple[int, int]]:

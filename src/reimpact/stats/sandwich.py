@@ -30,6 +30,21 @@ def sandwich_se(psi: np.ndarray, clusters: np.ndarray | None = None) -> float:
     return float(np.sqrt(g / (g - 1.0) * np.sum(sums**2)))
 
 
+def influence_sum_squares(psi: np.ndarray, clusters: np.ndarray | None = None) -> np.ndarray:
+    """Column by column, the sum of squared influence terms of ``psi`` (n,) or (n, k): sum_i psi_i^2
+    without clusters (no small-sample factor: the estimators that use it, the level means of a
+    multi-valued treatment and the dose-response curves, report the plain sandwich), or
+    G / (G - 1) sum_g (sum_{i in g} psi_i)^2 with them. The square root is a standard error."""
+    psi = np.asarray(psi, dtype=float)
+    if clusters is None:
+        return (psi**2).sum(axis=0)
+    _, codes = np.unique(clusters, return_inverse=True)
+    sums = np.zeros((int(codes.max()) + 1, *psi.shape[1:]))
+    np.add.at(sums, codes, psi)
+    g = sums.shape[0]
+    return (sums**2).sum(axis=0) * g / max(g - 1, 1)
+
+
 def two_way_se(psi: np.ndarray, first: np.ndarray, second: np.ndarray) -> float:
     """Two-way cluster-robust standard error (Cameron, Gelbach & Miller 2011):
     V = V_first + V_second - V_(first x second), each term a :func:`sandwich_se` variance. When
