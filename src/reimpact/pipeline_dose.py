@@ -26,7 +26,7 @@ from .diagnostics.balance import balance_table
 from .estimators.continuous_dose import continuous_curve, dose_density
 from .exceptions import DesignError
 from .results import DesignSummary, Effect
-from .results.dose import CURVE_COLUMNS, DoseResponse
+from .results.dose import DoseResponse, curve_frame
 from .sample.rules import dose_values
 
 if TYPE_CHECKING:
@@ -38,7 +38,6 @@ if TYPE_CHECKING:
 POINTS = 25
 QUANTILES = (0.10, 0.25, 0.75, 0.90)
 SE_TYPE = "influence function, local quadratic (bias-corrected)"
-_Z = 1.959963984540054
 COVERAGE_NOTE = "a smoothed curve: the pointwise interval is approximate (see the warnings)"
 COVERAGE_WARNING = (
     "The dose is continuous, so its curve is smoothed and the intervals of the curve and of its "
@@ -88,12 +87,8 @@ def continuous_effects(
             fit = continuous_curve(x[rows], dose[rows], y, method, points, w, folds, study.seed, density)
             bandwidths[f"{outcome}, {method}"] = fit.bandwidth
             se = fit.std_error(g)
-            curves.append(pd.DataFrame({
-                "outcome": outcome, "method": method, "dose": [f"{d:.4g}" for d in grid],
-                "estimate": fit.estimate[:POINTS], "std_error": se[:POINTS],
-                "ci_lower": fit.estimate[:POINTS] - _Z * se[:POINTS],
-                "ci_upper": fit.estimate[:POINTS] + _Z * se[:POINTS], "n": None,
-            }, columns=CURVE_COLUMNS))  # fmt: skip
+            doses = [f"{d:.4g}" for d in grid]
+            curves.append(curve_frame(outcome, method, doses, fit.estimate[:POINTS], se[:POINTS]))
             base = points.size - 1
             for j, mark in enumerate(marks, POINTS):
                 effects.append(

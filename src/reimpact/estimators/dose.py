@@ -22,10 +22,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..results.dose import CURVE_COLUMNS
+from ..results.dose import curve_frame
 from .multivalued import LevelMeans, contrast_se
-
-_Z = 1.959963984540054
 
 
 def dose_order(levels: tuple[str, ...]) -> list[int]:
@@ -56,11 +54,9 @@ def dose_curve(
     influence-function standard error (clustered when ``cluster`` is given), the pointwise 95%
     interval and ``n``, the units at the dose (columns ``CURVE_COLUMNS``)."""
     counts = np.bincount(codes, minlength=len(levels))
-    rows = []
-    for j in dose_order(levels):
-        se = contrast_se(fitted.influence[:, j], sample_weight, cluster)
-        mean = float(fitted.means[j])
-        rows.append(
-            (outcome, method, levels[j], mean, se, mean - _Z * se, mean + _Z * se, int(counts[j]))
-        )
-    return pd.DataFrame(rows, columns=CURVE_COLUMNS)
+    order = dose_order(levels)
+    se = [contrast_se(fitted.influence[:, j], sample_weight, cluster) for j in order]
+    return curve_frame(
+        outcome, method, [levels[j] for j in order], fitted.means[order], np.array(se),
+        [int(counts[j]) for j in order],
+    )  # fmt: skip

@@ -4,11 +4,34 @@ dose-response curves of every outcome and method (:mod:`reimpact.estimators.dose
 from __future__ import annotations
 
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
 
 CURVE_COLUMNS = ["outcome", "method", "dose", "estimate", "std_error", "ci_lower", "ci_upper", "n"]
+_Z = NormalDist().inv_cdf(0.975)
+
+
+def curve_frame(
+    outcome: str,
+    method: str,
+    doses: list[str],
+    estimate: np.ndarray,
+    std_error: np.ndarray,
+    n: list[int] | None = None,
+) -> pd.DataFrame:
+    """One curve as rows of ``CURVE_COLUMNS``: every dose's estimate, standard error, pointwise
+    95% interval estimate +/- z_0.975 se and units at the dose (None for a continuous dose)."""
+    estimate, std_error = np.asarray(estimate, dtype=float), np.asarray(std_error, dtype=float)
+    return pd.DataFrame(
+        {
+            "outcome": outcome, "method": method, "dose": doses, "estimate": estimate,
+            "std_error": std_error, "ci_lower": estimate - _Z * std_error,
+            "ci_upper": estimate + _Z * std_error, "n": n if n is not None else [None] * len(doses),
+        },
+        columns=CURVE_COLUMNS,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
