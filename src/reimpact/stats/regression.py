@@ -10,8 +10,9 @@ def _wls(y: np.ndarray, x: np.ndarray, w: np.ndarray, rows: np.ndarray):
     """WLS of y on x (with intercept column) over ``rows``: coefficients and the pseudo-inverse of
     M = sum w x x' (pseudo-inverse, so that a dummy constant in the matched sample is harmless)."""
     xr, wr = x[rows], w[rows]
-    m_inv = np.linalg.pinv((xr * wr[:, None]).T @ xr)
-    return m_inv @ (xr * wr[:, None]).T @ y[rows], m_inv
+    weighted = xr * wr[:, None]
+    m_inv = np.linalg.pinv(weighted.T @ xr)
+    return m_inv @ (weighted.T @ y[rows]), m_inv
 
 
 def matched_regression(
@@ -33,20 +34,24 @@ def matched_regression(
     With matched sets as clusters, :func:`sandwich_se` of psi is the cluster-robust variance that
     Abadie & Spiess (2022) justify after matching without replacement.
     """
-    ones = np.ones((y.size, 1))
-    design = ones if x is None else np.column_stack([ones, x])
-    treated = t == 1
-    v = w * {"ATT": treated, "ATC": ~treated, "ATE": np.ones(y.size, bool)}[estimand]
+    # only units with weight enter any sum: the rest (unmatched units) get psi = 0
+    used = np.flatnonzero(w > 0)
+    yu, wu, treated = y[used], w[used], t[used] == 1
+    ones = np.ones((used.size, 1))
+    design = ones if x is None else np.column_stack([ones, x[used]])
+    v = wu * {"ATT": treated, "ATC": ~treated, "ATE": np.ones(used.size, bool)}[estimand]
     big_v = v.sum()
     xbar = design.T @ v / big_v
-    predicted, psi = [], np.zeros(y.size)
-    for sign, rows in ((1.0, treated & (w > 0)), (-1.0, ~treated & (w > 0))):
-        coef, m_inv = _wls(y, design, w, rows)
+    predicted, psi = [], np.zeros(used.size)
+    for sign, rows in ((1.0, treated), (-1.0, ~treated)):
+        coef, m_inv = _wls(yu, design, wu, rows)
         fitted = design @ coef
         predicted.append(fitted)
-        resid = np.where(rows, y - fitted, 0.0)
-        psi += sign * (design @ (m_inv @ xbar)) * w * resid
+        resid = np.where(rows, yu - fitted, 0.0)
+        psi += sign * (design @ (m_inv @ xbar)) * wu * resid
     contrast = predicted[0] - predicted[1]
     tau = float(v @ contrast / big_v)
     psi += v * (contrast - tau) / big_v
-    return tau, psi
+    full = np.zeros(y.size)
+    full[used] = psi
+    return tau, full
