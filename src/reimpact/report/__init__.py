@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .drawing import draw_figures as draw_figures  # part of the report's interface
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
@@ -111,33 +113,6 @@ def prepare_output(out_dir: str | Path) -> Path:
         if not any(figures.iterdir()):
             figures.rmdir()
     return out
-
-
-def draw_figures(
-    results: StudyResults, out: Path
-) -> tuple[dict[str, bytes | None], list[dict], list[tuple[str, int]]]:
-    """Draw every figure into ``out/figures``: the PNG bytes by name (None where the figure does
-    not apply or could not be drawn), a "not run" record for each figure that failed, and the
-    fewest units behind an element of each distribution figure."""
-    from ..exceptions import failure_reason
-    from . import figures as fig
-
-    drawn: dict[str, bytes | None] = {}
-    failed = []
-    units = []
-    for name, file_name in FIGURES.items():
-        try:
-            with fig.plt.rc_context({"text.parse_math": False}):  # '$' in column names is text
-                drawing = figure(results, name)
-            if drawing is not None and hasattr(drawing, "min_units"):
-                units.append((file_name, int(drawing.min_units)))
-            drawn[name] = fig.save(drawing, out / "figures", file_name) if drawing is not None else None
-        except Exception as exc:  # noqa: BLE001 - a figure that cannot be drawn must not stop the run
-            fig.plt.close("all")
-            drawn[name] = None
-            failed.append({"check": f"figure {file_name}", "outcome": "", "method": "",
-                           "reason": failure_reason(exc)})  # fmt: skip
-    return drawn, failed, units
 
 
 def write_report(

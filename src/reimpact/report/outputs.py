@@ -53,7 +53,8 @@ def write_outputs(results: StudyResults, out_dir: str | Path) -> Path:
     """
     import yaml
 
-    from . import draw_figures, prepare_output, write_report
+    from . import prepare_output, write_report
+    from .drawing import draw_figures
     from .exports import write_exports
 
     out = prepare_output(out_dir)
