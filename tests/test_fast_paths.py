@@ -133,3 +133,17 @@ def test_one_pass_over_every_sample_equals_one_pass_per_sample():
     together = sorted_x.ecdf_differences_all(samples)
     assert together[:2] == [sorted_x.ecdf_differences(samples[:, k]) for k in (0, 1)]
     assert np.isnan(together[2]).all()  # a group without weight has no eCDF
+
+
+def test_balance_in_threads_equals_balance_in_one_thread(monkeypatch):
+    """Large data take the covariates in parallel threads: the same table, row for row."""
+    import reimpact.diagnostics.balance as balance
+
+    x, t, w = _data(3, 2000)
+    frame = pd.DataFrame({"a": x, "b": x[::-1] * 2.0, "c": (x > 5).astype(float), "d": w})
+    args = (frame, list(frame.columns), [], t, {"matched": w > 0.5, "weighted": w}, "ATT")
+    one = balance.balance_table(*args).frame
+    monkeypatch.setattr(balance, "_THREADED_ROWS", 0)
+    monkeypatch.setattr("reimpact.parallel.inner_workers", lambda: 2)
+    two = balance.balance_table(*args).frame
+    pd.testing.assert_frame_equal(one, two, check_exact=True)

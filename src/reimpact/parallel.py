@@ -158,6 +158,16 @@ def _ray_instance(n_cpus: int | None, address: str | None) -> Iterator[None]:
             ray.shutdown()
 
 
+def inner_workers() -> int:
+    """How many cores a run's own inner work (balance statistics by covariate, the report's
+    figures) may use: the cores this process may run on, or 1 when the run is one of many parallel
+    tasks (inside :func:`single_threaded`, or any block whose joblib backend is sequential)."""
+    from joblib import effective_n_jobs
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(cores or 1, effective_n_jobs(-1)))
+
+
 @contextmanager
 def single_threaded() -> Iterator[None]:
     """Inner work on one thread: BLAS and OpenMP pools limited to one thread (threadpoolctl), the

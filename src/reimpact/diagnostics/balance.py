@@ -262,6 +262,9 @@ def _scale_label(estimand: str) -> str:
     return {"ATT": "treated", "ATC": "controls"}.get(estimand, "pooled groups")
 
 
+_THREADED_ROWS = 50_000  # below, threads cost more than they save
+
+
 def balance_table(
     frame: pd.DataFrame,
     covariates: list[str],
@@ -283,32 +286,38 @@ def balance_table(
     samples = {"unadjusted": s, **{name: np.asarray(w, float) * s for name, w in weights.items()}}
     groups = {name: ((w > 0) & (t == 1), (w > 0) & (t == 0)) for name, w in samples.items()}
     every = np.column_stack(list(samples.values()))  # units x samples, for one eCDF pass
-    rows = []
     variables = [
         (name, *v, False) for name, v in covariate_columns(frame, covariates, categorical).items()
     ]
     variables += [(name, *v, True) for name, v in (terms or {}).items()]
-    for name, source, x, is_term in variables:
+
+    def rows_of(name: str, source: str, x: np.ndarray, is_term: bool) -> list[dict]:
         binary = bool(np.isin(x, (0.0, 1.0)).all())
         suppressed = binary and _small_share(x, t, samples, min_cell_size)
         scale = smd_scale(x, t, estimand, sample_weight)
         ecdf = SortedCovariate.of(x, t).ecdf_differences_all(every)  # sorted once for all
+        rows = []
         for (sample, w), gaps in zip(samples.items(), ecdf, strict=True):
             stats = _statistics(x, w, groups[sample], scale, binary, gaps)
             low, high = VARIANCE_RATIO_BOUNDS
             ratio = stats["variance_ratio"]
-            row: dict[str, str | float | bool] = {
-                "covariate": name,
-                "source": source,
-                "type": "binary" if binary else "continuous",
-                "term": is_term,
-                "sample": sample,
-                **stats,
-                "smd_flag": bool(abs(stats["smd"]) >= SMD_THRESHOLD),
-                "variance_flag": bool(np.isfinite(ratio) and not low <= ratio <= high),
-                "suppressed": bool(suppressed),
-            }
-            rows.append(row)
+            rows.append(
+                {
+                    "covariate": name,
+                    "source": source,
+                    "type": "binary" if binary else "continuous",
+                    "term": is_term,
+                    "sample": sample,
+                    **stats,
+                    "smd_flag": bool(abs(stats["smd"]) >= SMD_THRESHOLD),
+                    "variance_flag": bool(np.isfinite(ratio) and not low <= ratio <= high),
+                    "suppressed": bool(suppressed),
+                }
+            )
+        return rows
+
+    # covariates in parallel threads (sorting, gathering and the eCDF pass release the GIL)
+    rows = [row for found in _map(rows_of, variables, t.size) for row in found]
     effective = {
         sample: {
             "treated": effective_sample_size(np.asarray(w, float)[t == 1]),
@@ -317,6 +326,21 @@ def balance_table(
         for sample, w in samples.items()
     }
     return BalanceTable(pd.DataFrame(rows), estimand, effective, min_cell_size)
+
+
+def _map(function, items: list[tuple], n: int) -> list:
+    """``function(*item)`` for every item, in order: in threads when the data are large (from
+    ``_THREADED_ROWS`` units) and the run may use several cores
+    (:func:`reimpact.parallel.inner_workers`)."""
+    from ..parallel import inner_workers
+
+    workers = inner_workers() if n >= _THREADED_ROWS else 1
+    if workers < 2 or len(items) < 2:
+        return [function(*item) for item in items]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(min(workers, len(items))) as pool:
+        return list(pool.map(lambda item: function(*item), items))
 
 
 def _small_share(

@@ -19,7 +19,7 @@ import numba
 import numpy as np
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", nogil=True)  # run in threads, one per covariate
 def _ecdf_gaps(order, values, treated, w, total1, total0):
     """Mean and maximum |F_1(v) - F_0(v)| for every column of ``w`` (n x samples, row order),
     with the groups' total weights ``total1``, ``total0`` and ``treated`` in sorted order.

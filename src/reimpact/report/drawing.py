@@ -50,17 +50,15 @@ def draw_figures(results: StudyResults, out: Path) -> Drawn:
 
 
 def _two_processes() -> bool:
-    """Whether a second process may draw: fork exists, two cores, not in a notebook, and not
-    inside work that is one of many parallel tasks (joblib's active backend is sequential)."""
+    """Whether a second process may draw: fork exists, not in a notebook, and two cores for the
+    run's inner work (:func:`reimpact.parallel.inner_workers`)."""
     import multiprocessing
-    import os
 
-    from joblib import effective_n_jobs
+    from ..parallel import inner_workers
 
     if "ipykernel" in sys.modules or "fork" not in multiprocessing.get_all_start_methods():
         return False
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return (cores or 1) >= 2 and effective_n_jobs(-1) >= 2
+    return inner_workers() >= 2
 
 
 def _share(names: list[str]) -> tuple[list[str], list[str]]:
