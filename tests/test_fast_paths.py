@@ -15,7 +15,7 @@ from reimpact.design.covariates import exact_strata
 from reimpact.diagnostics.balance import balance_statistics
 from reimpact.diagnostics.ecdf import SortedCovariate, ecdf_differences
 from reimpact.report.figures.balance import _ecdf_on_grid
-from reimpact.report.figures.cells import masked_histogram, safe_grid
+from reimpact.report.figures.cells import grid_cells, masked_histogram, safe_grid
 
 
 def _data(seed: int, n: int = 300) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -84,6 +84,25 @@ def test_safe_grid_counts_per_interval_as_sorting_does(seed, k):
     expected_grid, expected_fewest = _sorted_safe_grid(x, masks, k)
     np.testing.assert_array_equal(grid, expected_grid)
     assert fewest == expected_fewest
+
+
+def test_grid_cells_give_each_units_interval_and_safe_cells_from_a_sample(monkeypatch):
+    """Each unit's interval is its search among the grid points; when the candidates come from a
+    systematic sample of the units (large data), every cell still holds k units of every group,
+    counted among all of them."""
+    import reimpact.report.figures.cells as cells
+
+    x, t, w = _data(5, 3000)
+    masks = [t == 0, t == 1, (t == 0) & (w > 0), (t == 1) & (w > 0)]
+    found = grid_cells(x, masks, 10)
+    np.testing.assert_array_equal(found.interval, np.searchsorted(found.grid, x, side="left"))
+    monkeypatch.setattr(cells, "_QUANTILE_SAMPLE", 300)  # every 10th unit proposes the points
+    sampled = grid_cells(x, masks, 10)
+    assert sampled.grid.size >= 10 and sampled.min_units >= 10
+    np.testing.assert_array_equal(sampled.interval, np.searchsorted(sampled.grid, x, side="left"))
+    for mask in masks:
+        counts = np.bincount(sampled.interval[mask], minlength=sampled.grid.size + 1)
+        assert counts.min() >= sampled.min_units >= 10
 
 
 def test_ecdf_curve_on_the_grid_equals_the_sorted_ecdf():

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ...diagnostics.balance import SMD_THRESHOLD, BalanceTable
-from .cells import masked_histogram, safe_grid
+from .cells import GridCells, grid_cells, masked_histogram
 from .style import PALETTE, WIDTH, CountedFigure, legend_below, note_below, plt, sample_style
 
 if TYPE_CHECKING:
@@ -160,14 +160,13 @@ def _least_balanced(balance: BalanceTable, count: int) -> list[str]:
 def _ecdf_panel(
     ax: Axes,
     name: str,
-    x: np.ndarray,
+    cells: GridCells,
     treated: np.ndarray,
-    grid: np.ndarray,
     adjusted: tuple[str, np.ndarray] | None,
 ) -> None:
     """One covariate's eCDFs by group: unadjusted dashed, under the ``adjusted`` (sample, weights)
-    solid, drawn on ``grid`` only."""
-    interval = np.searchsorted(grid, x, side="left")  # x <= grid[k] iff interval <= k
+    solid, drawn on the points of its grid ``cells`` only."""
+    grid, interval = cells.grid, cells.interval
     for group, colour in (("treated", PALETTE["treated"]), ("control", PALETTE["control"])):
         rows_g = treated == (1 if group == "treated" else 0)
         ax.step(
@@ -216,9 +215,9 @@ def ecdf_plot(
     if adjusted is not None:  # the cells must hold enough units under the weights too
         masks += [(treated == g) & (adjusted[1] > 0) for g in (0, 1)]
     grids = {
-        name: safe_grid(columns[name], masks, min_cell_size) for name in _least_balanced(balance, count)
+        name: grid_cells(columns[name], masks, min_cell_size) for name in _least_balanced(balance, count)
     }
-    worst = [name for name, (grid, _) in grids.items() if grid.size]
+    worst = [name for name, cells in grids.items() if cells.grid.size]
     if not worst:
         return None
     cols = 2 if len(worst) > 1 else 1
@@ -234,9 +233,8 @@ def ecdf_plot(
     assert isinstance(fig, CountedFigure)
     fewest = []
     for ax, name in zip(axes.flat, worst, strict=False):
-        grid, units = grids[name]
-        fewest.append(units)
-        _ecdf_panel(ax, name, columns[name], treated, grid, adjusted)
+        fewest.append(grids[name].min_units)
+        _ecdf_panel(ax, name, grids[name], treated, adjusted)
     for ax in list(axes.flat)[len(worst) :]:
         ax.axis("off")
     legend_below(fig, *axes.flat[0].get_legend_handles_labels())
