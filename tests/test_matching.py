@@ -143,6 +143,15 @@ def test_every_treated_unit_dropped_by_the_caliper():
         PropensityMatcher(caliper=0.01).fit(e, t)
 
 
+def test_one_matched_set_has_no_standard_error():
+    """One treated unit within the caliper: a cluster-robust variance needs two matched sets."""
+    e = np.r_[0.5, np.full(4, 0.95), np.linspace(0.3, 0.6, 40)]
+    t = np.r_[np.ones(5), np.zeros(40)].astype(int)
+    psm = PropensityMatcher(caliper=0.05, replace=False).fit(e, t)
+    with pytest.raises(DesignError, match="fewer than 2 matched sets"):
+        psm.estimate(np.arange(45, dtype=float))
+
+
 def test_option_rules_apply_to_the_estimator_too():
     with pytest.raises(DesignError, match="methods.psm.replace: the ATE by matching needs"):
         PropensityMatcher(estimand="ATE", replace=False).fit(np.array([0.2, 0.6]), np.array([0, 1]))

@@ -306,7 +306,8 @@ class PropensityMatcher:
             tau, psi = self.regression(y, self.weights_ * self.sampling_weights_)
             subclass = self.results_[0].subclass(y.size)  # ATT or ATC: one direction
             used = subclass >= 0
-            if np.unique(subclass[used]).size < 2:
+            sets = subclass[used]
+            if sets.size == 0 or sets.min() == sets.max():  # fewer than two distinct sets
                 raise DesignError("methods.psm", "fewer than 2 matched sets; widen the caliper")
             if self.se == "bootstrap":
                 if clusters is not None:
