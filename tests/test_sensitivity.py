@@ -140,3 +140,35 @@ def test_robustness_values_equal_sensemakr(t_value, q):
         expected_q = float(theirs(t_statistic=pd.Series([t_value]), dof=dof, q=q, alpha=1.0).iloc[0])
         assert robustness_value(t_value, dof, q) == pytest.approx(expected_q, rel=1e-9)
     assert robustness_value(1.9, 783, 1.0, 0.05) == 0.0
+
+
+def test_slow_checks_side_by_side_give_what_one_after_another_gives(monkeypatch):
+    """Large data run the AIPW bounds and subgroups in threads beside the refutations: the same
+    results and "not run" records, in the same order, as one check after another."""
+    import threading
+
+    import yaml
+
+    import reimpact.sensitivity.runner as runner
+    from reimpact import Study, run_study
+
+    raw = yaml.safe_load(open("studies/orion_mentoring.yaml", encoding="utf-8"))
+    raw["data"]["n"] = 3000
+    raw["sensitivity"]["refutations"] = {"methods": ["psm"], "simulations": 2, "n_jobs": 1}
+    raw["sensitivity"]["heterogeneity"]["by"] = ["country", "sex", "vulnerable"]  # a tiny subgroup
+    raw["report"]["min_cell_size"] = 40
+    study = Study.from_dict(raw)
+    one = run_study(study).sensitivity.to_dict()
+    monkeypatch.setattr(runner, "_SIDE_BY_SIDE_ROWS", 0)
+    monkeypatch.setattr("reimpact.parallel.inner_workers", lambda: 2)
+    threads = []
+    real = runner._heterogeneity
+
+    def heterogeneity(*args):
+        threads.append(threading.current_thread() is threading.main_thread())
+        return real(*args)
+
+    monkeypatch.setattr(runner, "_heterogeneity", heterogeneity)
+    two = run_study(study).sensitivity.to_dict()
+    assert threads == [False]  # the subgroups ran in a thread of their own
+    assert one == two and one["subgroups"] and one["refutations"]

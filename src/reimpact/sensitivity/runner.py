@@ -4,7 +4,7 @@ is recorded in ``not_run`` with the reason, never fatal."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
@@ -110,14 +110,48 @@ def run_sensitivity(
     evalues = _evalues(checks, effects) if spec.evalue else []
     rosenbaum = [] if spec.rosenbaum is None else _rosenbaum(checks, spec.rosenbaum, psm)
     ovb = [] if spec.omitted_variable is None else _omitted_variable(checks, spec.omitted_variable)
-    dml = [] if spec.dml is None or "aipw" not in fitted else _dml(checks, spec.dml, fitted["aipw"])
-    refutations = [] if spec.refutations is None else _refutations(checks, spec.refutations, effects)
-    subgroups, cate = (
-        (None, None) if spec.heterogeneity is None else _heterogeneity(checks, spec.heterogeneity)
-    )
+    tasks: list[Callable[[_Checks], Any]] = [
+        lambda c: [] if spec.dml is None or "aipw" not in fitted else _dml(c, spec.dml, fitted["aipw"]),
+        lambda c: [] if spec.refutations is None else _refutations(c, spec.refutations, effects),
+        lambda c: (None, None) if spec.heterogeneity is None else _heterogeneity(c, spec.heterogeneity),
+    ]
+    dml, refutations, (subgroups, cate) = _side_by_side(checks, tasks, joblib_task=1)
     return SensitivityResults(
         evalues, rosenbaum, ovb, refutations, subgroups, cate, checks.attempts.not_run, dml
     )
+
+
+_SIDE_BY_SIDE_ROWS = 50_000  # below, the slow checks take too little time to gain from threads
+
+
+def _side_by_side(checks: _Checks, tasks: list[Callable[[_Checks], Any]], joblib_task: int) -> list:
+    """The slow checks (AIPW bounds, refutations, subgroups), each with its own "not run"
+    records, added to ``checks.attempts`` in the tasks' order.
+
+    With large data and two cores for the run's inner work
+    (:func:`reimpact.parallel.inner_workers`) the others run in threads while the calling thread
+    runs ``tasks[joblib_task]`` (the refutations, which keep the caller's joblib configuration:
+    joblib's is per thread): the threads refit models with numpy, whose large operations release
+    the GIL, while the refutations mostly wait for joblib's worker processes. Every check reads
+    the same arrays and writes none, so the results do not depend on how they ran."""
+    from ..parallel import inner_workers
+
+    own = [replace(checks, attempts=Attempts()) for _ in tasks]
+    found: list[Any] = [None] * len(tasks)
+    others = [k for k in range(len(tasks)) if k != joblib_task]
+    if checks.design.t.size >= _SIDE_BY_SIDE_ROWS and inner_workers() >= 2:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(len(others)) as pool:
+            futures = {k: pool.submit(tasks[k], own[k]) for k in others}
+            found[joblib_task] = tasks[joblib_task](own[joblib_task])
+            for k, future in futures.items():
+                found[k] = future.result()
+    else:
+        found = [task(c) for task, c in zip(tasks, own, strict=True)]
+    for c in own:
+        checks.attempts.not_run.extend(c.attempts.not_run)
+    return found
 
 
 def not_run_records(spec: SensitivitySpec, reason: Callable[[str], str], outcome: str) -> list[dict]:
