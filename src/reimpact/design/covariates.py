@@ -95,7 +95,11 @@ def column_block(
     sd = values.std()
     if not np.isfinite(sd) or sd == 0:
         _constant(column)
-    return [(column, (values - values.mean()) / sd if standardise else values)]
+    if not standardise:
+        return [(column, values)]
+    centred = values - values.mean()
+    centred /= sd  # in place: one n-row temporary, not two (10M rows: 80 MB each)
+    return [(column, centred)]
 
 
 def level_indicators(series: pd.Series) -> list[tuple[str, np.ndarray]]:
