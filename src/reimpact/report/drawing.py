@@ -5,11 +5,11 @@ whatever the number of rows) and it runs while nothing else waits on it, so on a
 or more cores a forked child process draws part of the figures while this process draws the rest.
 The child shares the results by copy-on-write (nothing is pickled on the way in) and sends back
 only each figure's PNG bytes, its fewest units and any failure; the outputs are the same, in the
-same order, as when one process draws them all. The figures are drawn in one process when fork is
-unavailable (Windows, some embedded interpreters), inside a notebook, with one core, or when the
-run is one of many parallel tasks (``reimpact run-many``, whose tasks run their inner work on one
-thread: :func:`reimpact.parallel.single_threaded`); a child that cannot start or dies leaves its
-figures to this process.
+same order, as when one process draws them all. The figures are drawn in one process off Linux
+(no fork on Windows; on macOS system libraries are not safe in a forked child), inside a
+notebook, with one core, or when the run is one of many parallel tasks (``reimpact run-many``,
+whose tasks run their inner work on one thread: :func:`reimpact.parallel.single_threaded`); a
+child that cannot start or dies leaves its figures to this process.
 """
 
 from __future__ import annotations
@@ -50,13 +50,16 @@ def draw_figures(results: StudyResults, out: Path) -> Drawn:
 
 
 def _two_processes() -> bool:
-    """Whether a second process may draw: fork exists, not in a notebook, and two cores for the
+    """Whether a second process may draw: on Linux (macOS's system libraries, Accelerate's BLAS
+    among them, are not safe to use in a forked child), not in a notebook, and two cores for the
     run's inner work (:func:`reimpact.parallel.inner_workers`)."""
     import multiprocessing
 
     from ..parallel import inner_workers
 
-    if "ipykernel" in sys.modules or "fork" not in multiprocessing.get_all_start_methods():
+    if "ipykernel" in sys.modules or not sys.platform.startswith("linux"):
+        return False
+    if "fork" not in multiprocessing.get_all_start_methods():
         return False
     return inner_workers() >= 2
 
