@@ -41,9 +41,9 @@ def draw_figures(results: StudyResults, out: Path) -> Drawn:
     if not _two_processes():
         return _collect(names, _draw(results, out, names))
     mine, theirs = _share(names)
-    drawn = _draw_forked(results, out, theirs)
+    child = _draw_forked(results, out, theirs)
     found = _draw(results, out, mine)
-    found.update(drawn.receive() if drawn else {})
+    found.update(child.receive() if child else {})
     missing = [name for name in theirs if name not in found]  # the child died: draw them here
     found.update(_draw(results, out, missing))
     return _collect(names, found)
