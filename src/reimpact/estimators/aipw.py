@@ -152,9 +152,12 @@ class CrossFittedAIPW:
         y: np.ndarray,
         propensity: np.ndarray | None = None,
         sample_weight: np.ndarray | None = None,
+        propensity_start: np.ndarray | None = None,
     ) -> CrossFittedAIPW:
         """Cross-fit the nuisances; ``y`` is n x (number of outcomes); ``sample_weight``: the
-        units' sampling weights (nuisances and averages weighted)."""
+        units' sampling weights (nuisances and averages weighted); ``propensity_start``: logistic
+        coefficients (intercept first, e.g. of a fit on all the rows) where the first fold's
+        Newton iterations start (each later fold starts from the previous fold's)."""
         y = np.asarray(y, dtype=float).reshape(t.size, -1)
         t = np.asarray(t).astype(np.int8)
         s = np.ones(t.size) if sample_weight is None else np.asarray(sample_weight, dtype=float)
@@ -167,6 +170,8 @@ class CrossFittedAIPW:
             mu1, mu0 = np.empty_like(y), np.empty_like(y)
         # each fold's logistic fit starts from the previous fold's coefficients
         model = PropensityModel(self.propensity_learner, self.random_state, warm_start=True)
+        if propensity_start is not None:
+            model.coef_ = np.asarray(propensity_start, dtype=float)
         for k in progress(range(self.folds), "cross-fitting", self.folds, self.verbose):
             test = folds == k
             train = ~test
@@ -307,13 +312,16 @@ class AIPWEstimator(EffectEstimator):
             return "firth"
         return learner
 
-    def nuisances(self, x, t, y, propensity=None, sample_weight=None) -> CrossFittedAIPW:
-        """The cross-fitted nuisance fits on arrays (shared with the subgroup analyses)."""
+    def nuisances(
+        self, x, t, y, propensity=None, sample_weight=None, propensity_start=None
+    ) -> CrossFittedAIPW:
+        """The cross-fitted nuisance fits on arrays (shared with the subgroup analyses and the
+        refutations; ``propensity_start``: see :meth:`CrossFittedAIPW.fit`)."""
         model = CrossFittedAIPW(
             self.estimand, self.folds, self.outcome_learner, self.score_learner, self.clip,
             self.random_state, self.verbose,
         )  # fmt: skip
-        return model.fit(x, t, y, propensity, sample_weight)
+        return model.fit(x, t, y, propensity, sample_weight, propensity_start)
 
     def _estimate(self, data: EstimationData) -> list[Effect]:
         given = None if data.propensity is None else data.propensity.scores
