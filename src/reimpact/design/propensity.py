@@ -32,6 +32,8 @@ from .logistic import expit, fit_logistic
 # "firth": the logistic model by Firth's penalised likelihood (``propensity.separation: penalise``);
 # "cbps": the covariate-balancing logistic score (:mod:`reimpact.design.cbps`)
 PropensityKind = Literal["logistic", "firth", "gradient_boosting", "cbps"]
+
+
 class PropensityModel:
     """Propensity-score model with scikit-learn conventions.
 
