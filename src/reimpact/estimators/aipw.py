@@ -10,6 +10,7 @@ tau = sum s core / sum s T with psi_i = s_i (core_i - T_i tau) / sum s T (the AT
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Annotated, Literal
 
 import numpy as np
@@ -31,7 +32,9 @@ _BLOCK = 16384  # rows per block of the Gram sums: a block's temporaries stay in
 _CONDITION = 1e-6  # smallest/largest eigenvalue of a scaled training Gram solved directly
 
 
-def _ols_blocks(x: np.ndarray, rows: np.ndarray, centre: np.ndarray):
+def _ols_blocks(
+    x: np.ndarray, rows: np.ndarray, centre: np.ndarray
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """The design (1, x - centre) of ``rows``, a block at a time, with each block's row numbers."""
     for a in range(0, rows.size, _BLOCK):
         chosen = rows[a : a + _BLOCK]
@@ -59,9 +62,11 @@ def cross_fitted_ols(
     """Out-of-fold predictions of the treated and control arms' (weighted) least-squares fits of
     the outcomes on (1, X): each fold's from the fits on the other folds' rows of the arm.
 
-    One pass over the data gives every fold's and arm's Gram matrix Z'SZ and cross-products Z'SY
-    (Z = (1, X - mean X): centred for conditioning); a fit on the other folds solves the normal
-    equations of the arm's total minus the fold's. Where the training Gram, scaled to a unit
+    One pass over the data gives every fold's and arm's Gram matrix G_kg = Z'SZ and
+    cross-products c_kg = Z'SY over the rows of fold k in arm g (Z = (1, X - mean X), centred for
+    conditioning); the fit without fold k solves the normal equations of the arm's totals minus
+    the fold's, beta_(-k)g = (sum_j G_jg - G_kg)^-1 (sum_j c_jg - c_kg), with no n x p copy of
+    the data. Where the training Gram, scaled to a unit
     diagonal, is near-singular (smallest eigenvalue below 1e-6 of the largest), the fit is the
     minimum-norm SVD least-squares solution on the rows, as ``numpy.linalg.lstsq`` gives.
     """
