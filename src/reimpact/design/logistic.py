@@ -161,14 +161,14 @@ def _firth_score(x: np.ndarray, intercept: bool, point: _Point, hessian: np.ndar
     w_i |L^-1 x_i|^2 the diagonal of the weighted hat matrix (H = LL', Cholesky; H^-1 itself
     when H is not numerically positive definite), a block of rows at a time."""
     try:
-        left = np.linalg.inv(np.linalg.cholesky(hessian))
-        right = left
+        inverse, factored = np.linalg.inv(np.linalg.cholesky(hessian)).T, True
     except np.linalg.LinAlgError:
-        left, right = np.linalg.inv(hessian), np.eye(hessian.shape[0])
+        inverse, factored = np.linalg.inv(hessian), False
     score = point.score.copy()
     for rows, block in _blocks(x, intercept):
-        leverage = point.w[rows] * np.einsum("ij,ij->i", block @ left.T, block @ right.T)
-        score += (leverage * (0.5 - point.p[rows])) @ block
+        product = block @ inverse  # rows of X L^-T, or of X H^-1
+        quadratic = np.einsum("ij,ij->i", product, product if factored else block)
+        score += (point.w[rows] * quadratic * (0.5 - point.p[rows])) @ block
     return score
 
 
