@@ -1,10 +1,11 @@
 """Propensity-score models, their bounds by estimand and the fitted scores.
 
 The default model is an unpenalised logistic regression fitted by Newton-Raphson (iteratively
-reweighted least squares) on the covariates, categorical ones one-hot coded against their most
-frequent level. It is unpenalised on purpose: a default L2 penalty (as in scikit-learn's
-``LogisticRegression``) silently shrinks the score towards 0.5 and biases matching and weighting.
-Perfect separation, which makes the unpenalised fit diverge, is detected and reported.
+reweighted least squares, :mod:`reimpact.design.logistic`) on the covariates, categorical ones
+one-hot coded against their most frequent level. It is unpenalised on purpose: a default L2
+penalty (as in scikit-learn's ``LogisticRegression``) silently shrinks the score towards 0.5 and
+biases matching and weighting. Perfect separation, which makes the unpenalised fit diverge, is
+detected and reported.
 
 Gradient boosting overfits the units it was fitted on (in-sample scores pile up near 0 and 1), so
 its scores are cross-fitted, every unit's score predicted by a model that did not see it, and
@@ -26,88 +27,11 @@ from ..diagnostics.overlap import check_overlap
 from ..exceptions import DesignError
 from .cbps import cbps_influence, fit_cbps
 from .covariates import CovariateDesign
+from .logistic import expit, fit_logistic
 
 # "firth": the logistic model by Firth's penalised likelihood (``propensity.separation: penalise``);
 # "cbps": the covariate-balancing logistic score (:mod:`reimpact.design.cbps`)
 PropensityKind = Literal["logistic", "firth", "gradient_boosting", "cbps"]
-_SEPARATION_LOGIT = 25.0  # |logit| beyond which a fitted probability is 0 or 1 to 1e-11
-
-
-def fit_logistic(
-    x: np.ndarray,
-    t: np.ndarray,
-    max_iter: int = 100,
-    tol: float = 1e-6,
-    firth: bool = False,
-    sample_weight: np.ndarray | None = None,
-) -> np.ndarray:
-    """Maximum-likelihood logistic regression by Newton-Raphson; ``x`` includes the intercept.
-
-    With ``sample_weight`` s it maximises the weighted (pseudo-)likelihood sum_i s_i l_i(beta),
-    the survey-weighted logistic regression (score X'S(t - p), information X'S W X), so that the
-    score describes the population the weights represent (DuGoff, Schuler & Stuart 2014).
-
-    Newton's method converges quadratically: once a step is below ``tol`` the remaining error is
-    of order ``tol**2``, so the loop stops there. With ``firth``, the score is Firth's (1993)
-    penalised one, X'(t - p + h (1/2 - p)) with h the diagonal of the weighted hat matrix, whose
-    estimates stay finite under separation (Heinze & Schemper 2002).
-
-    Raises :class:`DesignError` when the fit diverges (perfect or quasi-perfect separation).
-    """
-    t = t.astype(float)
-    s = np.ones(t.size) if sample_weight is None else np.asarray(sample_weight, dtype=float)
-    if firth and sample_weight is not None:
-        raise DesignError(
-            "propensity.separation",
-            "Firth's penalised model ('penalise') does not take sampling weights; use 'exclude' or "
-            "'merge', or leave out 'weights'",
-        )
-    beta = np.zeros(x.shape[1])
-    eta = np.zeros(x.shape[0])
-    for _ in range(max_iter):
-        p = expit(eta)
-        w = s * p * (1.0 - p)
-        hessian = x.T @ (x * w[:, None])
-        hessian[np.diag_indices_from(hessian)] += 1e-10
-        residual = s * (t - p)
-        if firth:
-            leverage = w * np.einsum("ij,ji->i", x, np.linalg.solve(hessian, x.T))
-            residual = residual + leverage * (0.5 - p)
-        gradient = x.T @ residual
-        try:
-            step = np.linalg.solve(hessian, gradient)
-        except np.linalg.LinAlgError:
-            step = np.linalg.lstsq(hessian, gradient, rcond=None)[0]
-        if firth:  # step halving: the quadratic model of the penalised likelihood can overshoot
-            base = _firth_loglik(x, t, eta)
-            while _firth_loglik(x, t, x @ (beta + step)) < base and np.max(np.abs(step)) > tol:
-                step = step / 2.0
-        beta = beta + step
-        eta = x @ beta
-        if np.max(np.abs(eta)) > 2 * _SEPARATION_LOGIT:
-            break
-        if np.max(np.abs(step)) < tol:
-            return beta
-    raise DesignError(
-        "propensity",
-        "the logistic model does not converge (perfect or quasi-perfect separation: some "
-        "covariate pattern predicts the treatment exactly); set 'propensity.separation: "
-        "penalise', remove or coarsen that covariate, or restrict the population",
-    )
-
-
-def _firth_loglik(x: np.ndarray, t: np.ndarray, eta: np.ndarray) -> float:
-    """Firth's penalised log-likelihood: l(beta) + log det(X' W X) / 2."""
-    p = expit(eta)
-    w = p * (1.0 - p)
-    loglik = np.sum(t * np.log(p) + (1.0 - t) * np.log1p(-p))
-    return float(loglik + 0.5 * np.linalg.slogdet(x.T @ (x * w[:, None]))[1])
-
-
-def expit(eta: np.ndarray) -> np.ndarray:
-    """The logistic function with |eta| capped at 30: probabilities stay within 1e-13 of 0 and 1
-    but never reach them, so that their logits (the matching distance) and odds stay finite."""
-    return 1.0 / (1.0 + np.exp(-np.clip(eta, -30.0, 30.0)))
 
 
 class PropensityModel:
@@ -132,6 +56,10 @@ class PropensityModel:
         covariate-balancing logistic score (ATE conditions, :func:`~reimpact.design.cbps.fit_cbps`).
     random_state : int
         Seed of the gradient-boosting model (the logistic fits are deterministic).
+    warm_start : bool
+        Start a logistic fit (``logistic``, ``firth``) from the coefficients of the previous call
+        to ``fit``, as scikit-learn's ``warm_start`` (e.g. on the next cross-fitting fold): the
+        same optimum in fewer Newton steps.
 
     Attributes
     ----------
@@ -141,9 +69,12 @@ class PropensityModel:
         The calibrated boosted model (``gradient_boosting``).
     """
 
-    def __init__(self, kind: PropensityKind = "logistic", random_state: int = 0) -> None:
+    def __init__(
+        self, kind: PropensityKind = "logistic", random_state: int = 0, warm_start: bool = False
+    ) -> None:
         self.kind = kind
         self.random_state = random_state
+        self.warm_start = warm_start
 
     def fit(
         self, x: np.ndarray, t: np.ndarray, sample_weight: np.ndarray | None = None
@@ -172,9 +103,12 @@ class PropensityModel:
         if self.kind == "cbps":
             self.coef_ = fit_cbps(_add_intercept(x), t, "ATE", sample_weight)
         elif self.kind in ("logistic", "firth"):
+            start = getattr(self, "coef_", None) if self.warm_start else None
             self.coef_ = fit_logistic(
-                _add_intercept(x), t, firth=self.kind == "firth", sample_weight=sample_weight
-            )
+                x, t, firth=self.kind == "firth", sample_weight=sample_weight,
+                start=start if start is not None and start.size == x.shape[1] + 1 else None,
+                intercept=True,
+            )  # fmt: skip
         else:
             from sklearn.calibration import CalibratedClassifierCV
             from sklearn.ensemble import HistGradientBoostingClassifier
@@ -198,7 +132,7 @@ class PropensityModel:
             The scores, strictly inside (0, 1) for the logistic models.
         """
         if self.kind in ("logistic", "firth", "cbps"):
-            return expit(_add_intercept(x) @ self.coef_)
+            return expit(x @ self.coef_[1:] + self.coef_[0])
         return self.estimator_.predict_proba(x)[:, 1]
 
 

@@ -10,6 +10,7 @@ tau = sum s core / sum s T with psi_i = s_i (core_i - T_i tau) / sum s T (the AT
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Annotated, Literal
 
 import numpy as np
@@ -27,18 +28,80 @@ from ..results import Effect
 from ..stats.sandwich import sandwich_se
 from ._base import SAMPLING_NOTE, EffectEstimator, Estimand, EstimationData
 
+_BLOCK = 16384  # rows per block of the Gram sums: a block's temporaries stay in the CPU cache
+_CONDITION = 1e-6  # smallest/largest eigenvalue of a scaled training Gram solved directly
 
-class _Linear:
-    """OLS (WLS with sampling weights) of the outcome(s) on (1, X)."""
 
-    def fit(self, x: np.ndarray, y: np.ndarray, w: np.ndarray) -> _Linear:
-        root = np.sqrt(w)[:, None]
-        design = np.column_stack([np.ones(x.shape[0]), x])
-        self.coef_ = np.linalg.lstsq(design * root, y * root, rcond=None)[0]
-        return self
+def _ols_blocks(
+    x: np.ndarray, rows: np.ndarray, centre: np.ndarray
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """The design (1, x - centre) of ``rows``, a block at a time, with each block's row numbers."""
+    for a in range(0, rows.size, _BLOCK):
+        chosen = rows[a : a + _BLOCK]
+        design = np.empty((chosen.size, x.shape[1] + 1))
+        design[:, 0] = 1.0
+        np.subtract(x[chosen], centre, out=design[:, 1:])
+        yield chosen, design
 
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        return np.column_stack([np.ones(x.shape[0]), x]) @ self.coef_
+
+def _lstsq_coef(
+    x: np.ndarray, y: np.ndarray, s: np.ndarray, rows: np.ndarray, centre: np.ndarray
+) -> np.ndarray:
+    """The minimum-norm weighted least squares fit on (1, x) of ``rows`` (SVD), its intercept
+    moved to the centred covariates: same predictions as the fit itself."""
+    root = np.sqrt(s[rows])[:, None]
+    design = np.column_stack([np.ones(rows.size), x[rows]])
+    coef = np.linalg.lstsq(design * root, y[rows] * root, rcond=None)[0]
+    coef[0] += centre @ coef[1:]
+    return coef
+
+
+def cross_fitted_ols(
+    x: np.ndarray, t: np.ndarray, y: np.ndarray, s: np.ndarray, fold: np.ndarray, folds: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Out-of-fold predictions of the treated and control arms' (weighted) least-squares fits of
+    the outcomes on (1, X): each fold's from the fits on the other folds' rows of the arm.
+
+    One pass over the data gives every fold's and arm's Gram matrix G_kg = Z'SZ and
+    cross-products c_kg = Z'SY over the rows of fold k in arm g (Z = (1, X - mean X), centred for
+    conditioning); the fit without fold k solves the normal equations of the arm's totals minus
+    the fold's, beta_(-k)g = (sum_j G_jg - G_kg)^-1 (sum_j c_jg - c_kg), with no n x p copy of
+    the data. Where the training Gram, scaled to a unit
+    diagonal, is near-singular (smallest eigenvalue below 1e-6 of the largest), the fit is the
+    minimum-norm SVD least-squares solution on the rows, as ``numpy.linalg.lstsq`` gives.
+    """
+    centre = x.mean(axis=0)
+    size = x.shape[1] + 1
+    gram = np.zeros((folds, 2, size, size))
+    cross = np.zeros((folds, 2, size, y.shape[1]))
+    for k in range(folds):
+        for group in (0, 1):
+            rows = np.flatnonzero((fold == k) & (t == group))
+            for chosen, design in _ols_blocks(x, rows, centre):
+                root = np.sqrt(s[chosen])
+                design *= root[:, None]
+                gram[k, group] += design.T @ design
+                cross[k, group] += design.T @ (y[chosen] * root[:, None])
+    fitted = (np.empty_like(y), np.empty_like(y))  # (control, treated)
+    for k in range(folds):
+        coef = []
+        for group in (0, 1):
+            train = gram[:, group].sum(axis=0) - gram[k, group]
+            target = cross[:, group].sum(axis=0) - cross[k, group]
+            scale = np.sqrt(np.diag(train))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                scaled = train / np.outer(scale, scale)
+            values = np.linalg.eigvalsh(scaled) if np.all(np.isfinite(scaled)) else np.zeros(1)
+            if values[0] > _CONDITION * values[-1]:
+                coef.append(np.linalg.solve(scaled, target / scale[:, None]) / scale[:, None])
+            else:
+                coef.append(_lstsq_coef(x, y, s, np.flatnonzero((fold != k) & (t == group)), centre))
+        both = np.hstack(coef)
+        for chosen, design in _ols_blocks(x, np.flatnonzero(fold == k), centre):
+            predicted = design @ both
+            fitted[0][chosen] = predicted[:, : y.shape[1]]
+            fitted[1][chosen] = predicted[:, y.shape[1] :]
+    return fitted[1], fitted[0]
 
 
 class _Boosting:
@@ -87,9 +150,6 @@ class CrossFittedAIPW:
         self.random_state = random_state
         self.verbose = verbose
 
-    def _outcome_model(self):
-        return _Linear() if self.outcome_learner == "linear" else _Boosting(self.random_state)
-
     def fit(
         self,
         x: np.ndarray,
@@ -97,26 +157,39 @@ class CrossFittedAIPW:
         y: np.ndarray,
         propensity: np.ndarray | None = None,
         sample_weight: np.ndarray | None = None,
+        propensity_start: np.ndarray | None = None,
     ) -> CrossFittedAIPW:
         """Cross-fit the nuisances; ``y`` is n x (number of outcomes); ``sample_weight``: the
-        units' sampling weights (nuisances and averages weighted)."""
+        units' sampling weights (nuisances and averages weighted); ``propensity_start``: logistic
+        coefficients (intercept first, e.g. of a fit on all the rows) where the first fold's
+        Newton iterations start (each later fold starts from the previous fold's)."""
         y = np.asarray(y, dtype=float).reshape(t.size, -1)
         t = np.asarray(t).astype(np.int8)
         s = np.ones(t.size) if sample_weight is None else np.asarray(sample_weight, dtype=float)
         folds = stratified_folds(t, self.folds, self.random_state)
         e = np.empty(t.size) if propensity is None else np.asarray(propensity, dtype=float)
-        mu1 = np.empty_like(y)
-        mu0 = np.empty_like(y)
+        linear = self.outcome_learner == "linear"
+        if linear:
+            mu1, mu0 = cross_fitted_ols(x, t, y, s, folds, self.folds)
+        else:
+            mu1, mu0 = np.empty_like(y), np.empty_like(y)
+        # each fold's logistic fit starts from the previous fold's coefficients
+        model = PropensityModel(self.propensity_learner, self.random_state, warm_start=True)
+        if propensity_start is not None:
+            model.coef_ = np.asarray(propensity_start, dtype=float)
         for k in progress(range(self.folds), "cross-fitting", self.folds, self.verbose):
             test = folds == k
             train = ~test
-            if propensity is None:
-                model = PropensityModel(self.propensity_learner, self.random_state)
-                weights = None if sample_weight is None else s[train]
-                e[test] = model.fit(x[train], t[train], weights).predict(x[test])
-            for group, target in ((1, mu1), (0, mu0)):
-                rows = train & (t == group)
-                target[test] = self._outcome_model().fit(x[rows], y[rows], s[rows]).predict(x[test])
+            if propensity is None:  # rows taken by number: faster than by a boolean mask
+                rows, tests = np.flatnonzero(train), np.flatnonzero(test)
+                weights = None if sample_weight is None else s[rows]
+                model.fit(x.take(rows, axis=0), t[rows], weights)
+                e[tests] = model.predict(x.take(tests, axis=0))
+            if not linear:
+                for group, target in ((1, mu1), (0, mu0)):
+                    rows = train & (t == group)
+                    boosted = _Boosting(self.random_state).fit(x[rows], y[rows], s[rows])
+                    target[test] = boosted.predict(x[test])
         self.bounds_ = bound_scores(e, t, self.estimand, self.clip)
         self.raw_e_ = e
         self.e_ = self.bounds_.scores
@@ -244,13 +317,16 @@ class AIPWEstimator(EffectEstimator):
             return "firth"
         return learner
 
-    def nuisances(self, x, t, y, propensity=None, sample_weight=None) -> CrossFittedAIPW:
-        """The cross-fitted nuisance fits on arrays (shared with the subgroup analyses)."""
+    def nuisances(
+        self, x, t, y, propensity=None, sample_weight=None, propensity_start=None
+    ) -> CrossFittedAIPW:
+        """The cross-fitted nuisance fits on arrays (shared with the subgroup analyses and the
+        refutations; ``propensity_start``: see :meth:`CrossFittedAIPW.fit`)."""
         model = CrossFittedAIPW(
             self.estimand, self.folds, self.outcome_learner, self.score_learner, self.clip,
             self.random_state, self.verbose,
         )  # fmt: skip
-        return model.fit(x, t, y, propensity, sample_weight)
+        return model.fit(x, t, y, propensity, sample_weight, propensity_start)
 
     def _estimate(self, data: EstimationData) -> list[Effect]:
         given = None if data.propensity is None else data.propensity.scores

@@ -9,6 +9,8 @@ with the reason.
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pandas as pd
 
@@ -94,6 +96,29 @@ def subgroup_effects(
     return table
 
 
+def _linear_dr_learner() -> type:
+    """EconML's ``LinearDRLearner`` class, imported without importing Ray unless Ray is already
+    imported.
+
+    EconML tries ``import ray`` when it is imported, for its optional Ray cross-fitting
+    (``use_ray``), which reimpact never uses; with Ray installed (the dev extra) that import
+    takes seconds. A ``None`` entry in ``sys.modules`` makes the attempt fail at once, and EconML
+    keeps a placeholder that would raise only if its Ray option were used. When Ray is already
+    imported (``run-many --backend ray``) EconML is imported as usual, with it; the entry is
+    removed afterwards, so that a later ``import ray`` works.
+    """
+    if "ray" in sys.modules or "econml.dr" in sys.modules:
+        from econml.dr import LinearDRLearner
+
+        return LinearDRLearner
+    sys.modules["ray"] = None  # type: ignore[assignment]
+    try:
+        from econml.dr import LinearDRLearner
+    finally:
+        del sys.modules["ray"]
+    return LinearDRLearner
+
+
 def cate_by_level(
     frame: pd.DataFrame,
     x: np.ndarray,
@@ -109,9 +134,9 @@ def cate_by_level(
     effect modifiers (X, one-hot) and the covariates as controls (W): the mean CATE of each level
     with its 95% interval. Levels with fewer than ``min_cell_size`` treated or control returnees
     are suppressed."""
-    from econml.dr import LinearDRLearner
     from sklearn.linear_model import LinearRegression, LogisticRegression
 
+    LinearDRLearner = _linear_dr_learner()
     modifiers = pd.get_dummies(frame[by].astype(str), drop_first=True).to_numpy(dtype=float)
     learner = LinearDRLearner(
         model_propensity=LogisticRegression(C=1e6, solver="newton-cholesky", max_iter=200),
