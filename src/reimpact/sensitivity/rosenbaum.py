@@ -20,31 +20,45 @@ def signed_rank_upper_p(differences: np.ndarray, gamma: float, exact: bool | Non
     approximation with mean p sum r_i and variance p (1 - p) sum r_i^2 is used. Zero differences
     are dropped; tied |d| get average ranks.
     """
-    from scipy import stats  # imported by the runs that ask for Rosenbaum bounds only
+    return _SignedRanks(differences).upper_p(gamma, exact)
 
-    d = np.asarray(differences, dtype=float)
-    d = d[d != 0]
-    n = d.size
-    if n == 0:
-        return 1.0
-    ranks = stats.rankdata(np.abs(d))
-    observed = ranks[d > 0].sum()
-    p = gamma / (1.0 + gamma)
-    if exact is None:
-        exact = n <= 500
-    if exact:
-        doubled = np.rint(2 * ranks).astype(int)  # average ranks are multiples of 1/2
-        dist = np.zeros(int(doubled.sum()) + 1)
-        dist[0] = 1.0
-        top = 0
-        for r in doubled:
-            new = dist * (1 - p)
-            new[r : top + r + 1] += dist[: top + 1] * p
-            dist, top = new, top + r
-        return float(min(1.0, dist[int(round(2 * observed)) :].sum()))
-    mean = p * ranks.sum()
-    sd = math.sqrt(p * (1 - p) * np.sum(ranks**2))
-    return float(stats.norm.sf((observed - mean) / sd))
+
+class _SignedRanks:
+    """The pairs' signed ranks, computed once for every Gamma: the ranks of the nonzero |d| and
+    the observed statistic T+ (the sum of the ranks of the positive differences)."""
+
+    def __init__(self, differences: np.ndarray) -> None:
+        from scipy import stats  # imported by the runs that ask for Rosenbaum bounds only
+
+        d = np.asarray(differences, dtype=float)
+        d = d[d != 0]
+        self.ranks = stats.rankdata(np.abs(d))
+        self.observed = self.ranks[d > 0].sum()
+
+    def upper_p(self, gamma: float, exact: bool | None = None) -> float:
+        """:func:`signed_rank_upper_p` at ``gamma``."""
+        from scipy import stats
+
+        ranks, observed = self.ranks, self.observed
+        n = ranks.size
+        if n == 0:
+            return 1.0
+        p = gamma / (1.0 + gamma)
+        if exact is None:
+            exact = n <= 500
+        if exact:
+            doubled = np.rint(2 * ranks).astype(int)  # average ranks are multiples of 1/2
+            dist = np.zeros(int(doubled.sum()) + 1)
+            dist[0] = 1.0
+            top = 0
+            for r in doubled:
+                new = dist * (1 - p)
+                new[r : top + r + 1] += dist[: top + 1] * p
+                dist, top = new, top + r
+            return float(min(1.0, dist[int(round(2 * observed)) :].sum()))
+        mean = p * ranks.sum()
+        sd = math.sqrt(p * (1 - p) * np.sum(ranks**2))
+        return float(stats.norm.sf((observed - mean) / sd))
 
 
 def rosenbaum_bounds(
@@ -56,15 +70,16 @@ def rosenbaum_bounds(
     if np.median(d) < 0 or (np.median(d) == 0 and d.mean() < 0):
         d = -d
     gammas = [round(g, 10) for g in np.arange(1.0, gamma_max + step / 2, step)]
-    p_upper = [signed_rank_upper_p(d, g) for g in gammas]
+    signed = _SignedRanks(d)  # ranked once for every Gamma
+    p_upper = [signed.upper_p(g) for g in gammas]
     critical = None
     if p_upper[0] < alpha:
         low, high = 1.0, 1.0
-        while signed_rank_upper_p(d, high) < alpha and high < 1000:
+        while signed.upper_p(high) < alpha and high < 1000:
             low, high = high, high * 2
         for _ in range(40):
             mid = (low + high) / 2
-            if signed_rank_upper_p(d, mid) < alpha:
+            if signed.upper_p(mid) < alpha:
                 low = mid
             else:
                 high = mid
