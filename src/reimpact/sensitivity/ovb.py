@@ -13,13 +13,15 @@ from .results import OmittedVariableBounds
 
 
 def _ols(y: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
-    """OLS coefficients, classical standard errors and residual degrees of freedom."""
-    coef, *_ = np.linalg.lstsq(x, y, rcond=None)
+    """OLS coefficients, classical standard errors and residual degrees of freedom, from the
+    normal equations: (X'X)^+ X'y and sigma^2 (X'X)^+ (one pass over the rows for X'X, which the
+    standard errors need anyway; the design's collinear columns were dropped before)."""
+    inverse = np.linalg.pinv(x.T @ x)
+    coef = inverse @ (x.T @ y)
     resid = y - x @ coef
     df = x.shape[0] - x.shape[1]
     sigma2 = resid @ resid / df
-    cov = sigma2 * np.linalg.pinv(x.T @ x)
-    return coef, np.sqrt(np.diag(cov)), df
+    return coef, np.sqrt(np.diag(sigma2 * inverse)), df
 
 
 def partial_r2(t_value: float, df: int) -> float:
