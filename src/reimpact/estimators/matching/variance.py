@@ -215,6 +215,9 @@ def take_rows(values: np.ndarray | None, idx: np.ndarray) -> np.ndarray | None:
 
 
 def fitted_in_group(x: np.ndarray, y: np.ndarray, group: np.ndarray) -> np.ndarray:
-    """Fitted values for every unit of the OLS of y on (1, x) within ``group``."""
+    """Fitted values for every unit of the OLS of y on (1, x) within ``group``, from the normal
+    equations (X'X)^+ X'y: the minimum-norm solution, as a least-squares solver gives, without a
+    decomposition of the group's n x p design."""
     design = np.column_stack([np.ones(x.shape[0]), x])
-    return design @ np.linalg.lstsq(design[group], y[group], rcond=None)[0]
+    rows = design[group]
+    return design @ (np.linalg.pinv(rows.T @ rows) @ (rows.T @ y[group]))
