@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 
@@ -102,19 +103,21 @@ class OutcomeModel:
     items: ItemDraws
 
     @cached_property
-    def _layout(self) -> dict[Dimension, tuple[list[int], np.ndarray, np.ndarray, np.ndarray]]:
-        """Per dimension: its items (positions in the scheme), which of them are yes/no items,
-        which 5-point items, and the answered share a_i of every returnee (the same under any
-        assignment)."""
+    def _layout(self) -> dict[Dimension, tuple[Any, np.ndarray, np.ndarray, np.ndarray]]:
+        """Per dimension: its items (positions in the scheme: a slice when they follow each
+        other), which of them are yes/no items, which answers are missing (items x n) and the
+        answered share a_i of every returnee (the same under any assignment)."""
         layout = {}
         for dim in DIMENSIONS:
-            rows = [j for j, ind in enumerate(self.scheme.indicators) if ind.dimension == dim]
-            yes_no = np.array(
-                [self.scheme.indicators[j].coding in ("yes_good", "yes_bad") for j in rows]
-            )
-            answered = self.items.missing[rows] == ANSWERED  # transposed below: as coded.T
-            share = answered.T @ self.scheme.weights(dim)
-            layout[dim] = (rows, np.flatnonzero(yes_no), np.flatnonzero(~yes_no), share)
+            positions = [j for j, ind in enumerate(self.scheme.indicators) if ind.dimension == dim]
+            rows: Any = positions
+            if positions == list(range(positions[0], positions[-1] + 1)):
+                rows = slice(positions[0], positions[-1] + 1)
+            codings = [self.scheme.indicators[j].coding for j in positions]
+            yes_no = np.flatnonzero([c in ("yes_good", "yes_bad") for c in codings])
+            unanswered = self.items.missing[rows] != ANSWERED
+            share = (~unanswered).T @ self.scheme.weights(dim)  # as the transposed coded answers
+            layout[dim] = (rows, yes_no, unanswered, share)
         return layout
 
     def evaluate(self, assigned: Assignment, answers: np.ndarray | None = None) -> np.ndarray:
@@ -127,8 +130,10 @@ class OutcomeModel:
         out = np.empty((len(RESULT_COLUMNS), n))
         values, shares = {}, {}
         for d, dim in enumerate(DIMENSIONS):
-            rows, yes_no, five_point, shares[dim] = self._layout[dim]
-            coded = np.empty((len(rows), n))  # the block of a frame whose to_numpy() is coded.T
+            rows, yes_no, unanswered, shares[dim] = self._layout[dim]
+            # the coded answers as the block of a frame, whose to_numpy() is coded.T
+            first = sum(len(self._layout[other][2]) for other in DIMENSIONS[:d])
+            coded = self._coded[first : first + len(unanswered)]
             for start in range(0, n, _BLOCK):
                 block = slice(start, min(n, start + _BLOCK))
                 level = self._latent(block, assigned)
@@ -136,15 +141,26 @@ class OutcomeModel:
                     self._other_outcomes(block, assigned, level, out)
                 value = level[d] + self.items.offsets[rows, None]
                 value += self.items.noise[rows, block]
-                part = coded[:, block]
-                part[yes_no] = value[yes_no] > 0.5
-                part[five_point] = np.floor(np.clip(value[five_point], 0.0, 0.9999) * 5) / 4.0
-                np.copyto(part, 0.0, where=self.items.missing[rows, block] != ANSWERED)
+                part = coded[:, block]  # a 5-point item: its value cut into fifths of [0, 1]
+                np.clip(value, 0.0, 0.9999, out=part)
+                part *= 5
+                np.floor(part, out=part)
+                part /= 4.0
+                part[yes_no] = value[yes_no] > 0.5  # a yes/no item: 1 above 0.5
+                np.copyto(part, 0.0, where=unanswered[:, block])
             values[dim] = coded.T
             if answers is not None:
-                answers[rows] = coded * np.where(np.isin(np.arange(len(rows)), yes_no), 1, 4)[:, None]
-        out[: len(SCORE_COLUMNS)] = score_arrays(values, shares, self.scheme, self.scheme.min_answered)
+                scale = np.full((len(coded), 1), 4.0)
+                scale[yes_no] = 1.0
+                answers[rows] = coded * scale
+        scores = score_arrays(values, shares, self.scheme, self.scheme.min_answered)
+        out[: len(SCORE_COLUMNS)] = scores
         return out
+
+    @cached_property
+    def _coded(self) -> np.ndarray:
+        """A buffer for the coded answers (items x n, by dimension), used by every evaluation."""
+        return np.empty((len(self.scheme.indicators), self.base.shape[1]))
 
     def _latent(self, block: slice, a: Assignment) -> np.ndarray:
         """The latent levels of the rows ``block`` (3 x rows)."""

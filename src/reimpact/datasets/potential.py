@@ -69,18 +69,19 @@ def potential_outcomes(
     n = len(pilot)
     answers = np.empty((len(model.scheme.indicators), n), dtype=np.int8)
     seen = model.evaluate(observed, answers)
-    effects = np.empty((len(TREATMENTS) * len(OUTCOMES), n))
+    effects = np.empty((len(TREATMENTS), len(OUTCOMES), n))
     for t, switched in enumerate(("mentored", "referral")):
         flag = getattr(observed, switched)
         other = model.evaluate(_replace(observed, switched, ~flag))
-        difference = np.where(flag, seen - other, other - seen)[_ROWS]
+        for row, result_row in zip(effects[t], _ROWS, strict=True):  # Y_i(1) - Y_i(0)
+            np.subtract(seen[result_row], other[result_row], out=row, where=flag)
+            np.subtract(other[result_row], seen[result_row], out=row, where=~flag)
         if switched == "mentored":  # no mentoring outside the pilot countries
-            difference = np.where(pilot, difference, np.nan)
-        effects[t * len(OUTCOMES) : (t + 1) * len(OUTCOMES)] = difference
-    del other, difference
+            np.copyto(effects[t], np.nan, where=~pilot)
+    del other
 
     psycho = observed.psychosocial
-    with_support = np.empty_like(seen)  # economic support, social as drawn
+    with_support = effects[2]  # economic support, social as drawn; the effect once Y(0) is known
     without = np.empty_like(seen)  # none, social as drawn or given
     types = np.empty((len(TYPE_ACTIVITIES), *seen.shape))
     doses = DoseMeans(probability, seen.shape)
@@ -97,11 +98,13 @@ def potential_outcomes(
                 rows = social_as_drawn if (e or p) else constant & s
                 np.copyto(types[k], values, where=rows)
         if e:
-            np.copyto(with_support, values, where=social_as_drawn & (psycho == p))
+            chosen = social_as_drawn & (psycho == p)
+            for row, result_row in zip(with_support, _ROWS, strict=True):
+                np.copyto(row, values[result_row], where=chosen)
         else:
             np.copyto(without, values, where=((social_draw | ~psycho) == s) & (psycho == p))
-    effects[2 * len(OUTCOMES) :] = (with_support - without)[_ROWS]
-    return PotentialOutcomes(seen, answers, effects, types, doses.means())
+    with_support -= without[_ROWS]
+    return PotentialOutcomes(seen, answers, effects.reshape(-1, n), types, doses.means())
 
 
 def _replace(assigned: Assignment, name: str, value: np.ndarray) -> Assignment:
