@@ -208,21 +208,21 @@ def code_answers(df: pd.DataFrame, scheme: Scheme) -> pd.DataFrame:
             )
         series = df[ind.source]
         coding = scheme.coding_of(ind)
-        lookup: dict[Any, float] = {}
-        for raw in pd.unique(series.dropna()):
+        # every distinct answer is coded once; -1 (a missing answer) picks the NaN at the end
+        codes, answers = pd.factorize(series)
+        lookup = np.full(len(answers) + 1, np.nan)
+        for j, raw in enumerate(answers):
             key = value_key(raw)
             if key in coding:
-                lookup[raw] = coding[key]
-            elif key in missing:
-                lookup[raw] = np.nan
-            else:
+                lookup[j] = coding[key]
+            elif key not in missing:
                 valid = ", ".join(sorted(coding))
                 raise SchemeError(
                     f"indicator '{ind.id}'",
                     f"answer '{raw}' in column '{ind.source}' has no coding (coded answers: "
                     f"{valid}); add it to the coding or to 'missing_codes'",
                 )
-        coded[ind.id] = series.map(lookup).astype(float)
+        coded[ind.id] = pd.Series(lookup[codes], index=df.index)
     return pd.DataFrame(coded, index=df.index)
 
 
@@ -308,10 +308,8 @@ def score(
         scheme = load_scheme(scheme)
     threshold = scheme.min_answered if min_answered is None else min_answered
     scores = dimension_scores(code_answers(df, scheme), scheme, threshold)
-    out = df.copy()
-    for column in scores.columns:
-        out[column] = scores[column]
-    return out
+    # a new frame that shares the other columns' data (never changed in place: copy on write)
+    return df.assign(**{str(column): scores[column] for column in scores.columns})
 
 
 def derive_weights(df: pd.DataFrame, scheme: Scheme, method: Literal["pca"] = "pca") -> Scheme:
