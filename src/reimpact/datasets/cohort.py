@@ -218,7 +218,7 @@ def simulate_returnees(n: int = 20000, seed: int = 0) -> SimulatedCohort:
     columns |= {column: observed_outcomes[column] for column in SCORE_COLUMNS.values()}
     for column in ("satisfaction", "remigration_intention"):
         columns[column] = observed_outcomes[column].astype(int)
-    data = pd.DataFrame(columns)
+    data = pd.DataFrame(columns, copy=False)  # one block per column: not copied into blocks by dtype
     del columns, observed_outcomes
 
     names = pd.MultiIndex.from_tuples(
