@@ -103,11 +103,13 @@ class OutcomeModel:
     items: ItemDraws
 
     @cached_property
-    def _layout(self) -> dict[Dimension, tuple[Any, np.ndarray, np.ndarray, np.ndarray]]:
+    def _layout(self) -> dict[Dimension, tuple[Any, np.ndarray, np.ndarray, np.ndarray, int]]:
         """Per dimension: its items (positions in the scheme: a slice when they follow each
-        other), which of them are yes/no items, which answers are missing (items x n) and the
-        answered share a_i of every returnee (the same under any assignment)."""
+        other), which of them are yes/no items, which answers are missing (items x n), the
+        answered share a_i of every returnee (the same under any assignment) and the first row
+        of its coded answers in ``_coded``."""
         layout = {}
+        first = 0
         for dim in DIMENSIONS:
             positions = [j for j, ind in enumerate(self.scheme.indicators) if ind.dimension == dim]
             rows: Any = positions
@@ -117,7 +119,8 @@ class OutcomeModel:
             yes_no = np.flatnonzero([c in ("yes_good", "yes_bad") for c in codings])
             unanswered = self.items.missing[rows] != ANSWERED
             share = (~unanswered).T @ self.scheme.weights(dim)  # as the transposed coded answers
-            layout[dim] = (rows, yes_no, unanswered, share)
+            layout[dim] = (rows, yes_no, unanswered, share, first)
+            first += len(positions)
         return layout
 
     def evaluate(self, assigned: Assignment, answers: np.ndarray | None = None) -> np.ndarray:
@@ -128,33 +131,33 @@ class OutcomeModel:
         otherwise 0 (whatever the answer, where it is missing)."""
         n = self.base.shape[1]
         out = np.empty((len(RESULT_COLUMNS), n))
-        values, shares = {}, {}
-        for d, dim in enumerate(DIMENSIONS):
-            rows, yes_no, unanswered, shares[dim] = self._layout[dim]
-            # the coded answers as the block of a frame, whose to_numpy() is coded.T
-            first = sum(len(self._layout[other][2]) for other in DIMENSIONS[:d])
-            coded = self._coded[first : first + len(unanswered)]
-            for start in range(0, n, _BLOCK):
-                block = slice(start, min(n, start + _BLOCK))
-                level = self._latent(block, assigned)
-                if d == 0:
-                    self._other_outcomes(block, assigned, level, out)
+        coded = self._coded
+        for start in range(0, n, _BLOCK):
+            block = slice(start, min(n, start + _BLOCK))
+            level = self._latent(block, assigned)
+            self._other_outcomes(block, assigned, level, out)
+            for d, dim in enumerate(DIMENSIONS):
+                rows, yes_no, unanswered, _, first = self._layout[dim]
                 value = level[d] + self.items.offsets[rows, None]
                 value += self.items.noise[rows, block]
-                part = coded[:, block]  # a 5-point item: its value cut into fifths of [0, 1]
+                # a 5-point item: its value cut into fifths of [0, 1]
+                part = coded[first : first + len(unanswered), block]
                 np.clip(value, 0.0, 0.9999, out=part)
                 part *= 5
                 np.floor(part, out=part)
                 part /= 4.0
                 part[yes_no] = value[yes_no] > 0.5  # a yes/no item: 1 above 0.5
                 np.copyto(part, 0.0, where=unanswered[:, block])
-            values[dim] = coded.T
+        values, shares = {}, {}
+        for dim in DIMENSIONS:
+            rows, yes_no, unanswered, shares[dim], first = self._layout[dim]
+            # each dimension's coded answers as the block of a frame, whose to_numpy() is its .T
+            values[dim] = coded[first : first + len(unanswered)].T
             if answers is not None:
-                scale = np.full((len(coded), 1), 4.0)
+                scale = np.full((len(unanswered), 1), 4.0)
                 scale[yes_no] = 1.0
-                answers[rows] = coded * scale
-        scores = score_arrays(values, shares, self.scheme, self.scheme.min_answered)
-        out[: len(SCORE_COLUMNS)] = scores
+                answers[rows] = values[dim].T * scale
+        out[: len(SCORE_COLUMNS)] = score_arrays(values, shares, self.scheme, self.scheme.min_answered)
         return out
 
     @cached_property
