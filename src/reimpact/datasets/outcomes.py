@@ -11,7 +11,10 @@ The cohort is evaluated under one assignment at a time: the latent levels and th
 blocks of rows (small arrays that stay in the processor's cache), the scores' weighted means on
 whole columns through :func:`~reimpact.scoring.score_arrays`, with the answers laid out as
 :func:`~reimpact.scoring.score` sees the exported ones, so that the simulated scores are exactly
-(to the last bit) the scored answers of the data.
+(to the last bit) the scored answers of the data. Elementwise arithmetic gives the same bits
+whatever the block; a matrix product need not: BLAS splits the rows between threads and adds the
+last few rows of each part in another order, so the products see whole columns, as ``score``
+does (``tests/test_datasets.py`` checks the bits).
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ _EFFECT_SOCIAL_ACTIVITY = np.array([0.000, 0.030, 0.000])
 _EFFECT_PSYCHOSOCIAL_ACTIVITY = np.array([0.000, 0.000, 0.030])
 # All three activities at once: less time for work (more activities do not always raise scores).
 _EFFECT_ALL_THREE = np.array([-0.045, 0.000, 0.000])
-# Missing answers: a blank (share 0.04 of the answers, a "don't know" among them) or "don't know".
+# An answer is given, left blank (3% of the answers) or "don't know" (1%).
 ANSWERED, BLANK, DONT_KNOW = 0, 1, 2
 _BLOCK = 8192  # rows per block of the elementwise steps
 
