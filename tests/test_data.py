@@ -43,6 +43,20 @@ def test_sample_flow_counts(study_dict):
     assert flow.dropped_missing["education"] > 0  # the cohort has missing education
 
 
+def test_simulated_source_keeps_only_what_its_truth_needs(study_dict):
+    study = Study.from_dict(study_dict)
+    sample = prepare_sample(study)
+    cohort = sample.source.cohort
+    assert list(cohort.data.columns) == ["mentored", "any_referral", "economic_support"]
+    full = simulate_returnees(n=3000, seed=1)
+    pd.testing.assert_frame_equal(
+        cohort.truth_for(sample.frame.index), full.truth_for(sample.frame.index)
+    )
+    pd.testing.assert_frame_equal(
+        cohort.contrast_truth(sample.frame.index), full.contrast_truth(sample.frame.index)
+    )
+
+
 def test_data_path_overrides_the_builtin(tmp_path, study_dict, cohort):
     path = write_table(cohort.data.head(500), tmp_path / "rss.csv")
     study = Study.from_dict(study_dict)

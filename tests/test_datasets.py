@@ -57,6 +57,25 @@ def test_scores_are_the_shipped_scheme_applied_to_the_raw_answers(cohort):
     np.testing.assert_allclose(rescored["composite_score"], cohort.data["composite_score"])
 
 
+def test_scores_are_exactly_the_scored_raw_answers():
+    # the simulation scores its answers itself; the scores must be those score() gives them,
+    # to the last bit (same matrix products on the same layout), at a size where BLAS threads
+    data = simulate_returnees(n=30001, seed=11).data
+    columns = ["economic_score", "social_score", "psychosocial_score", "composite_score"]
+    rescored = score(data.drop(columns=columns))
+    for column in columns:
+        assert np.array_equal(rescored[column], data[column], equal_nan=True), column
+
+
+def test_potential_outcomes_agree_with_the_observed_data(cohort):
+    # a returnee's outcome under the assistance type received is the observed one
+    data = cohort.data
+    for kind, column in (("economic", "economic_score"), ("combined", "composite_score")):
+        received = (data["assistance_type"] == kind).to_numpy()
+        observed = data[column].to_numpy()[received]
+        assert np.array_equal(cohort.potential_types[kind][column][received], observed, equal_nan=True)
+
+
 def test_naive_referral_difference_is_visibly_biased(cohort):
     data = cohort.data.dropna(subset=["economic_score"])
     y, t = data["economic_score"].to_numpy(), data["any_referral"].to_numpy()

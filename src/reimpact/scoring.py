@@ -208,47 +208,65 @@ def code_answers(df: pd.DataFrame, scheme: Scheme) -> pd.DataFrame:
             )
         series = df[ind.source]
         coding = scheme.coding_of(ind)
-        lookup: dict[Any, float] = {}
-        for raw in pd.unique(series.dropna()):
+        # every distinct answer is coded once; -1 (a missing answer) picks the NaN at the end
+        codes, answers = pd.factorize(series)
+        lookup = np.full(len(answers) + 1, np.nan)
+        for j, raw in enumerate(answers):
             key = value_key(raw)
             if key in coding:
-                lookup[raw] = coding[key]
-            elif key in missing:
-                lookup[raw] = np.nan
-            else:
+                lookup[j] = coding[key]
+            elif key not in missing:
                 valid = ", ".join(sorted(coding))
                 raise SchemeError(
                     f"indicator '{ind.id}'",
                     f"answer '{raw}' in column '{ind.source}' has no coding (coded answers: "
                     f"{valid}); add it to the coding or to 'missing_codes'",
                 )
-        coded[ind.id] = series.map(lookup).astype(float)
+        coded[ind.id] = pd.Series(lookup[codes], index=df.index)
     return pd.DataFrame(coded, index=df.index)
 
 
 def dimension_scores(coded: pd.DataFrame, scheme: Scheme, min_answered: float) -> pd.DataFrame:
     """Each dimension's score from coded answers: the weighted mean of its answered items, missing
     where the answered items carry less than ``min_answered`` of its weight; and the composite."""
-    scores = {}
+    values, shares = {}, {}
     for dim in DIMENSIONS:
-        ids = [ind.id for ind in scheme.items(dim)]
-        values = coded[ids].to_numpy()
-        weights = scheme.weights(dim)
-        answered = ~np.isnan(values)
-        share = answered @ weights
-        total = np.where(answered, values, 0.0) @ weights
+        coded_values = coded[[ind.id for ind in scheme.items(dim)]].to_numpy()
+        answered = ~np.isnan(coded_values)
+        shares[dim] = answered @ scheme.weights(dim)
+        values[dim] = np.where(answered, coded_values, 0.0)
+    scores = score_arrays(values, shares, scheme, min_answered)
+    return pd.DataFrame(dict(zip(SCORE_COLUMNS.values(), scores, strict=True)), index=coded.index)
+
+
+def score_arrays(
+    values: dict[Dimension, np.ndarray],
+    shares: dict[Dimension, np.ndarray],
+    scheme: Scheme,
+    min_answered: float,
+) -> np.ndarray:
+    """The dimension scores and the composite (the rows of a 4 x n array, in the order of
+    ``SCORE_COLUMNS``) from each dimension's coded answers, 0 where unanswered (``values[dim]``,
+    n x items in the order of ``scheme.items(dim)``), and its answered share a_i (``shares[dim]``).
+
+    The score is sum_j w_j v_ij / a_i, missing where a_i < ``min_answered``; the composite is
+    sum_d W_d score_id. The simulated cohort computes its scores here too, so that they are
+    exactly those :func:`score` gives its exported answers: give the arrays the same memory layout
+    (the transposed rows of a frame's block, as ``DataFrame.to_numpy`` returns them), since the
+    rounding of a matrix product may depend on it.
+    """
+    n = len(next(iter(shares.values())))
+    scores = np.empty((len(SCORE_COLUMNS), n))
+    for row, dim in enumerate(DIMENSIONS):
+        total = values[dim] @ scheme.weights(dim)
         with np.errstate(invalid="ignore", divide="ignore"):
-            score = total / share
+            np.divide(total, shares[dim], out=scores[row])
         # the tolerance keeps "exactly the minimum share" answered when weights do not add exactly
-        score[share < min_answered - 1e-9] = np.nan
-        scores[SCORE_COLUMNS[dim]] = score
-    frame = pd.DataFrame(scores, index=coded.index)
+        scores[row][shares[dim] < min_answered - 1e-9] = np.nan
     dim_weights = np.array([scheme.dimensions[d] for d in DIMENSIONS])
     dim_weights = dim_weights / dim_weights.sum()
-    frame[SCORE_COLUMNS["composite"]] = frame[[SCORE_COLUMNS[d] for d in DIMENSIONS]].to_numpy() @ (
-        dim_weights
-    )
-    return frame
+    scores[len(DIMENSIONS)] = scores[: len(DIMENSIONS)].T @ dim_weights
+    return scores
 
 
 def score(
@@ -290,10 +308,8 @@ def score(
         scheme = load_scheme(scheme)
     threshold = scheme.min_answered if min_answered is None else min_answered
     scores = dimension_scores(code_answers(df, scheme), scheme, threshold)
-    out = df.copy()
-    for column in scores.columns:
-        out[column] = scores[column]
-    return out
+    # a new frame that shares the other columns' data (never changed in place: copy on write)
+    return df.assign(**{str(column): scores[column] for column in scores.columns})
 
 
 def derive_weights(df: pd.DataFrame, scheme: Scheme, method: Literal["pca"] = "pca") -> Scheme:

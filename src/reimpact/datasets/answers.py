@@ -2,30 +2,35 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
-import pandas as pd
+
+from .outcomes import BLANK, DONT_KNOW
+from .text import text_column
+
+_YES_NO = ("no", "yes", "dont_know")
 
 
-def raw_answers(values: np.ndarray, indicators: list, missing_draw: np.ndarray) -> pd.DataFrame:
+def raw_answers(points: np.ndarray, indicators: list, missing: np.ndarray) -> dict[str, Any]:
     """Raw survey answers as a KoBo/ODK export holds them: 1-5 scales, 'yes'/'no', missing, and
-    'don't know' codes (98 on scales, 'dont_know' on yes/no questions)."""
+    'don't know' codes (98 on scales, 'dont_know' on yes/no questions); one column per item.
+
+    ``points`` holds every answer's point on its item's scale (items x n: 0-4 on a 5-point item,
+    1 for a good answer to a yes/no item), ``missing`` the missing-answer codes (items x n).
+    """
     raw = {}
     for j, ind in enumerate(indicators):
-        v = values[:, j]
-        missing = missing_draw[:, j] < 0.04
-        dont_know = missing_draw[:, j] < 0.01
         if ind.coding in ("yes_good", "yes_bad"):
-            good = v > 0.5
-            yes = good if ind.coding == "yes_good" else ~good
-            answers = np.where(yes, "yes", "no").astype(object)
-            answers[missing] = None
-            answers[dont_know] = "dont_know"
+            yes = points[j] if ind.coding == "yes_good" else 1 - points[j]
+            codes = np.where(missing[j] == DONT_KNOW, 2, np.where(missing[j] == BLANK, -1, yes))
+            answers = text_column(codes, _YES_NO)
         else:
-            level = np.floor(np.clip(v, 0.0, 0.9999) * 5).astype(int) + 1
+            level = points[j].astype(int) + 1
             if ind.coding == "agree5_reversed":
                 level = 6 - level
             answers = level.astype(float)
-            answers[missing] = np.nan
-            answers[dont_know] = 98
+            answers[missing[j] == BLANK] = np.nan
+            answers[missing[j] == DONT_KNOW] = 98
         raw[ind.source] = answers
-    return pd.DataFrame(raw)
+    return raw

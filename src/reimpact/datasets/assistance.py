@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 ASSISTANCE_TYPES = ("social_only", "economic", "psychosocial", "combined")
+DELIVERY_MODES = ("direct", "referral")
 # (economic activity, psychosocial activity) of every type
 TYPE_ACTIVITIES = {
     "social_only": (False, False),
@@ -28,9 +29,9 @@ TYPE_ACTIVITIES = {
 
 
 def assistance_type(economic: np.ndarray, psychosocial: np.ndarray) -> np.ndarray:
-    """Every returnee's assistance type from the economic and psychosocial activities."""
-    codes = economic.astype(int) + 2 * psychosocial.astype(int)
-    return np.asarray(("social_only", "economic", "psychosocial", "combined"), dtype=object)[codes]
+    """Every returnee's assistance type from the economic and psychosocial activities (positions
+    in ``ASSISTANCE_TYPES``)."""
+    return economic.astype(int) + 2 * psychosocial.astype(int)
 
 
 def contrast_truth(
@@ -84,11 +85,10 @@ VERSIONS = tuple(
 )
 
 
-def dose_potential(
-    versions: Mapping[tuple[bool, bool, bool], Mapping[str, np.ndarray]],
-    probability: Mapping[str, np.ndarray],
-) -> dict[str, dict[str, np.ndarray]]:
-    """Every returnee's potential outcome under each number of activities d (1, 2, 3).
+class DoseMeans:
+    """Every returnee's potential outcome under each number of activities d (1, 2, 3), from the
+    outcomes under each version of the treatment, given one version at a time (:meth:`add`, in
+    the order of :data:`VERSIONS`), so that they need not all be held at once.
 
     The number of activities is a treatment with several versions (VanderWeele & Hernan 2013):
     two activities may be economic and social support, or psychosocial and social support. The
@@ -101,33 +101,30 @@ def dose_potential(
 
     Parameters
     ----------
-    versions : mapping
-        ``versions[(economic, social, psychosocial)][outcome]``: every returnee's potential outcome
-        with exactly these activities.
     probability : mapping
         ``probability[activity]``: every returnee's probability of the ``economic``, ``social``
         (before the programme rule) and ``psychosocial`` activity.
-
-    Returns
-    -------
-    dict
-        ``potential[str(d)][outcome]`` for d = 1, 2, 3.
+    shape : tuple of int
+        The shape of the outcomes of one version (outcomes x returnees).
     """
-    pe, ps, pp = probability["economic"], probability["social"], probability["psychosocial"]
-    weight = {}
-    for e, s, p in versions:
-        social = np.where(s, ps, 1.0 - ps) if (e or p) else np.ones_like(ps)
-        weight[(e, s, p)] = np.where(e, pe, 1.0 - pe) * np.where(p, pp, 1.0 - pp) * social
-    doses: dict[str, dict[str, np.ndarray]] = {}
-    for d in (1, 2, 3):
-        chosen = [v for v in versions if sum(v) == d]
-        total = sum(weight[v] for v in chosen)
-        outcomes = versions[chosen[0]]
-        doses[str(d)] = {
-            outcome: sum(weight[v] * versions[v][outcome] for v in chosen) / total
-            for outcome in outcomes
-        }
-    return doses
+
+    def __init__(self, probability: Mapping[str, np.ndarray], shape: tuple[int, ...]) -> None:
+        self.probability = probability
+        self.numerator = np.zeros((3, *shape))
+        self.total = np.zeros((3, shape[-1]))
+
+    def add(self, version: tuple[bool, bool, bool], outcomes: np.ndarray) -> None:
+        """Add the outcomes under ``version`` (economic, social, psychosocial activity)."""
+        e, s, p = version
+        pe, ps, pp = (self.probability[k] for k in ("economic", "social", "psychosocial"))
+        social = (ps if s else 1.0 - ps) if (e or p) else np.ones_like(ps)
+        weight = (pe if e else 1.0 - pe) * (pp if p else 1.0 - pp) * social
+        self.total[sum(version) - 1] += weight
+        self.numerator[sum(version) - 1] += weight * outcomes
+
+    def means(self) -> np.ndarray:
+        """Y_i(d) for d = 1, 2, 3 (the first axis), once every version was added."""
+        return np.divide(self.numerator, self.total[:, None, :], out=self.numerator)
 
 
 def _mean(values: np.ndarray, weights: np.ndarray | None) -> float:
@@ -157,8 +154,9 @@ def level_means(
 def activity_delivery(
     rng: np.random.Generator, referral: np.ndarray, received: dict[str, np.ndarray]
 ) -> dict[str, np.ndarray]:
-    """Delivery mode of each received activity: a referred returnee has at least one activity
-    delivered through a referral (one picked at random, each other one with probability 0.4)."""
+    """Delivery mode of each received activity (positions in ``DELIVERY_MODES``, -1 where the
+    activity is not received): a referred returnee has at least one activity delivered through a
+    referral (one picked at random, each other one with probability 0.4)."""
     kinds = list(received)
     has = np.column_stack([received[k] for k in kinds])
     n = has.shape[0]
@@ -167,8 +165,4 @@ def activity_delivery(
     picked = np.zeros_like(has)
     picked[np.arange(n), keys.argmax(axis=1)] = True
     by_referral = referral[:, None] & has & (picked | (rng.random(has.shape) < 0.4))
-    none = np.array(None, dtype=object)  # np.where(..., None), spelled for numpy's type stubs
-    return {
-        kind: np.where(has[:, j], np.where(by_referral[:, j], "referral", "direct"), none)
-        for j, kind in enumerate(kinds)
-    }
+    return {kind: np.where(has[:, j], by_referral[:, j].astype(int), -1) for j, kind in enumerate(kinds)}

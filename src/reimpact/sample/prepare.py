@@ -15,6 +15,7 @@ from ..exceptions import DataError
 from ..io import value_labels
 from ..scoring import score
 from .imputation import impute_chained
+from .memory import release_unused_memory
 from .missing import apply_invalid_values, apply_missing_policy
 from .rounds import first_round_covariates
 from .rules import check_columns, check_numeric, check_roles, population_mask, treatment_indicator
@@ -97,7 +98,10 @@ def prepare_sample(study: Study, data_path: str | Path | None = None) -> Analysi
         When the study scores raw answers and the scheme does not fit the data.
     """
     raw, source = read_data(study, data_path)
-    return prepare_frame(study, raw, source)
+    sample = prepare_frame(study, raw, source)
+    del raw  # the rows and columns not kept
+    release_unused_memory()
+    return sample
 
 
 def prepare_frame(study: Study, raw: pd.DataFrame, source: DataSource) -> AnalysisSample:

@@ -4,7 +4,7 @@ simulated cohort, with a :class:`DataSource` recording which, and the file's SHA
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -22,7 +22,9 @@ DEFAULT_PANEL_N = 3000  # returnees of the simulated panel (about 11,000 rows)
 @dataclass(frozen=True)
 class DataSource:
     """What was read: a description, the file's SHA-256 (None for simulated data), and, for the
-    simulated cohort, the cohort itself (it knows the true effects)."""
+    simulated cohort, the cohort itself (it knows the true effects; its ``data`` keep only the
+    treatment columns, which its truth needs: the full rows are the frame read, and the source
+    does not hold them through the analysis)."""
 
     description: str
     sha256: str | None
@@ -39,13 +41,14 @@ def read_data(study: Study, data_path: str | Path | None = None) -> tuple[pd.Dat
         if study.data.builtin == "simulated-returnees-panel":
             panel = simulate_returnee_panel(n=study.data.n or DEFAULT_PANEL_N, seed=seed)
             described = f"simulated-returnees-panel (n={study.data.n or DEFAULT_PANEL_N}, seed={seed})"
-            return panel.data, DataSource(described, None, panel)
+            return panel.data, DataSource(described, None, _truth_only(panel))
         cohort = simulate_returnees(n=n, seed=seed)
         if study.data.builtin == "simulated-returnees-survey":
             cohort = draw_survey_sample(cohort, seed)
             described = f"simulated-returnees-survey (population n={n}, seed={seed})"
-            return cohort.data, DataSource(described, None, cohort)
-        return cohort.data, DataSource(f"simulated-returnees (n={n}, seed={seed})", None, cohort)
+            return cohort.data, DataSource(described, None, _truth_only(cohort))
+        described = f"simulated-returnees (n={n}, seed={seed})"
+        return cohort.data, DataSource(described, None, _truth_only(cohort))
     named = data_path if data_path is not None else study.data.path
     assert named is not None  # the study's data holds exactly one of builtin and path
     path = _resolve(Path(named), study)
@@ -53,6 +56,12 @@ def read_data(study: Study, data_path: str | Path | None = None) -> tuple[pd.Dat
     layout = kobo.layout() if kobo is not None and path.suffix.lower() in KOBO_SUFFIXES else None
     frame = read_table(path, sheet=study.data.sheet if data_path is None else None, kobo=layout)
     return frame, DataSource(str(path), file_sha256(path))
+
+
+def _truth_only(cohort: SimulatedCohort) -> SimulatedCohort:
+    """The cohort with its data cut to the treatment columns, all its truth needs."""
+    treatments = list(dict.fromkeys(cohort.individual_effects.columns.get_level_values(0)))
+    return replace(cohort, data=cohort.data[treatments].copy())
 
 
 def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
