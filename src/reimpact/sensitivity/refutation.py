@@ -191,7 +191,7 @@ def _run_batch(
 ) -> list[float]:
     """One DoWhy simulation of ``refuter`` per seed (in a worker process when run in parallel);
     DoWhy gets the ``original`` estimate as it is (its refuters use only its value and
-    estimator), the refits start from ``start`` unless the treatment is a placebo."""
+    estimator), the refits start from ``start`` (a placebo's from the intercept-only fit)."""
     import dowhy.causal_refuters as refuters
     from dowhy import CausalModel
     from dowhy.causal_refuters.placebo_treatment_refuter import PlaceboType
@@ -201,7 +201,11 @@ def _run_batch(
     model = CausalModel(data=frame, treatment="treatment", outcome="outcome", common_causes=covariates)
     estimand = model.identify_effect(method_name="maximal-adjustment", proceed_when_unidentifiable=True)
     estimand.set_identifier_method("backdoor")
-    start = None if refuter == "placebo_treatment" else start
+    if refuter == "placebo_treatment" and start is not None:
+        # a permuted treatment is independent of the covariates and keeps its share: its score
+        # model's optimum is near the intercept-only fit, logit of the treated share
+        share = float(frame["treatment"].mean())
+        start = {"": math.log(share / (1.0 - share))}
     wrapper = _wrapper_class()(estimand, method=method, options=options, start=start).fit(frame)
     wrapper._target_units = options.get("estimand", "ATT").lower()
     estimate = wrapper.known_estimate(frame, original)
