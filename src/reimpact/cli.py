@@ -41,10 +41,8 @@ def _validate(args: argparse.Namespace) -> None:
 def _run(args: argparse.Namespace) -> None:
     from .config.study import load_study
     from .pipeline import run_study
-    from .report.outputs import import_writers_in_background
 
     study = load_study(args.study)
-    import_writers_in_background()
     out = Path(args.out) if args.out else Path("results") / study.name
     results = run_study(study, data_path=args.data, out_dir=out, quiet=args.quiet)
     if not args.quiet:

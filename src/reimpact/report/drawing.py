@@ -103,9 +103,6 @@ def _draw_forked(results: StudyResults, out: Path, names: list[str]) -> _Child |
     process, which may not have children)."""
     import multiprocessing
 
-    from .outputs import writers_imported
-
-    writers_imported()
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
     process = context.Process(target=_child_main, args=(results, out, names, sender), daemon=True)

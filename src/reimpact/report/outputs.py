@@ -18,44 +18,6 @@ if TYPE_CHECKING:
     from ..results import StudyResults
 
 
-# what writing the outputs imports: the figures (matplotlib), the HTML sections, the Word report
-# (python-docx) and the workbook (openpyxl)
-_WRITERS = ("reimpact.report.figures", "reimpact.report.html", "reimpact.report.exports", "docx",
-            "docx.shared", "docx.enum.text", "openpyxl")  # fmt: skip
-
-
-_IMPORTING: list = []  # the background thread of import_writers_in_background, once started
-
-
-def import_writers_in_background() -> None:
-    """Import what :func:`write_outputs` needs (about half a second) in a background thread, so
-    that it happens while the analysis runs rather than after it: the analysis spends most of its
-    time in numpy and numba code that releases the GIL. Safe because the package has no import
-    cycle (``tests/test_architecture.py``): a module the analysis imports at the same time waits
-    for the thread's import of it to finish. A writer that cannot be imported is left for
-    :func:`write_outputs` to report; :func:`writers_imported` waits for the thread."""
-    import importlib
-    import threading
-
-    def run() -> None:
-        for name in _WRITERS:
-            try:
-                importlib.import_module(name)
-            except ImportError:
-                return
-
-    thread = threading.Thread(target=run, name="reimpact-import-writers", daemon=True)
-    _IMPORTING.append(thread)
-    thread.start()
-
-
-def writers_imported() -> None:
-    """Wait until the background imports are done (nothing when none were started): a process
-    forked while another thread holds an import's lock would wait for it for ever."""
-    while _IMPORTING:
-        _IMPORTING.pop().join()
-
-
 def write_outputs(results: StudyResults, out_dir: str | Path) -> Path:
     """Write a run's outputs to a folder.
 
