@@ -6,11 +6,12 @@ with a unit effect (``benchmarks/bigdata.py``, which also writes the parquet fil
 files of the whole runs to a cache folder). Every measurement runs in a fresh process, so its peak
 resident memory is its own; times include fitting the propensity score. A whole run is timed as
 its whole process (interpreter start, imports, reading the parquet file, the analysis, the report
-and every output); so is the peer it is compared with (importing DoWhy or EconML, reading the same
-parquet file, fitting): "process s" in the table. "peak MB" is the measured process's own peak;
-"child MB" the largest of its child processes (the fork that draws half the figures, joblib's
-workers for the refutations), shown apart because its resident pages include those it shares with
-the run.
+and every output, and the end of the process as the ``reimpact`` command ends it,
+``reimpact.cli.finish``); so is the peer it is compared with (importing DoWhy or EconML, reading
+the same parquet file, fitting, the interpreter's usual exit): "process s" in the table. "peak MB"
+is the measured process's own peak; "child MB" the largest of its child processes (the fork that
+draws half the figures, joblib's workers for the refutations), shown apart because its resident
+pages include those it shares with the run.
 
     python benchmarks/run.py            # the targets at 1M rows (as ``make bench``)
     python benchmarks/run.py --10m      # the whole PSM run at 10M rows (as ``make bench-10m``)
@@ -197,7 +198,11 @@ def main() -> None:
         # the largest child process (a figure-drawing fork, a joblib worker): its resident memory
         # includes the pages it shares with the run, so it is shown apart, not added
         child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        print(json.dumps({"seconds": seconds, "peak_mb": peak, "child_peak_mb": child}))
+        print(json.dumps({"seconds": seconds, "peak_mb": peak, "child_peak_mb": child}), flush=True)
+        if args.task.startswith("run_"):  # a whole run ends as the `reimpact` command does
+            from reimpact.cli import finish
+
+            finish(0)
         return
 
     if args.ten_million:

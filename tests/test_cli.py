@@ -109,6 +109,23 @@ def test_score_with_a_bad_scheme(tmp_path, capsys):
     assert "indicators" in capsys.readouterr().err
 
 
+def test_console_command_runs_a_study_and_flushes_what_it_prints(tmp_path):
+    """The installed command ends without the interpreter's teardown (cli.finish): everything it
+    printed reaches the pipe, its outputs are on disk, and the exit code is main()'s."""
+    study = yaml.safe_load((ROOT / "studies" / "orion_mentoring.yaml").read_text(encoding="utf-8"))
+    study["data"]["n"] = 600
+    study["sensitivity"] = {"evalue": True}
+    path = tmp_path / "small.yaml"
+    path.write_text(yaml.safe_dump(study), encoding="utf-8")
+    exe = Path(sys.executable).parent / "reimpact"
+    out = tmp_path / "out"
+    command = [str(exe), "run", str(path), "--out", str(out)]
+    result = subprocess.run(command, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.rstrip().endswith(f"results written to {out}/")
+    assert json.loads((out / "results.json").read_text(encoding="utf-8"))["effects"]
+
+
 def test_console_script_exit_code(tmp_path):
     """The installed command (not only main()) exits 2 on bad input."""
     exe = Path(sys.executable).parent / "reimpact"
