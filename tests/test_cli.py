@@ -126,6 +126,20 @@ def test_console_command_runs_a_study_and_flushes_what_it_prints(tmp_path):
     assert json.loads((out / "results.json").read_text(encoding="utf-8"))["effects"]
 
 
+def test_finish_exits_at_once_even_after_joblib_workers():
+    """With joblib's worker pool alive (the refutations start one) the quick exit would wait for
+    ever on the pool's manager thread; finish() leaves such a process to Python's usual exit."""
+    code = (
+        "from joblib import Parallel, delayed\n"
+        "Parallel(n_jobs=2)(delayed(abs)(-i) for i in range(4))\n"
+        "from reimpact.cli import finish\n"
+        "print('done')\n"
+        "finish(3)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert (result.returncode, result.stdout) == (3, "done\n")
+
+
 def test_console_script_exit_code(tmp_path):
     """The installed command (not only main()) exits 2 on bad input."""
     exe = Path(sys.executable).parent / "reimpact"

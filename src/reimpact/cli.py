@@ -232,10 +232,15 @@ def finish(status: int) -> NoReturn:
     """End the process as the ``reimpact`` command does: flush the output, run the exit handlers
     (joblib's clean-up of its memory-mapped files, logging), then exit without the interpreter's
     teardown of every module and object, which with numba's LLVM, pandas and matplotlib loaded
-    takes about half a second of every command (0.6 s after a whole run)."""
+    takes about half a second of every command (0.6 s after a whole run). While another thread
+    lives (joblib's pool of worker processes after the refutations) Python exits as usual: such
+    pools are wound down by the interpreter's own shutdown sequence, which must run first."""
     import atexit
     import os
+    import threading
 
+    if threading.active_count() > 1:
+        sys.exit(status)
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
