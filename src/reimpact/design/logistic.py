@@ -120,12 +120,13 @@ def _newton(
 
 @dataclass(frozen=True)
 class _Point:
-    """The logistic model at some coefficients: probabilities p, weights w = s p (1 - p), the
-    information X'WX (``gram``), the score X'S(t - p), the largest |logit| and (Firth's model)
-    the penalised log-likelihood l + log det(X'WX) / 2."""
+    """The logistic model at some coefficients: the information X'WX (``gram``, W = S p (1 - p)),
+    the score X'S(t - p), the largest |logit| and, for Firth's model only (which its penalised
+    score needs), the probabilities p, the weights w = p (1 - p) and the penalised
+    log-likelihood l + log det(X'WX) / 2."""
 
-    p: np.ndarray
-    w: np.ndarray
+    p: np.ndarray | None
+    w: np.ndarray | None
     gram: np.ndarray
     score: np.ndarray
     largest: float
@@ -138,22 +139,24 @@ def _point(
     """The model at ``beta`` in one pass over blocks of rows, the information as a sum of
     symmetric rank-k updates of rows scaled by sqrt(w): a block's temporaries stay in the CPU
     cache, no n x p array is formed (about three times faster than X'(X * w) at a million rows)."""
-    p = np.empty(x.shape[0])
+    p = np.empty(x.shape[0]) if firth else None  # kept for Firth's penalised score only
     gram, score = np.zeros((beta.size, beta.size)), np.zeros(beta.size)
     largest, loglik = 0.0, 0.0
     for rows, block in _blocks(x, intercept):
         eta = block @ beta
         largest = max(largest, float(np.max(np.abs(eta))))
-        p[rows] = q = expit(eta)
+        q = expit(eta)
         w = q * (1.0 - q) if s is None else s[rows] * q * (1.0 - q)
         scaled = block * np.sqrt(w)[:, None]
         gram += scaled.T @ scaled
         score += (t[rows] - q if s is None else s[rows] * (t[rows] - q)) @ block
-        if firth:
+        if p is not None:
+            p[rows] = q
             loglik += float(np.sum(t[rows] * np.log(q) + (1.0 - t[rows]) * np.log1p(-q)))
-    w = p * (1.0 - p) if s is None else s * p * (1.0 - p)
-    penalised = loglik + 0.5 * float(np.linalg.slogdet(gram)[1]) if firth else 0.0
-    return _Point(p, w, gram, score, largest, penalised)
+    if p is None:
+        return _Point(None, None, gram, score, largest, 0.0)
+    penalised = loglik + 0.5 * float(np.linalg.slogdet(gram)[1])
+    return _Point(p, p * (1.0 - p), gram, score, largest, penalised)  # Firth: no sampling weights
 
 
 def _firth_score(x: np.ndarray, intercept: bool, point: _Point, hessian: np.ndarray) -> np.ndarray:
@@ -164,6 +167,7 @@ def _firth_score(x: np.ndarray, intercept: bool, point: _Point, hessian: np.ndar
         inverse, factored = np.linalg.inv(np.linalg.cholesky(hessian)).T, True
     except np.linalg.LinAlgError:
         inverse, factored = np.linalg.inv(hessian), False
+    assert point.p is not None and point.w is not None  # a point of Firth's model
     score = point.score.copy()
     for rows, block in _blocks(x, intercept):
         product = block @ inverse  # rows of X L^-T, or of X H^-1

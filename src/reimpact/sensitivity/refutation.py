@@ -58,7 +58,7 @@ def _estimate(
     """Fit the score and the estimator on ``data`` and return the estimate (``options``: the
     estimator's parameters, :meth:`~reimpact.estimators.EffectEstimator.get_params`; ``start``:
     logistic coefficients by column, ``""`` the intercept, where Newton starts, 0 for others)."""
-    from ..design.propensity import expit, fit_logistic
+    from ..design.propensity import PropensityModel
     from ..estimators import AIPWEstimator, MatchingEstimator
 
     x = data[covariates].to_numpy(dtype=float)
@@ -68,8 +68,10 @@ def _estimate(
     if method == "aipw":
         return AIPWEstimator(**options).nuisances(x, t, y, propensity_start=begin).influence(0)[0]
     firth = options.get("propensity_model") == "firth"
-    coef = fit_logistic(x, t, firth=firth, start=begin, intercept=True)
-    score = expit(x @ coef[1:] + coef[0])
+    model = PropensityModel("firth" if firth else "logistic", warm_start=True)
+    if begin is not None:
+        model.coef_ = begin  # where the warm-started fit begins
+    score = model.fit(x, t).predict(x)
     return MatchingEstimator(**options).matcher().fit(score, t, covariates=x).point_estimate(y)
 
 
@@ -78,7 +80,7 @@ def _original_coefficients(
 ) -> dict[str, float] | None:
     """The logistic score's coefficients on the original data by column (``""``: the intercept),
     where the refits start; None when the score is not a logistic model or does not converge."""
-    from ..design.propensity import fit_logistic
+    from ..design.propensity import PropensityModel
     from ..estimators import AIPWEstimator
     from ..exceptions import DesignError
 
@@ -87,7 +89,7 @@ def _original_coefficients(
     if learner not in ("logistic", "firth"):
         return None
     try:
-        coef = fit_logistic(x, t, firth=firth or learner == "firth", intercept=True)
+        coef = PropensityModel("firth" if firth or learner == "firth" else "logistic").fit(x, t).coef_
     except DesignError:
         return None
     return dict(zip(["", *covariates], coef.tolist(), strict=True))
