@@ -162,7 +162,7 @@ def test_balance_in_threads_equals_balance_in_one_thread(monkeypatch):
     frame = pd.DataFrame({"a": x, "b": x[::-1] * 2.0, "c": (x > 5).astype(float), "d": w})
     args = (frame, list(frame.columns), [], t, {"matched": w > 0.5, "weighted": w}, "ATT")
     one = balance.balance_table(*args).frame
-    monkeypatch.setattr(balance, "_THREADED_ROWS", 0)
+    monkeypatch.setattr("reimpact.parallel.THREADED_ROWS", 0)
     monkeypatch.setattr("reimpact.parallel.inner_workers", lambda: 2)
     two = balance.balance_table(*args).frame
     pd.testing.assert_frame_equal(one, two, check_exact=True)

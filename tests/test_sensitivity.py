@@ -159,7 +159,7 @@ def test_slow_checks_side_by_side_give_what_one_after_another_gives(monkeypatch)
     raw["report"]["min_cell_size"] = 40
     study = Study.from_dict(raw)
     one = run_study(study).sensitivity.to_dict()
-    monkeypatch.setattr(runner, "_SIDE_BY_SIDE_ROWS", 0)
+    monkeypatch.setattr("reimpact.parallel.THREADED_ROWS", 0)
     monkeypatch.setattr("reimpact.parallel.inner_workers", lambda: 2)
     threads = []
     real = runner._heterogeneity

@@ -168,6 +168,15 @@ def inner_workers() -> int:
     return max(1, min(cores or 1, effective_n_jobs(-1)))
 
 
+THREADED_ROWS = 50_000  # below, threads over a run's inner work cost more than they save
+
+
+def inner_threads(n: int) -> int:
+    """Threads for inner work on ``n`` units (the balance statistics by covariate, the slow
+    sensitivity checks side by side): :func:`inner_workers` from ``THREADED_ROWS`` units, else 1."""
+    return inner_workers() if n >= THREADED_ROWS else 1
+
+
 @contextmanager
 def single_threaded() -> Iterator[None]:
     """Inner work on one thread: BLAS and OpenMP pools limited to one thread (threadpoolctl), the

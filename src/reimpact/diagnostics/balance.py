@@ -262,9 +262,6 @@ def _scale_label(estimand: str) -> str:
     return {"ATT": "treated", "ATC": "controls"}.get(estimand, "pooled groups")
 
 
-_THREADED_ROWS = 50_000  # below, threads cost more than they save
-
-
 def balance_table(
     frame: pd.DataFrame,
     covariates: list[str],
@@ -329,12 +326,11 @@ def balance_table(
 
 
 def _map(function, items: list[tuple], n: int) -> list:
-    """``function(*item)`` for every item, in order: in threads when the data are large (from
-    ``_THREADED_ROWS`` units) and the run may use several cores
-    (:func:`reimpact.parallel.inner_workers`)."""
-    from ..parallel import inner_workers
+    """``function(*item)`` for every item, in order: in threads when the data are large and the
+    run may use several cores (:func:`reimpact.parallel.inner_threads`)."""
+    from ..parallel import inner_threads
 
-    workers = inner_workers() if n >= _THREADED_ROWS else 1
+    workers = inner_threads(n)
     if workers < 2 or len(items) < 2:
         return [function(*item) for item in items]
     from concurrent.futures import ThreadPoolExecutor

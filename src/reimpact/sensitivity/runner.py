@@ -121,25 +121,22 @@ def run_sensitivity(
     )
 
 
-_SIDE_BY_SIDE_ROWS = 50_000  # below, the slow checks take too little time to gain from threads
-
-
 def _side_by_side(checks: _Checks, tasks: list[Callable[[_Checks], Any]], joblib_task: int) -> list:
     """The slow checks (AIPW bounds, refutations, subgroups), each with its own "not run"
     records, added to ``checks.attempts`` in the tasks' order.
 
     With large data and two cores for the run's inner work
-    (:func:`reimpact.parallel.inner_workers`) the others run in threads while the calling thread
+    (:func:`reimpact.parallel.inner_threads`) the others run in threads while the calling thread
     runs ``tasks[joblib_task]`` (the refutations, which keep the caller's joblib configuration:
     joblib's is per thread): the threads refit models with numpy, whose large operations release
     the GIL, while the refutations mostly wait for joblib's worker processes. Every check reads
     the same arrays and writes none, so the results do not depend on how they ran."""
-    from ..parallel import inner_workers
+    from ..parallel import inner_threads
 
     own = [replace(checks, attempts=Attempts()) for _ in tasks]
     found: list[Any] = [None] * len(tasks)
     others = [k for k in range(len(tasks)) if k != joblib_task]
-    if checks.design.t.size >= _SIDE_BY_SIDE_ROWS and inner_workers() >= 2:
+    if inner_threads(checks.design.t.size) >= 2:
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(len(others)) as pool:
