@@ -13,7 +13,7 @@ import pyreadstat
 import pytest
 
 from reimpact.config.study import Study
-from reimpact.datasets import simulate_returnees
+from reimpact.datasets import TREATMENTS, simulate_returnees
 from reimpact.exceptions import DataError
 from reimpact.io import read_table, write_table
 from reimpact.sample import prepare_sample
@@ -44,17 +44,44 @@ def test_sample_flow_counts(study_dict):
 
 
 def test_simulated_source_keeps_only_what_its_truth_needs(study_dict):
+    """The simulated source computes and keeps the truth of the study's treatment only, the
+    same as the full cohort's; the analysis frame holds the columns the study names."""
     study = Study.from_dict(study_dict)
     sample = prepare_sample(study)
     cohort = sample.source.cohort
-    assert list(cohort.data.columns) == ["mentored", "any_referral", "economic_support"]
+    assert list(cohort.data.columns) == ["mentored"]
+    assert cohort.potential_types == {} and cohort.potential_doses == {}
     full = simulate_returnees(n=3000, seed=1)
+    expected = full.truth_for(sample.frame.index)
+    expected = expected[expected.treatment == "mentored"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(cohort.truth_for(sample.frame.index), expected)
+    named = {*study.covariates, *study.outcomes, *study.population, "mentored"}
+    assert set(sample.frame.columns) == named
+    assert "returnee_id" in full.data.columns and "returnee_id" not in sample.frame.columns
+
+
+def test_simulated_cohort_computes_the_truths_asked_for():
+    """Each truth left out changes nothing else: the data and the other truths are those of
+    the full cohort (same seed), bit for bit."""
+    full = simulate_returnees(n=600, seed=3)
+    for name in ("mentored", "any_referral", "economic_support", "assistance_type", "n_activities"):
+        part = simulate_returnees(n=600, seed=3, truths=[name])
+        pd.testing.assert_frame_equal(part.data, full.data)
+        if name in TREATMENTS:
+            pd.testing.assert_frame_equal(part.individual_effects, full.individual_effects[[name]])
+            assert set(part.truth.treatment) == {name}
+        else:
+            assert part.individual_effects.shape == (600, 0) and part.truth.empty
+        assert (part.potential_types != {}) == (name == "assistance_type")
+        assert (part.potential_doses != {}) == (name == "n_activities")
     pd.testing.assert_frame_equal(
-        cohort.truth_for(sample.frame.index), full.truth_for(sample.frame.index)
+        simulate_returnees(n=600, seed=3, truths=["assistance_type"]).contrast_truth(),
+        full.contrast_truth(),
     )
-    pd.testing.assert_frame_equal(
-        cohort.contrast_truth(sample.frame.index), full.contrast_truth(sample.frame.index)
-    )
+    curve = simulate_returnees(n=600, seed=3, truths=["n_activities"]).dose_truth()[1]
+    pd.testing.assert_frame_equal(curve, full.dose_truth()[1])
+    with pytest.raises(ValueError, match="truths: unknown"):
+        simulate_returnees(n=600, seed=3, truths=["mentoring"])
 
 
 def test_data_path_overrides_the_builtin(tmp_path, study_dict, cohort):

@@ -2,8 +2,9 @@
 embedded default data), a survey drawn from it with unequal selection probabilities
 (:mod:`.survey`) and a panel of returnees surveyed in several rounds (:mod:`.panel`)."""
 
-from .cohort import COUNTRIES, OUTCOMES, PILOT_COUNTRIES, TREATMENTS, SimulatedCohort, simulate_returnees
+from .cohort import COUNTRIES, PILOT_COUNTRIES, SimulatedCohort, simulate_returnees
 from .panel import simulate_returnee_panel
+from .potential import OUTCOMES, TREATMENTS, TRUTHS
 from .survey import SURVEY_INCLUSION, draw_survey_sample
 
 __all__ = [
@@ -12,6 +13,7 @@ __all__ = [
     "PILOT_COUNTRIES",
     "SURVEY_INCLUSION",
     "TREATMENTS",
+    "TRUTHS",
     "SimulatedCohort",
     "draw_survey_sample",
     "simulate_returnee_panel",

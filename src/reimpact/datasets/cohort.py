@@ -19,6 +19,8 @@ programme gives everyone with no other activity, as in the observed data).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 import pandas as pd
 
@@ -32,7 +34,7 @@ from .assistance import (
     assistance_type,
 )
 from .outcomes import RESULT_COLUMNS, Assignment, ItemDraws, OutcomeModel, logistic
-from .potential import OUTCOMES, TREATMENTS, potential_outcomes
+from .potential import OUTCOMES, TRUTHS, potential_outcomes
 from .text import text_column
 from .truth import SimulatedCohort, truth_table
 
@@ -50,7 +52,9 @@ _HOST_REGIONS = ("North Africa", "West and Central Africa", "Europe", "Middle Ea
 _EDUCATION = ("none", "primary", "secondary", "tertiary")
 
 
-def simulate_returnees(n: int = 20000, seed: int = 0) -> SimulatedCohort:
+def simulate_returnees(
+    n: int = 20000, seed: int = 0, truths: Iterable[str] | None = None
+) -> SimulatedCohort:
     """Simulate a cohort of assisted returnees whose true effects are known.
 
     Simulate ``n`` assisted returnees with covariates, assistance records, raw survey answers,
@@ -65,6 +69,12 @@ def simulate_returnees(n: int = 20000, seed: int = 0) -> SimulatedCohort:
         Number of returnees (at least 50).
     seed : int
         Seed of the random generator.
+    truths : iterable of str or None
+        The treatments whose exact effects to compute, any of ``mentored``, ``any_referral``,
+        ``economic_support``, ``assistance_type`` (``potential_types``) and ``n_activities``
+        (``potential_doses``); None: all. The data are the same whichever are asked for; each
+        left out saves evaluations of the outcome model over the cohort and its arrays (at a
+        million returnees, all of them hold about 0.5 GB).
 
     Returns
     -------
@@ -77,10 +87,14 @@ def simulate_returnees(n: int = 20000, seed: int = 0) -> SimulatedCohort:
     Raises
     ------
     ValueError
-        When ``n`` is below 50.
+        When ``n`` is below 50 or ``truths`` names something else.
     """
     if n < 50:
         raise ValueError("n must be at least 50")
+    wanted = TRUTHS if truths is None else tuple(truths)
+    unknown = sorted(set(wanted) - set(TRUTHS))
+    if unknown:
+        raise ValueError(f"truths: unknown {unknown}; choose among {', '.join(TRUTHS)}")
     rng = np.random.default_rng(seed)
     scheme = load_scheme("illustrative")
 
@@ -171,7 +185,7 @@ def simulate_returnees(n: int = 20000, seed: int = 0) -> SimulatedCohort:
         items=items,
     )
     observed = Assignment(economic, referral, mentored, psychosocial_draw, social)
-    potential = potential_outcomes(model, observed, social_draw, pilot, activity_p)
+    potential = potential_outcomes(model, observed, social_draw, pilot, activity_p, wanted)
     del model, base
 
     # -- the observed data, as an export would hold it -------------------------------------------
@@ -222,7 +236,7 @@ def simulate_returnees(n: int = 20000, seed: int = 0) -> SimulatedCohort:
     del columns, observed_outcomes
 
     names = pd.MultiIndex.from_tuples(
-        [(t, o) for t in TREATMENTS for o in OUTCOMES], names=["treatment", "outcome"]
+        [(t, o) for t in potential.treatments for o in OUTCOMES], names=["treatment", "outcome"]
     )
     individual = pd.DataFrame(potential.effects.T, columns=names, copy=False)
     return SimulatedCohort(
@@ -230,12 +244,17 @@ def simulate_returnees(n: int = 20000, seed: int = 0) -> SimulatedCohort:
         truth=truth_table(data, individual, None),
         individual_effects=individual,
         seed=seed,
-        potential_types=_by_outcome(dict(zip(TYPE_ACTIVITIES, potential.types, strict=True))),
-        potential_doses=_by_outcome({str(d): values for d, values in enumerate(potential.doses, 1)}),
+        potential_types=_by_outcome(TYPE_ACTIVITIES, potential.types),
+        potential_doses=_by_outcome(("1", "2", "3"), potential.doses),
     )
 
 
-def _by_outcome(potential: dict[str, np.ndarray]) -> dict[str, dict[str, np.ndarray]]:
-    """``potential[level][outcome]`` from the rows (in the order of ``RESULT_COLUMNS``) of each
-    level's outcomes."""
-    return {level: dict(zip(RESULT_COLUMNS, rows, strict=True)) for level, rows in potential.items()}
+def _by_outcome(levels: Iterable[str], potential: np.ndarray | None) -> dict[str, dict[str, np.ndarray]]:
+    """``potential[level][outcome]`` from each level's outcomes (rows in the order of
+    ``RESULT_COLUMNS``); empty when they were not computed."""
+    if potential is None:
+        return {}
+    return {
+        level: dict(zip(RESULT_COLUMNS, rows, strict=True))
+        for level, rows in zip(levels, potential, strict=True)
+    }

@@ -34,23 +34,28 @@ OUTCOMES = (
 _ROWS = [RESULT_COLUMNS.index(outcome) for outcome in OUTCOMES]
 
 
+TRUTHS = (*TREATMENTS, "assistance_type", "n_activities")
+
+
 @dataclass(frozen=True)
 class PotentialOutcomes:
     """The cohort's observed outcomes and coded answers, and its potential outcomes.
 
     ``observed``: 6 x n (rows in the order of ``RESULT_COLUMNS``); ``answers``: the observed
     answers as :meth:`~reimpact.datasets.outcomes.OutcomeModel.evaluate` gives them;
-    ``effects``: Y_i(1) - Y_i(0) of every treatment on every outcome (rows ``(treatment,
-    outcome)`` in the order of ``TREATMENTS`` x ``OUTCOMES``; the mentoring effect is missing
-    outside the pilot countries); ``types``: the outcomes under each assistance type (types x 6
-    x n); ``doses``: under each number of activities 1, 2, 3 (3 x 6 x n).
+    ``treatments``: the treatments of ``effects``, Y_i(1) - Y_i(0) of each on every outcome
+    (rows ``(treatment, outcome)`` in the order of ``treatments`` x ``OUTCOMES``; the mentoring
+    effect is missing outside the pilot countries); ``types``: the outcomes under each assistance
+    type (types x 6 x n; None when not asked for); ``doses``: under each number of activities 1,
+    2, 3 (3 x 6 x n; None when not asked for).
     """
 
     observed: np.ndarray
     answers: np.ndarray
+    treatments: tuple[str, ...]
     effects: np.ndarray
-    types: np.ndarray
-    doses: np.ndarray
+    types: np.ndarray | None
+    doses: np.ndarray | None
 
 
 def potential_outcomes(
@@ -59,8 +64,11 @@ def potential_outcomes(
     social_draw: np.ndarray,
     pilot: np.ndarray,
     probability: dict[str, np.ndarray],
+    truths: tuple[str, ...] = TRUTHS,
 ) -> PotentialOutcomes:
-    """The observed and potential outcomes of the cohort (see the module docstring).
+    """The observed and potential outcomes of the cohort (see the module docstring), those of
+    ``truths`` only (any of :data:`TRUTHS`): each potential outcome left out is an evaluation of
+    the whole cohort and an n x 6 array saved, and the others do not depend on it.
 
     ``social_draw`` is the social activity as drawn, before the programme rule; ``pilot`` marks
     the countries with mentoring; ``probability`` the activities' assignment probabilities (for
@@ -69,42 +77,67 @@ def potential_outcomes(
     n = len(pilot)
     answers = np.empty((len(model.scheme.indicators), n), dtype=np.int8)
     seen = model.evaluate(observed, answers)
-    effects = np.empty((len(TREATMENTS), len(OUTCOMES), n))
-    for t, switched in enumerate(("mentored", "referral")):
+    treatments = tuple(t for t in TREATMENTS if t in truths)
+    effects = np.empty((len(treatments), len(OUTCOMES), n))
+    for treatment, switched in (("mentored", "mentored"), ("any_referral", "referral")):
+        if treatment not in treatments:
+            continue
         flag = getattr(observed, switched)
         other = model.evaluate(_replace(observed, switched, ~flag))
-        for row, result_row in zip(effects[t], _ROWS, strict=True):  # Y_i(1) - Y_i(0)
+        rows = effects[treatments.index(treatment)]
+        for row, result_row in zip(rows, _ROWS, strict=True):  # Y_i(1) - Y_i(0)
             np.subtract(seen[result_row], other[result_row], out=row, where=flag)
             np.subtract(other[result_row], seen[result_row], out=row, where=~flag)
         if switched == "mentored":  # no mentoring outside the pilot countries
-            np.copyto(effects[t], np.nan, where=~pilot)
-    del other
+            np.copyto(rows, np.nan, where=~pilot)
+        del other
 
-    psycho = observed.psychosocial
-    with_support = effects[2]  # economic support, social as drawn; the effect once Y(0) is known
-    without = np.empty_like(seen)  # none, social as drawn or given
-    types = np.empty((len(TYPE_ACTIVITIES), *seen.shape))
-    doses = DoseMeans(probability, seen.shape)
+    support = "economic_support" in treatments
+    types = np.empty((len(TYPE_ACTIVITIES), *seen.shape)) if "assistance_type" in truths else None
+    doses = DoseMeans(probability, seen.shape) if "n_activities" in truths else None
+    if support or types is not None or doses is not None:
+        _versions(model, observed, social_draw, effects[-1] if support else None, types, doses)
+    means = None if doses is None else doses.means()
+    return PotentialOutcomes(seen, answers, treatments, effects.reshape(-1, n), types, means)
+
+
+def _versions(
+    model: OutcomeModel,
+    observed: Assignment,
+    social_draw: np.ndarray,
+    with_support: np.ndarray | None,
+    types: np.ndarray | None,
+    doses: DoseMeans | None,
+) -> None:
+    """Evaluate the seven versions of the activities (referral and mentoring as observed) and
+    fill what is asked for: ``with_support``, the effect of economic support (6 x n); ``types``,
+    the outcomes under each assistance type; ``doses``, the means under each number of
+    activities."""
+    n, psycho = social_draw.size, observed.psychosocial
+    without = None if with_support is None else np.empty((len(RESULT_COLUMNS), n))
     for version in VERSIONS:
         e, s, p = version
         constant = np.ones(n, dtype=bool)
         values = model.evaluate(
             Assignment(constant & e, observed.referral, observed.mentored, constant & p, constant & s)
         )
-        doses.add(version, values)
+        if doses is not None:
+            doses.add(version, values)
         social_as_drawn = social_draw == s
         for k, (type_e, type_p) in enumerate(TYPE_ACTIVITIES.values()):
-            if (type_e, type_p) == (e, p):
+            if types is not None and (type_e, type_p) == (e, p):
                 rows = social_as_drawn if (e or p) else constant & s
                 np.copyto(types[k], values, where=rows)
-        if e:
+        if with_support is None or without is None:
+            continue
+        if e:  # economic support, social as drawn; the effect once Y(0) is known
             chosen = social_as_drawn & (psycho == p)
             for row, result_row in zip(with_support, _ROWS, strict=True):
                 np.copyto(row, values[result_row], where=chosen)
-        else:
+        else:  # none, social as drawn or given
             np.copyto(without, values, where=((social_draw | ~psycho) == s) & (psycho == p))
-    with_support -= without[_ROWS]
-    return PotentialOutcomes(seen, answers, effects.reshape(-1, n), types, doses.means())
+    if with_support is not None and without is not None:
+        with_support -= without[_ROWS]
 
 
 def _replace(assigned: Assignment, name: str, value: np.ndarray) -> Assignment:

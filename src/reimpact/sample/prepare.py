@@ -18,7 +18,14 @@ from .imputation import impute_chained
 from .memory import release_unused_memory
 from .missing import apply_invalid_values, apply_missing_policy
 from .rounds import first_round_covariates
-from .rules import check_columns, check_numeric, check_roles, population_mask, treatment_indicator
+from .rules import (
+    check_columns,
+    check_numeric,
+    check_roles,
+    population_mask,
+    study_columns,
+    treatment_indicator,
+)
 from .source import DataSource, read_data
 from .weights import sampling_weights
 
@@ -46,7 +53,8 @@ class SampleFlow:
 
 @dataclass(frozen=True)
 class AnalysisSample:
-    """The analysis sample: the rows kept (original index), the 0/1 treatment and the flow.
+    """The analysis sample: the rows kept (original index) with the columns the study names
+    (:func:`~reimpact.sample.rules.study_columns`), the 0/1 treatment and the flow.
 
     Under ``missing: {method: multiple}``, ``frame`` keeps the missing covariates and
     ``imputations`` holds the ``m`` imputed copies of it (empty otherwise)."""
@@ -83,9 +91,10 @@ def prepare_sample(study: Study, data_path: str | Path | None = None) -> Analysi
     Returns
     -------
     AnalysisSample
-        The rows kept (``frame``, with the original index), the 0/1 ``treatment`` of each, the
-        sample ``flow``, the data ``source`` (description and SHA-256 of the file), and the
-        covariate columns and categorical ones after the missing-data policy.
+        The rows kept (``frame``, with the original index and the columns the study names),
+        the 0/1 ``treatment`` of each, the sample ``flow``, the data ``source`` (description and
+        SHA-256 of the file), and the covariate columns and categorical ones after the
+        missing-data policy.
 
     Raises
     ------
@@ -117,6 +126,7 @@ def prepare_frame(study: Study, raw: pd.DataFrame, source: DataSource) -> Analys
         frame = score(frame, study.scoring.scheme, study.scoring.min_answered)
     check_columns(study, frame)
     rows_read = len(frame)
+    frame = frame[study_columns(study, frame)]  # without copying the rows (copy on write)
 
     filtered_out: dict[str, int] = {}
     for column, rule in study.population.items():

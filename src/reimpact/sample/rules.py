@@ -69,6 +69,17 @@ def subgroup_columns(study: Study) -> list[str]:
     return list(spec.heterogeneity.by)
 
 
+def study_columns(study: Study, frame: pd.DataFrame) -> list:
+    """The columns of ``frame`` the study names (in the frame's order), with a panel's unit,
+    round and time columns: all an analysis reads. Keeping only these keeps every later copy of
+    the rows (filters, outcome groups) to the columns that matter: a survey export holds many
+    more (every raw answer of a scored study)."""
+    named = set(_referenced_columns(study))
+    if study.panel is not None:
+        named.update(study.panel.columns)
+    return [column for column in frame.columns if column in named]
+
+
 def check_columns(study: Study, frame: pd.DataFrame) -> None:
     available = [str(c) for c in frame.columns]
     for column, where in _referenced_columns(study).items():
