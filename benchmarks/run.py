@@ -6,9 +6,10 @@ with a unit effect (``benchmarks/bigdata.py``, which also writes the parquet fil
 files of the whole runs to a cache folder). Every measurement runs in a fresh process, so its peak
 resident memory is its own; times include fitting the propensity score. A whole run is timed as
 its whole process (interpreter start, imports, reading the parquet file, the analysis, the report
-and every output, and the end of the process as the ``reimpact`` command ends it,
-``reimpact.cli.finish``); so is the peer it is compared with (importing DoWhy or EconML, reading
-the same parquet file, fitting, the interpreter's usual exit): "process s" in the table. "peak MB"
+and every output, and the end of the process), set up and ended as the ``reimpact`` command does
+(one ``malloc`` arena, ``reimpact.memory.one_malloc_arena``; ``reimpact.cli.finish``); so is
+the peer it is compared with (importing DoWhy or EconML, reading the same parquet file, fitting,
+the interpreter's usual exit): "process s" in the table. "peak MB"
 is the measured process's own peak; "child MB" the largest of its child processes (the fork that
 draws half the figures, joblib's workers for the refutations), shown apart because its resident
 pages include those it shares with the run.
@@ -100,7 +101,9 @@ def task_econml_dr(n: int) -> float:
 
 def _whole_run(study: Path) -> float:
     from reimpact.cli import main
+    from reimpact.memory import one_malloc_arena
 
+    one_malloc_arena()  # the process set up as the `reimpact` command sets up its own
     start = time.perf_counter()
     main(["run", str(study), "--out", str(OUT / study.stem), "--quiet"])
     return time.perf_counter() - start

@@ -140,6 +140,25 @@ def test_finish_exits_at_once_even_after_joblib_workers():
     assert (result.returncode, result.stdout) == (3, "done\n")
 
 
+def test_console_sets_one_malloc_arena_before_the_run(monkeypatch):
+    """The command (not the library) keeps its threads' temporaries in one malloc arena."""
+    import reimpact.cli as cli
+
+    calls: list = []
+    monkeypatch.setattr("reimpact.memory.one_malloc_arena", lambda: calls.append("arena") or True)
+    monkeypatch.setattr(cli, "main", lambda: calls.append("main") or 0)
+    monkeypatch.setattr(cli, "finish", lambda status: calls.append(("finish", status)))
+    cli.console()
+    assert calls == ["arena", "main", ("finish", 0)]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
+def test_one_malloc_arena_is_set_on_glibc():
+    code = "import reimpact.memory as m; m.release_unused_memory(); print(m.one_malloc_arena())"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip() == "True", result.stderr
+
+
 def test_console_script_exit_code(tmp_path):
     """The installed command (not only main()) exits 2 on bad input."""
     exe = Path(sys.executable).parent / "reimpact"

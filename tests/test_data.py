@@ -50,6 +50,7 @@ def test_simulated_source_keeps_only_what_its_truth_needs(study_dict):
     sample = prepare_sample(study)
     cohort = sample.source.cohort
     assert list(cohort.data.columns) == ["mentored"]
+    assert cohort.data.index.equals(sample.frame.index)  # the rows analysed, no more
     assert cohort.potential_types == {} and cohort.potential_doses == {}
     full = simulate_returnees(n=3000, seed=1)
     expected = full.truth_for(sample.frame.index)
@@ -80,6 +81,13 @@ def test_simulated_cohort_computes_the_truths_asked_for():
     )
     curve = simulate_returnees(n=600, seed=3, truths=["n_activities"]).dose_truth()[1]
     pd.testing.assert_frame_equal(curve, full.dose_truth()[1])
+    rows = full.data.index[full.data["country"].isin(["GIN", "SEN", "MAR"]).to_numpy()]
+    cut = full.restricted(rows)
+    assert len(cut.data) == len(rows) < 600
+    some = rows[::3]
+    pd.testing.assert_frame_equal(cut.truth_for(some), full.truth_for(some))
+    pd.testing.assert_frame_equal(cut.contrast_truth(some), full.contrast_truth(some))
+    pd.testing.assert_frame_equal(cut.dose_truth(some)[1], full.dose_truth(some)[1])
     with pytest.raises(ValueError, match="truths: unknown"):
         simulate_returnees(n=600, seed=3, truths=["mentoring"])
 

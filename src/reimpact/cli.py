@@ -251,8 +251,12 @@ def finish(status: int) -> NoReturn:
 
 
 def console() -> NoReturn:
-    """The ``reimpact`` command: :func:`main`, then :func:`finish` (an unexpected error still
-    ends with Python's usual traceback and teardown)."""
+    """The ``reimpact`` command: one ``malloc`` arena for the whole process
+    (:func:`~reimpact.memory.one_malloc_arena`), :func:`main`, then :func:`finish` (an
+    unexpected error still ends with Python's usual traceback and teardown)."""
+    from .memory import one_malloc_arena
+
+    one_malloc_arena()
     finish(main())
 
 

@@ -3,7 +3,7 @@ data with the exact effects of every treatment, assistance type and number of ac
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -62,6 +62,23 @@ class SimulatedCohort:
         potential, outcomes = self.potential_doses, _outcomes(self.potential_doses)
         contrasts = contrast_truth(potential, outcomes, rows, weights, doses, "n_activities")
         return contrasts, level_means(potential, outcomes, rows, weights, "n_activities")
+
+    def restricted(self, index: pd.Index) -> SimulatedCohort:
+        """The cohort cut to the returnees in ``index`` (its population ``truth`` kept): the
+        truths of any of their sub-populations are unchanged, from a fraction of the arrays."""
+        keep = self.data.index.isin(index)
+
+        def rows(potential: dict[str, dict[str, np.ndarray]]) -> dict[str, dict[str, np.ndarray]]:
+            return {level: {k: v[keep] for k, v in by.items()} for level, by in potential.items()}
+
+        effects = self.individual_effects
+        return replace(
+            self,
+            data=self.data.loc[keep],
+            individual_effects=effects.loc[effects.index.isin(index)],
+            potential_types=rows(self.potential_types),
+            potential_doses=rows(self.potential_doses),
+        )
 
     def truth_for(
         self, index: pd.Index | None = None, weights: np.ndarray | None = None

@@ -3,7 +3,7 @@ treatment rule, invalid values, missing data) and counts what each kept in a :cl
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +13,9 @@ import pandas as pd
 from ..config.study import Study
 from ..exceptions import DataError
 from ..io import value_labels
+from ..memory import release_unused_memory
 from ..scoring import score
 from .imputation import impute_chained
-from .memory import release_unused_memory
 from .missing import apply_invalid_values, apply_missing_policy
 from .rounds import first_round_covariates
 from .rules import (
@@ -109,6 +109,9 @@ def prepare_sample(study: Study, data_path: str | Path | None = None) -> Analysi
     raw, source = read_data(study, data_path)
     sample = prepare_frame(study, raw, source)
     del raw  # the rows and columns not kept
+    if source.cohort is not None:  # the truth of the rows kept (1/3 of a million returnees)
+        kept = replace(source, cohort=source.cohort.restricted(sample.frame.index))
+        sample = replace(sample, source=kept)
     release_unused_memory()
     return sample
 
