@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
@@ -175,6 +176,16 @@ def test_study_runs_end_to_end_with_contrasts_report_and_audit(tmp_path):
     aipw = [e for e in results.effects if e.method == "aipw"]
     covered = [e.covers(truth[(e.contrast, e.outcome)]) for e in aipw]
     assert sum(covered) >= len(covered) - 1  # 95% intervals: at most one miss in 12
+
+
+def test_a_named_multivalued_treatment_runs_as_the_unnamed_one():
+    """``treatment.name`` renames a multi-valued treatment in the outputs; its levels stay in
+    its column (a KeyError on the name once stopped the run)."""
+    plain = run_study(Study.from_dict(_study()))
+    named = run_study(Study.from_dict(_study(treatment__name="Type of assistance")))
+    assert [e.estimate for e in named.effects] == [e.estimate for e in plain.effects]
+    assert "Type of assistance" in named.summary()
+    pd.testing.assert_frame_equal(named.truth, plain.truth)
 
 
 @pytest.mark.parametrize(

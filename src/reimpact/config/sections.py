@@ -235,6 +235,12 @@ class TreatmentSpec(Section):
         return self.name or self.column or "treatment"
 
     @property
+    def frame_column(self) -> str:
+        """The analysis frame's treatment column: a multi-valued treatment's levels stay in its
+        ``column``; a binary treatment's 0/1 indicator is written under ``label``."""
+        return str(self.column) if self.multivalued else self.label
+
+    @property
     def columns(self) -> list[str]:
         """The data columns the rule reads."""
         return [self.column] if self.column is not None else list(self.any_of or [])

@@ -64,8 +64,10 @@ class SimulatedCohort:
         return contrasts, level_means(potential, outcomes, rows, weights, "n_activities")
 
     def restricted(self, index: pd.Index) -> SimulatedCohort:
-        """The cohort cut to the returnees in ``index`` (its population ``truth`` kept): the
-        truths of any of their sub-populations are unchanged, from a fraction of the arrays."""
+        """The cohort cut to the returnees in ``index``: :meth:`truth_for`, :meth:`contrast_truth`
+        and :meth:`dose_truth` give the same truths of any group of them, from a fraction of the
+        arrays, and cover them only (their default is now these returnees); ``truth`` stays the
+        whole cohort's."""
         keep = self.data.index.isin(index)
 
         def rows(potential: dict[str, dict[str, np.ndarray]]) -> dict[str, dict[str, np.ndarray]]:

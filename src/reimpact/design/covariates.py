@@ -170,10 +170,11 @@ def merge_rare_levels(frame: pd.DataFrame, categorical: list[str], below: int) -
 
 
 def exact_strata(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
-    """Each row's exact-matching stratum as a number: the rank of its label (its values of
-    ``columns`` as text, joined by "|") among the distinct labels, so that strata come in the
-    order of their labels. Rows are grouped by their values' codes; a label is built once per
-    stratum, not per row (a row's text would take 60 bytes a row, for nothing)."""
+    """Each row's exact-matching stratum as a number: rows with equal values of ``columns``
+    share one (equal values written differently, 1 and 1.0 or 0.0 and -0.0, are one stratum),
+    numbered in the order of their labels (the values as text joined by "|"; values with the same
+    text are one stratum too). A label is built once per stratum, not per row (a row's text
+    would take 60 bytes a row, for nothing)."""
     codes = [pd.factorize(frame[column], use_na_sentinel=False) for column in columns]
     combined = np.zeros(len(frame), dtype=np.int64)
     for code, uniques in codes:

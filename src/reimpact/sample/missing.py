@@ -68,7 +68,7 @@ def apply_missing_policy(study: Study, frame: pd.DataFrame, treated: np.ndarray)
     Under multiple imputation the rows are dropped as under ``impute`` (a missing treatment or
     stratum, cluster, score or subgroup column) and the missing covariates are counted in
     ``imputed`` but left missing, for :func:`~reimpact.sample.imputation.impute_chained`."""
-    never_imputed = [study.treatment.label]
+    never_imputed = [study.treatment.frame_column]
     frame = frame.copy(deep=False)  # columns are replaced, never changed in place
     indicator = pd.Series(treated, index=frame.index)
     if not study.treatment.multivalued:  # a multi-valued treatment keeps its levels

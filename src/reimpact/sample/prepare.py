@@ -182,7 +182,7 @@ def prepare_frame(study: Study, raw: pd.DataFrame, source: DataSource) -> Analys
     imputations: tuple[pd.DataFrame, ...] = ()
     if not isinstance(study.missing, str) and imputed:  # nothing missing: one analysis
         spec = study.missing
-        predictors = [study.treatment.label, *study.outcomes]
+        predictors = [study.treatment.frame_column, *study.outcomes]
         imputations = impute_chained(
             frame, covariate_columns, categorical, predictors, spec.m, spec.max_iter, study.seed
         )
