@@ -172,6 +172,21 @@ def test_withheld_effects_read_suppressed(withheld) -> None:
     assert "is suppressed" in text
 
 
+def test_report_docx_takes_a_title_longer_than_word_allows_in_its_properties(run, tmp_path) -> None:
+    """Word keeps at most 255 characters in a document property: the property is cut there, the
+    report's heading keeps the whole title (a longer title once stopped the run)."""
+    from dataclasses import replace
+
+    from reimpact.report.word import write_docx
+
+    results, payload, _ = run
+    title = "Reintegration " * 30  # 420 characters
+    long = replace(results, study=results.study.model_copy(update={"title": title}))
+    document = docx.Document(str(write_docx(long, payload, tmp_path, report_tables(payload))))
+    assert document.paragraphs[0].text == title
+    assert document.core_properties.title == title[:255]
+
+
 def test_report_docx_holds_the_headline_effects_and_tables(run) -> None:
     results, payload, out = run
     document = docx.Document(str(out / "report.docx"))

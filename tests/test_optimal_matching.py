@@ -251,6 +251,9 @@ def test_cem_coarsens_and_weights_as_matchit_does_by_hand() -> None:
     assert ate[t == 1].sum() == pytest.approx(3) and ate[t == 0].sum() == pytest.approx(5)
     lonely = cem_weights(np.array([0, 0, 1, 1, 2]), np.array([1, 0, 1, 0, 1]), "ATT")
     assert lonely[4] == 0.0  # a stratum with treated units only is dropped
+    for estimand in ("ATT", "ATC", "ATE"):  # no stratum with both groups: all weights 0
+        none = cem_weights(np.array([0, 0, 1, 1]), np.array([1, 1, 0, 0]), estimand)
+        np.testing.assert_array_equal(none, np.zeros(4))
 
 
 def test_cem_estimator_covers_a_known_effect_and_names_bad_cutpoints() -> None:
@@ -271,6 +274,9 @@ def test_cem_estimator_covers_a_known_effect_and_names_bad_cutpoints() -> None:
     assert "weighted difference" in " ".join(plain.effect_.notes)
     with pytest.raises(DesignError, match="methods.cem.cutpoints.*'income'"):
         CEMEstimator(cutpoints={"income": [0]}).fit(x, t, y)
+    apart = pd.DataFrame({"age": t + 0.01 * x["age"], "skills": x["skills"]})  # a group per bin
+    with pytest.raises(DesignError, match="fewer than 2 strata hold both"):
+        CEMEstimator(n_bins=2).fit(apart, t, y)
 
 
 def _heterogeneous(n: int, seed: int):

@@ -77,6 +77,8 @@ def cem_weights(stratum: np.ndarray, t: np.ndarray, estimand: str) -> np.ndarray
     n_c = np.bincount(code, weights=~treated, minlength=ids.size)
     kept = (n_t > 0) & (n_c > 0)
     keep_unit = kept[code]
+    if not keep_unit.any():  # no stratum holds both groups: nothing to weight
+        return np.zeros(t.size)
     m_t, m_c = float(np.sum(keep_unit & treated)), float(np.sum(keep_unit & ~treated))
     with np.errstate(divide="ignore", invalid="ignore"):
         if estimand == "ATT":

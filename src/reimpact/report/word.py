@@ -81,7 +81,7 @@ def write_docx(
         section.left_margin = section.right_margin = Cm(2)
     document.styles["Normal"].font.size = Pt(10)
     title = xml_safe(results.study.display_title)
-    document.core_properties.title = title
+    document.core_properties.title = title[:255]  # Word's limit for a document property
     document.core_properties.author = "reimpact"
     document.add_heading(title, 0)
     units = results.study.unit_label
