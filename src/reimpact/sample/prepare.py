@@ -108,10 +108,10 @@ def prepare_sample(study: Study, data_path: str | Path | None = None) -> Analysi
     """
     raw, source = read_data(study, data_path)
     sample = prepare_frame(study, raw, source)
-    del raw  # the rows and columns not kept
     if source.cohort is not None:  # the truth of the rows kept (1/3 of a million returnees)
         kept = replace(source, cohort=source.cohort.restricted(sample.frame.index))
         sample = replace(sample, source=kept)
+    del raw, source  # the rows, columns and truths not kept, before handing their memory back
     release_unused_memory()
     return sample
 
